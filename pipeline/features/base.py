@@ -1,0 +1,84 @@
+"""The feature-extractor interface and the registry that every extractor joins."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from ..progress import CancelToken, ProgressCallback
+
+_REGISTRY: dict[str, type["FeatureExtractor"]] = {}
+
+
+class FeatureExtractor:
+    """scikit-learn-style extractor over image batches.
+
+    Input: ``uint8`` array ``(N, H, W, 3)``. Output: ``float32`` array ``(N, D)``.
+    Subclasses set ``name`` and implement :meth:`transform`; those that learn
+    (autoencoders, contrastive models) also override :meth:`fit`.
+    Constructor keyword arguments are the extractor's parameters and must be
+    JSON-serialisable so a pipeline config can describe them.
+    """
+
+    name: str = ""
+
+    def __init__(self, **params: Any) -> None:
+        self.params = dict(params)
+
+    def get_params(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def fit(
+        self,
+        images: np.ndarray,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> "FeatureExtractor":
+        return self
+
+    def transform(
+        self,
+        images: np.ndarray,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def fit_transform(
+        self,
+        images: np.ndarray,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> np.ndarray:
+        return self.fit(images, progress, cancel).transform(images, progress, cancel)
+
+
+def register(name: str) -> Callable[[type[FeatureExtractor]], type[FeatureExtractor]]:
+    """Class decorator: make an extractor available under ``name``."""
+
+    def _decorate(cls: type[FeatureExtractor]) -> type[FeatureExtractor]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return _decorate
+
+
+def make_extractor(name: str, **params: Any) -> FeatureExtractor:
+    """Instantiate the registered extractor ``name`` with ``params``."""
+    _load_builtin()
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown feature extractor {name!r}; known: {sorted(_REGISTRY)}") from None
+    return cls(**params)
+
+
+def available_extractors() -> list[str]:
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def _load_builtin() -> None:
+    """Import the modules whose extractors register themselves."""
+    from . import builtin  # noqa: F401

@@ -1,0 +1,84 @@
+"""Progress reporting and cooperative cancellation shared by every pipeline stage.
+
+Stages take ``progress`` (a callable receiving :class:`Progress`) and ``cancel``
+(a :class:`CancelToken`); both may be ``None``. Nothing here imports Qt.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+
+class Cancelled(Exception):
+    """Raised inside a stage when its :class:`CancelToken` was cancelled."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report: ``done`` of ``total`` units of ``stage``.
+
+    ``metrics`` carries extra figures such as ``{"epoch": 3, "loss": 0.41}`` so a GUI
+    can plot training curves.
+    """
+
+    stage: str
+    done: int
+    total: int
+    message: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.total <= 0 else min(1.0, self.done / self.total)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class CancelToken:
+    """A thread-safe flag; workers poll it via :meth:`raise_if_cancelled`."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise Cancelled("cancelled by user")
+
+
+def check_cancel(cancel: Optional[CancelToken]) -> None:
+    """Raise :class:`Cancelled` if ``cancel`` is set; accept ``None``."""
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+
+
+def report(
+    progress: Optional[ProgressCallback],
+    stage: str,
+    done: int,
+    total: int,
+    message: str = "",
+    **metrics: Any,
+) -> None:
+    """Send a :class:`Progress` to ``progress`` if one was given."""
+    if progress is not None:
+        progress(Progress(stage, done, total, message, dict(metrics)))
+
+
+def scaled(progress: Optional[ProgressCallback], stage: str) -> Optional[ProgressCallback]:
+    """Wrap ``progress`` so sub-steps report under the name ``stage``."""
+    if progress is None:
+        return None
+
+    def _inner(p: Progress) -> None:
+        progress(Progress(stage, p.done, p.total, p.message or p.stage, p.metrics))
+
+    return _inner

@@ -1,0 +1,18 @@
+"""Shared test set-up: headless Qt, quiet TensorFlow, and the optional GTSRB folder."""
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest
+
+GTSRB_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gtsrb"
+
+
+@pytest.fixture(scope="session")
+def gtsrb_dir() -> Path:
+    """The shared GTSRB training split; tests using it skip when it is absent."""
+    if not (GTSRB_DIR / "Train.csv").is_file():
+        pytest.skip("shared GTSRB data not present")
+    return GTSRB_DIR
