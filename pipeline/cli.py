@@ -1,0 +1,187 @@
+"""Command line: ``cluster-review run | eval | presets | demo | gui | suspects``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .config import DEFAULT_PRESET, PRESETS, PipelineConfig, get_preset
+from .progress import Cancelled
+
+
+def parse_k_range(text: str) -> tuple[int, int]:
+    """``"30:60"`` -> ``(30, 60)``."""
+    try:
+        lo, hi = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"k range must look like 30:60, got {text!r}") from None
+    if lo < 2 or lo > hi:
+        raise argparse.ArgumentTypeError(f"k range needs 2 <= lo <= hi, got {text!r}")
+    return lo, hi
+
+
+def _config_from_args(args: argparse.Namespace) -> PipelineConfig:
+    config = PipelineConfig.load(args.config) if args.config else get_preset(args.preset)
+    if args.k_range:
+        config = config.with_k(k_range=args.k_range)
+    elif args.k:
+        config = config.with_k(k=args.k)
+    if args.no_crop:
+        config.crop_roi = False
+    if args.seed is not None:
+        config.seed = args.seed
+    return config
+
+
+def _format_summary(result) -> str:
+    from .evaluate import format_metrics
+
+    lines = [
+        f"images: {len(result.image_set)} clustered, {len(result.image_set.skipped)} skipped "
+        f"(layout: {result.image_set.layout})",
+        f"clusters: {result.clusters.n_clusters} ({result.config.name}: {result.config.method})",
+    ]
+    sel = result.clusters.k_selection
+    if sel is not None:
+        lines.append(f"k chosen by {sel.criterion}: {sel.best_k} (tried {sel.ks[0]}..{sel.ks[-1]})")
+    lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+    if result.metrics is not None:
+        lines.append(format_metrics(result.metrics))
+    for skipped in result.image_set.skipped[:10]:
+        lines.append(f"skipped {skipped.path}: {skipped.reason}")
+    if len(result.image_set.skipped) > 10:
+        lines.append(f"... and {len(result.image_set.skipped) - 10} more skipped files (see skipped.csv)")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .outputs import write_run
+    from .progress_bar import TextProgressBar
+    from .run import run_pipeline
+
+    config = _config_from_args(args)
+    bar = TextProgressBar()
+    try:
+        result = run_pipeline(config, args.folder, progress=bar, cache_dir=False if args.no_cache else args.cache_dir)
+    finally:
+        bar.close()
+    files = write_run(result, Path(args.out))
+    print(_format_summary(result))
+    print(f"wrote {', '.join(str(p) for p in files.values())}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_assignments, format_metrics
+
+    metrics = evaluate_assignments(args.assignments, labels_source=args.labels)
+    print(format_metrics(metrics))
+    if args.json:
+        from .outputs import write_json
+
+        write_json(Path(args.json), metrics)
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for name, cfg in sorted(PRESETS.items()):
+        marker = " (default)" if name == DEFAULT_PRESET else ""
+        print(f"{name}{marker}: {cfg.description}")
+        if args.verbose:
+            print("  " + json.dumps(cfg.to_dict()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import write_demo_folder
+
+    items = write_demo_folder(Path(args.folder), n_per_class=args.n_per_class, seed=args.seed, layout=args.layout)
+    print(f"wrote {len(items)} demo images to {args.folder}")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from gui.app import main as gui_main
+
+    argv = []
+    if args.demo:
+        argv.append("--demo")
+    if args.target:
+        argv.append(args.target)
+    return int(gui_main(argv) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cluster-review", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="cluster a folder of images and write the results")
+    run.add_argument("folder", help="image folder, class folders, a GTSRB root, or a path,label CSV")
+    run.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
+    run.add_argument("--config", help="pipeline config file (JSON or TOML) instead of a preset")
+    group = run.add_mutually_exclusive_group()
+    group.add_argument("--k", type=int, help="number of clusters")
+    group.add_argument("--k-range", type=parse_k_range, help="choose k automatically in LO:HI")
+    run.add_argument("--no-crop", action="store_true", help="ignore annotated ROIs (GTSRB)")
+    run.add_argument("--seed", type=int)
+    run.add_argument("--cache-dir", help="where decoded images are cached (default: user cache)")
+    run.add_argument("--no-cache", action="store_true", help="do not read or write the decode cache")
+    run.add_argument("--out", required=True, help="output folder")
+    run.set_defaults(func=cmd_run)
+
+    ev = sub.add_parser("eval", help="score an assignments.csv against labels")
+    ev.add_argument("assignments")
+    ev.add_argument("--labels", help="path,label CSV (default: the label column of the assignments)")
+    ev.add_argument("--json", help="also write the metrics to this JSON file")
+    ev.set_defaults(func=cmd_eval)
+
+    pr = sub.add_parser("presets", help="list the pipeline presets")
+    pr.add_argument("-v", "--verbose", action="store_true")
+    pr.set_defaults(func=cmd_presets)
+
+    demo = sub.add_parser("demo", help="write the built-in synthetic traffic-sign demo set")
+    demo.add_argument("folder")
+    demo.add_argument("--n-per-class", type=int, default=30)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--layout", choices=["class-folders", "flat"], default="class-folders")
+    demo.set_defaults(func=cmd_demo)
+
+    gui = sub.add_parser("gui", help="open the review window")
+    gui.add_argument("target", nargs="?", help="folder or saved session to open")
+    gui.add_argument("--demo", action="store_true", help="open the built-in demo set")
+    gui.set_defaults(func=cmd_gui)
+
+    _add_optional_commands(sub)
+    return parser
+
+
+def _add_optional_commands(sub) -> None:
+    """Subcommands that live with their feature module."""
+    from . import mislabels
+
+    if hasattr(mislabels, "add_suspects_arguments"):
+        sp = sub.add_parser("suspects", help="rank images whose given label is probably wrong")
+        mislabels.add_suspects_arguments(sp)
+        sp.set_defaults(func=mislabels.suspects_main)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except Cancelled:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

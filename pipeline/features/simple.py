@@ -1,0 +1,108 @@
+"""Simple hand-made features: raw pixels and colour histograms."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from PIL import Image
+
+from ..progress import CancelToken, ProgressCallback, check_cancel, report
+from .base import FeatureExtractor, register
+
+_BATCH = 2048
+
+
+def _resize_batch(images: np.ndarray, size: int) -> np.ndarray:
+    if images.shape[1] == size and images.shape[2] == size:
+        return images
+    return np.stack([np.asarray(Image.fromarray(im).resize((size, size), Image.BILINEAR)) for im in images])
+
+
+@register("pixels")
+class PixelFeatures(FeatureExtractor):
+    """Raw pixels scaled to [0, 1], optionally resized and converted to gray.
+
+    ``normalize=True`` removes each image's mean and divides by its standard deviation,
+    which cancels global lighting changes.
+    """
+
+    def __init__(self, size: Optional[int] = None, gray: bool = False, normalize: bool = False):
+        super().__init__(size=size, gray=gray, normalize=normalize)
+
+    def transform(
+        self,
+        images: np.ndarray,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> np.ndarray:
+        out = []
+        for start in range(0, len(images), _BATCH):
+            check_cancel(cancel)
+            batch = images[start : start + _BATCH]
+            if self.params["size"]:
+                batch = _resize_batch(batch, int(self.params["size"]))
+            x = batch.astype(np.float32) / 255.0
+            if self.params["gray"]:
+                x = x @ np.array([0.299, 0.587, 0.114], np.float32)
+            x = x.reshape(len(x), -1)
+            if self.params["normalize"]:
+                x = (x - x.mean(1, keepdims=True)) / (x.std(1, keepdims=True) + 1e-3)
+            out.append(x)
+            report(progress, "features: pixels", min(start + _BATCH, len(images)), len(images))
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def rgb_to_hsv(x: np.ndarray) -> np.ndarray:
+    """Vectorised RGB -> HSV for float arrays in [0, 1] with a trailing channel axis."""
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    mx = x.max(-1)
+    mn = x.min(-1)
+    delta = mx - mn
+    safe = np.where(delta == 0, 1.0, delta)
+    h = np.where(mx == r, (g - b) / safe % 6, np.where(mx == g, (b - r) / safe + 2, (r - g) / safe + 4))
+    h = np.where(delta == 0, 0.0, h / 6.0)
+    s = np.where(mx == 0, 0.0, delta / np.where(mx == 0, 1.0, mx))
+    return np.stack([h, s, mx], -1).astype(np.float32)
+
+
+@register("color_hist")
+class ColorHistogram(FeatureExtractor):
+    """Joint HSV histogram per image (``bins`` = hue, saturation, value bins).
+
+    Optionally computed on a ``grid x grid`` layout of image regions so coarse colour
+    layout (red ring around white disc) is kept. Histograms are L1-normalised and
+    square-rooted (Hellinger), which makes Euclidean distances meaningful.
+    """
+
+    def __init__(self, bins: tuple[int, int, int] | list[int] = (8, 3, 3), grid: int = 1):
+        super().__init__(bins=list(bins), grid=grid)
+
+    def transform(
+        self,
+        images: np.ndarray,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> np.ndarray:
+        hb, sb, vb = self.params["bins"]
+        grid = int(self.params["grid"])
+        nbins = hb * sb * vb
+        out = []
+        for start in range(0, len(images), _BATCH):
+            check_cancel(cancel)
+            hsv = rgb_to_hsv(images[start : start + _BATCH].astype(np.float32) / 255.0)
+            n, h, w, _ = hsv.shape
+            idx = (
+                np.minimum((hsv[..., 0] * hb).astype(int), hb - 1) * sb * vb
+                + np.minimum((hsv[..., 1] * sb).astype(int), sb - 1) * vb
+                + np.minimum((hsv[..., 2] * vb).astype(int), vb - 1)
+            )
+            cy = (np.arange(h) * grid // h)[:, None]
+            cx = (np.arange(w) * grid // w)[None, :]
+            region = (cy * grid + cx)[None]
+            flat = (np.arange(n)[:, None, None] * grid * grid + region) * nbins + idx
+            hist = np.bincount(flat.ravel(), minlength=n * grid * grid * nbins).astype(np.float32)
+            hist = hist.reshape(n, grid * grid, nbins)
+            hist /= np.maximum(hist.sum(-1, keepdims=True), 1)
+            out.append(np.sqrt(hist).reshape(n, -1))
+            report(progress, "features: color", min(start + _BATCH, len(images)), len(images))
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)

@@ -1,0 +1,38 @@
+"""Headless review model: the session state, reversible edits, class lists and exports.
+
+No Qt here; the GUI wraps :class:`ReviewSession` in item models and each
+:class:`Edit` in an undo command.
+"""
+from .atomic import atomic_write_bytes, atomic_write_text
+from .edits import Edit, FlagChange, ReviewError
+from .export import CSV_COLUMNS, ExportError, class_folder_name, export_csv, export_tree, safe_name
+from .session import (
+    FORMAT_VERSION,
+    Autosaver,
+    ReviewSession,
+    backup_path,
+    register_migration,
+)
+from .taxonomy import Taxonomy, TaxonomyClass, TaxonomyError
+
+__all__ = [
+    "Autosaver",
+    "CSV_COLUMNS",
+    "Edit",
+    "ExportError",
+    "FORMAT_VERSION",
+    "FlagChange",
+    "ReviewError",
+    "ReviewSession",
+    "Taxonomy",
+    "TaxonomyClass",
+    "TaxonomyError",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "backup_path",
+    "class_folder_name",
+    "export_csv",
+    "export_tree",
+    "register_migration",
+    "safe_name",
+]

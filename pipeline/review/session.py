@@ -1,0 +1,723 @@
+"""The reviewable state of one project: clusters, their names and the reviewer's decisions.
+
+A :class:`ReviewSession` starts from a clustering result (:meth:`ReviewSession.from_result`)
+and changes only through :class:`~pipeline.review.edits.Edit` objects built by its
+methods (``merge``, ``split``, ``move``, ``reject``, ``name``, ``accept``,
+``set_image_label``, ``mark_reviewed``) and applied with :meth:`ReviewSession.apply`,
+so every change can be undone with :meth:`ReviewSession.revert`.
+
+Persistence is a versioned JSON file written atomically, keeping ``<name>.bak``
+of the previous good version; :class:`Autosaver` saves after every edit.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+from .atomic import atomic_write_bytes
+from .edits import Edit, FlagChange, ReviewError
+
+PathLike = Union[str, Path]
+
+FORMAT_NAME = "cluster-review-session"
+FORMAT_VERSION = 1
+
+Migration = Callable[[dict], dict]
+_MIGRATIONS: dict[int, Migration] = {}
+
+
+def register_migration(from_version: int) -> Callable[[Migration], Migration]:
+    """Register a function turning a version ``from_version`` dict into ``from_version + 1``."""
+
+    def _register(fn: Migration) -> Migration:
+        _MIGRATIONS[from_version] = fn
+        return fn
+
+    return _register
+
+
+def backup_path(path: PathLike) -> Path:
+    """Where :meth:`ReviewSession.save` keeps the previous good version of ``path``."""
+    path = Path(path)
+    return path.with_name(path.name + ".bak")
+
+
+Listener = Callable[[Edit], None]
+
+
+class ReviewSession:
+    """Clusters, names and decisions for ``len(paths)`` images; see the module docstring.
+
+    Fields: ``folder`` (source folder), ``config`` (pipeline config dict), ``paths``,
+    ``given_labels`` (label per image from the input, ``None`` if none),
+    ``assignments`` (int64 cluster id per image), ``cluster_names`` (cluster id ->
+    taxonomy class id), ``image_labels`` (image index -> class id overriding its
+    cluster's name), ``rejected`` (image indices: not a sign), ``accepted`` (cluster
+    ids the reviewer accepted), ``reviewed`` (image indices explicitly reviewed),
+    ``notes`` (free JSON-serialisable dict). ``revision`` counts applied and reverted
+    edits since the session was created or loaded.
+
+    Change the state only through edits (or call :meth:`touch` after changing
+    ``assignments`` directly) so cached cluster memberships stay right.
+    """
+
+    def __init__(
+        self,
+        folder: str,
+        config: dict,
+        paths: Sequence[str],
+        given_labels: Optional[Sequence[Optional[str]]],
+        assignments: Union[np.ndarray, Sequence[int]],
+        *,
+        cluster_names: Optional[dict[int, str]] = None,
+        image_labels: Optional[dict[int, str]] = None,
+        rejected: Optional[Iterable[int]] = None,
+        accepted: Optional[Iterable[int]] = None,
+        reviewed: Optional[Iterable[int]] = None,
+        notes: Optional[dict] = None,
+    ) -> None:
+        self.folder: str = str(folder)
+        self.config: dict = dict(config or {})
+        self.paths: list[str] = [str(p) for p in paths]
+        n = len(self.paths)
+        if given_labels is None:
+            given_labels = [None] * n
+        self.given_labels: list[Optional[str]] = [None if g is None or g == "" else str(g) for g in given_labels]
+        self.assignments: np.ndarray = np.array(assignments, dtype=np.int64).reshape(-1)
+        if len(self.given_labels) != n or len(self.assignments) != n:
+            raise ReviewError(
+                f"paths ({n}), given labels ({len(self.given_labels)}) and cluster labels "
+                f"({len(self.assignments)}) must have the same length"
+            )
+        self.cluster_names: dict[int, str] = {int(k): str(v) for k, v in (cluster_names or {}).items()}
+        self.image_labels: dict[int, str] = {int(k): str(v) for k, v in (image_labels or {}).items()}
+        self.rejected: set[int] = {int(i) for i in (rejected or ())}
+        self.accepted: set[int] = {int(c) for c in (accepted or ())}
+        self.reviewed: set[int] = {int(i) for i in (reviewed or ())}
+        self.notes: dict = dict(notes or {})
+        self.revision: int = 0
+        self._listeners: list[Listener] = []
+        self._groups: Optional[dict[int, np.ndarray]] = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_result(
+        cls,
+        folder: str,
+        config_dict: dict,
+        paths: Sequence[str],
+        given_labels: Optional[Sequence[Optional[str]]],
+        labels: Union[np.ndarray, Sequence[int]],
+    ) -> "ReviewSession":
+        """A fresh session from a clustering: ``labels[i]`` is image ``i``'s cluster id.
+
+        Ids are kept as given (``-1`` from density methods stays the noise cluster).
+        ``given_labels`` may be ``None``; empty strings count as unlabeled.
+        """
+        return cls(folder, config_dict, paths, given_labels, labels)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __repr__(self) -> str:
+        return f"ReviewSession({len(self)} images, {len(self.cluster_ids())} clusters, revision {self.revision})"
+
+    # ------------------------------------------------------------------ listeners
+    def add_listener(self, fn: Listener) -> None:
+        """Call ``fn(edit)`` after every :meth:`apply` and :meth:`revert`."""
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Listener) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def apply(self, edit: Edit) -> None:
+        """Apply ``edit``, bump :attr:`revision` and notify listeners."""
+        edit.apply(self)
+        self._changed(edit)
+
+    def revert(self, edit: Edit) -> None:
+        """Undo ``edit`` (which must be the last applied edit touching its state)."""
+        edit.revert(self)
+        self._changed(edit)
+
+    def touch(self) -> None:
+        """Drop cached cluster memberships after changing ``assignments`` by hand."""
+        self._groups = None
+
+    def _changed(self, edit: Edit) -> None:
+        self._groups = None
+        self.revision += 1
+        for fn in list(self._listeners):
+            fn(edit)
+
+    # ------------------------------------------------------------------ queries
+    def _group_index(self) -> dict[int, np.ndarray]:
+        if self._groups is None:
+            a = self.assignments
+            order = np.argsort(a, kind="stable")
+            ids, starts = np.unique(a[order], return_index=True)
+            bounds = list(starts[1:]) + [len(a)]
+            self._groups = {int(c): order[s:e] for c, s, e in zip(ids, starts, bounds)}
+        return self._groups
+
+    def cluster_ids(self) -> list[int]:
+        """Sorted ids of the clusters that have at least one image."""
+        return sorted(self._group_index())
+
+    def has_cluster(self, cluster_id: int) -> bool:
+        return int(cluster_id) in self._group_index()
+
+    def members(self, cluster_id: int) -> np.ndarray:
+        """Image indices of ``cluster_id`` in increasing order (empty if it has none)."""
+        found = self._group_index().get(int(cluster_id))
+        return found.copy() if found is not None else np.zeros(0, dtype=np.int64)
+
+    def size(self, cluster_id: int) -> int:
+        found = self._group_index().get(int(cluster_id))
+        return 0 if found is None else len(found)
+
+    def next_cluster_id(self) -> int:
+        """The id a new cluster gets: one more than any id in use (at least 0)."""
+        used = list(self._group_index()) + list(self.cluster_names) + list(self.accepted)
+        return max(max(used, default=-1), -1) + 1
+
+    def cluster_of(self, i: int) -> int:
+        return int(self.assignments[i])
+
+    def class_of_image(self, i: int) -> Optional[str]:
+        """Final class of image ``i``: its override, else ``None`` if rejected, else its cluster's name."""
+        i = int(i)
+        if i in self.image_labels:
+            return self.image_labels[i]
+        if i in self.rejected:
+            return None
+        return self.cluster_names.get(int(self.assignments[i]))
+
+    def final_classes(self) -> list[Optional[str]]:
+        """:meth:`class_of_image` for every image, computed in one pass."""
+        names = self.cluster_names
+        out = [names.get(c) for c in self.assignments.tolist()]
+        for i in self.rejected:
+            out[i] = None
+        for i, cls in self.image_labels.items():
+            out[i] = cls
+        return out
+
+    def is_changed(self, i: int) -> bool:
+        """True when the final class differs from the given label (``None`` == unlabeled)."""
+        return self.class_of_image(i) != self.given_labels[int(i)]
+
+    def changed_mask(self) -> np.ndarray:
+        final = self.final_classes()
+        return np.fromiter((f != g for f, g in zip(final, self.given_labels)), dtype=bool, count=len(self))
+
+    def is_reviewed(self, i: int) -> bool:
+        """True if image ``i`` was reviewed itself or its cluster is accepted or named."""
+        i = int(i)
+        if i in self.reviewed:
+            return True
+        cid = int(self.assignments[i])
+        return cid in self.accepted or cid in self.cluster_names
+
+    def reviewed_mask(self) -> np.ndarray:
+        done = set(self.accepted) | set(self.cluster_names)
+        mask = np.isin(self.assignments, np.fromiter(done, dtype=np.int64, count=len(done)))
+        if self.reviewed:
+            mask[np.fromiter(self.reviewed, dtype=np.int64, count=len(self.reviewed))] = True
+        return mask
+
+    def label_counts(self, cluster_id: int) -> Counter:
+        """Given labels of the cluster's members (unlabeled images are not counted)."""
+        return Counter(g for g in (self.given_labels[i] for i in self.members(cluster_id).tolist()) if g is not None)
+
+    def majority_label(self, cluster_id: int) -> Optional[str]:
+        """The most common given label in the cluster (ties: smallest string), ``None`` if unlabeled."""
+        counts = self.label_counts(cluster_id)
+        if not counts:
+            return None
+        best = max(counts.values())
+        return min(label for label, c in counts.items() if c == best)
+
+    def purity(self, cluster_id: int) -> Optional[float]:
+        """Share of the cluster's labeled members carrying its majority label; ``None`` if none is labeled."""
+        counts = self.label_counts(cluster_id)
+        total = sum(counts.values())
+        return None if total == 0 else max(counts.values()) / total
+
+    def summary(self) -> dict[str, int]:
+        """Counts for a status bar: images, clusters, named/accepted clusters, reviewed, rejected, changed."""
+        ids = self.cluster_ids()
+        return {
+            "images": len(self),
+            "clusters": len(ids),
+            "named_clusters": sum(1 for c in ids if c in self.cluster_names),
+            "accepted_clusters": sum(1 for c in ids if c in self.accepted),
+            "reviewed_images": int(self.reviewed_mask().sum()),
+            "rejected_images": len(self.rejected),
+            "changed_images": int(self.changed_mask().sum()),
+        }
+
+    # ------------------------------------------------------------------ validation helpers
+    def _require_cluster(self, cluster_id: Any) -> int:
+        try:
+            cid = int(cluster_id)
+        except (TypeError, ValueError):
+            raise ReviewError(f"cluster id must be an integer, got {cluster_id!r}") from None
+        if cid not in self._group_index():
+            raise ReviewError(f"unknown cluster {cid} (it has no images)")
+        return cid
+
+    def _indices(self, indices: Any) -> np.ndarray:
+        arr = np.unique(np.asarray(indices, dtype=np.int64).reshape(-1)) if indices is not None else np.zeros(0)
+        if arr.size == 0:
+            raise ReviewError("empty selection: select at least one image")
+        if arr[0] < 0 or arr[-1] >= len(self):
+            raise ReviewError(f"image index out of range 0..{len(self) - 1}: {int(arr[0] if arr[0] < 0 else arr[-1])}")
+        return arr
+
+    @staticmethod
+    def _class_id(class_id: Optional[str]) -> Optional[str]:
+        if class_id is None:
+            return None
+        text = str(class_id)
+        if not text:
+            raise ReviewError("class id must be a non-empty string or None")
+        return text
+
+    def _emptied_metadata(self, edit_names: dict, edit_accepted: dict, moved: np.ndarray, keep: int) -> None:
+        """Record dropping the name and accepted flag of clusters that ``moved`` leaves empty."""
+        sources, counts = np.unique(self.assignments[moved], return_counts=True)
+        for s, n in zip(sources.tolist(), counts.tolist()):
+            if s != keep and n == self.size(s):
+                if s in self.cluster_names:
+                    edit_names[s] = (self.cluster_names[s], None)
+                if s in self.accepted:
+                    edit_accepted[s] = (True, False)
+
+    # ------------------------------------------------------------------ edits
+    def merge(self, cluster_ids: Iterable[int]) -> Edit:
+        """Merge clusters into the lowest non-negative id among them (the lowest if all are negative).
+
+        The result keeps a name when the merged clusters carried exactly one distinct
+        name, otherwise it is unnamed; accepted flags are cleared (its content changed).
+        """
+        ids = sorted({self._require_cluster(c) for c in cluster_ids})
+        if len(ids) < 2:
+            raise ReviewError("select at least two different clusters to merge")
+        non_negative = [c for c in ids if c >= 0]
+        target = non_negative[0] if non_negative else ids[0]
+        moved = np.concatenate([self.members(c) for c in ids if c != target])
+        moved.sort()
+        distinct = {self.cluster_names[c] for c in ids if c in self.cluster_names}
+        new_name = next(iter(distinct)) if len(distinct) == 1 else None
+        names: dict[int, tuple] = {}
+        accepted: dict[int, tuple] = {}
+        for c in ids:
+            before = self.cluster_names.get(c)
+            after = new_name if c == target else None
+            if before != after:
+                names[c] = (before, after)
+            if c in self.accepted:
+                accepted[c] = (True, False)
+        return Edit(
+            "merge",
+            f"Merge clusters {', '.join(map(str, ids))} into {target}",
+            assign_indices=moved,
+            assign_before=self.assignments[moved].copy(),
+            assign_after=np.full(len(moved), target, dtype=np.int64),
+            names=names,
+            accepted=accepted,
+            clusters=frozenset(ids),
+        )
+
+    def split(self, cluster_id: int, sub_labels: Sequence[int]) -> Edit:
+        """Split a cluster by ``sub_labels`` (one int per member, in :meth:`members` order).
+
+        The part with the smallest sub-label keeps the id, name and notes; the other
+        parts get new ids (:meth:`next_cluster_id` upwards, in sub-label order).
+        The cluster's accepted flag is cleared.
+        """
+        cid = self._require_cluster(cluster_id)
+        members = self.members(cid)
+        sub = np.asarray(sub_labels).reshape(-1)
+        if len(sub) != len(members):
+            raise ReviewError(f"split of cluster {cid} needs {len(members)} sub-labels, got {len(sub)}")
+        parts = np.unique(sub)
+        if len(parts) < 2:
+            raise ReviewError(f"split of cluster {cid} needs at least two different sub-labels")
+        first_new = self.next_cluster_id()
+        new_ids = np.arange(first_new, first_new + len(parts) - 1, dtype=np.int64)
+        moving = sub != parts[0]
+        idx = members[moving]
+        after = new_ids[np.searchsorted(parts[1:], sub[moving])]
+        accepted = {cid: (True, False)} if cid in self.accepted else {}
+        return Edit(
+            "split",
+            f"Split cluster {cid} into {len(parts)} parts",
+            assign_indices=idx,
+            assign_before=np.full(len(idx), cid, dtype=np.int64),
+            assign_after=after,
+            accepted=accepted,
+            clusters=frozenset([cid, *new_ids.tolist()]),
+            new_clusters=tuple(new_ids.tolist()),
+        )
+
+    def move(self, indices: Iterable[int], target: Optional[int]) -> Edit:
+        """Move images to cluster ``target``, or to a new cluster when ``target`` is ``None``.
+
+        Clusters left empty lose their name and accepted flag (restored on revert).
+        Images already in ``target`` are left alone; if all are, the edit is empty.
+        """
+        idx = self._indices(indices)
+        new: tuple[int, ...] = ()
+        if target is None:
+            tgt = self.next_cluster_id()
+            new = (tgt,)
+        else:
+            tgt = self._require_cluster(target)
+        moved = idx[self.assignments[idx] != tgt]
+        names: dict[int, tuple] = {}
+        accepted: dict[int, tuple] = {}
+        self._emptied_metadata(names, accepted, moved, tgt)
+        sources = set(np.unique(self.assignments[moved]).tolist())
+        where = "a new cluster" if target is None else f"cluster {tgt}"
+        return Edit(
+            "move",
+            f"Move {len(moved)} image{'s' if len(moved) != 1 else ''} to {where}",
+            assign_indices=moved,
+            assign_before=self.assignments[moved].copy(),
+            assign_after=np.full(len(moved), tgt, dtype=np.int64),
+            names=names,
+            accepted=accepted,
+            clusters=frozenset(sources | {tgt}) if len(moved) else frozenset(),
+            new_clusters=new if len(moved) else (),
+        )
+
+    def reject(self, indices: Iterable[int], value: bool = True, *, mark_reviewed: bool = False) -> Edit:
+        """Mark images as "not a sign / reject" (``value=False`` un-rejects); optionally mark them reviewed."""
+        idx = self._indices(indices)
+        value = bool(value)
+        reviewed = FlagChange.set_to(self.reviewed, idx, True) if mark_reviewed else FlagChange()
+        verb = "Reject" if value else "Un-reject"
+        return Edit(
+            "reject",
+            f"{verb} {len(idx)} image{'s' if len(idx) != 1 else ''}",
+            rejected=FlagChange.set_to(self.rejected, idx, value),
+            reviewed=reviewed,
+            clusters=frozenset(np.unique(self.assignments[idx]).tolist()),
+        )
+
+    def name(self, cluster_id: int, class_id: Optional[str]) -> Edit:
+        """Give a cluster a taxonomy class id (``None`` removes the name)."""
+        cid = self._require_cluster(cluster_id)
+        new = self._class_id(class_id)
+        old = self.cluster_names.get(cid)
+        names = {cid: (old, new)} if old != new else {}
+        text = f"Name cluster {cid} as {new}" if new is not None else f"Remove name of cluster {cid}"
+        return Edit("name", text, names=names, clusters=frozenset([cid]))
+
+    def accept(self, cluster_id: int, value: bool = True) -> Edit:
+        """Mark a cluster as accepted by the reviewer (``value=False`` withdraws it)."""
+        cid = self._require_cluster(cluster_id)
+        value = bool(value)
+        was = cid in self.accepted
+        accepted = {cid: (was, value)} if was != value else {}
+        text = f"Accept cluster {cid}" if value else f"Withdraw acceptance of cluster {cid}"
+        return Edit("accept", text, accepted=accepted, clusters=frozenset([cid]))
+
+    def set_image_label(
+        self, indices: Iterable[int], class_id: Optional[str], *, mark_reviewed: bool = False
+    ) -> Edit:
+        """Override the class of single images (``None`` removes the override); optionally mark them reviewed."""
+        idx = self._indices(indices)
+        new = self._class_id(class_id)
+        labels: dict[int, tuple] = {}
+        for i in idx.tolist():
+            old = self.image_labels.get(i)
+            if old != new:
+                labels[i] = (old, new)
+        reviewed = FlagChange.set_to(self.reviewed, idx, True) if mark_reviewed else FlagChange()
+        n = len(idx)
+        what = f"{n} image{'s' if n != 1 else ''}"
+        text = f"Label {what} as {new}" if new is not None else f"Remove label override of {what}"
+        return Edit(
+            "set_image_label",
+            text,
+            image_labels=labels,
+            reviewed=reviewed,
+            clusters=frozenset(np.unique(self.assignments[idx]).tolist()),
+        )
+
+    def mark_reviewed(self, indices: Iterable[int], value: bool = True) -> Edit:
+        """Record that images were reviewed (``value=False`` clears the mark)."""
+        idx = self._indices(indices)
+        n = len(idx)
+        verb = "Mark" if value else "Unmark"
+        return Edit(
+            "mark_reviewed",
+            f"{verb} {n} image{'s' if n != 1 else ''} as reviewed",
+            reviewed=FlagChange.set_to(self.reviewed, idx, bool(value)),
+            clusters=frozenset(np.unique(self.assignments[idx]).tolist()),
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict:
+        """The JSON-serialisable form written by :meth:`save`."""
+        a = self.assignments
+        if len(a) and (a.min() < np.iinfo(np.int32).min or a.max() > np.iinfo(np.int32).max):
+            raise ReviewError("cluster ids must fit in 32 bits to be saved")
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "n_images": len(self),
+            "folder": self.folder,
+            "config": self.config,
+            "paths": self.paths,
+            "given_labels": self.given_labels,
+            "assignments": {
+                "dtype": "int32-le",
+                "base64": base64.b64encode(a.astype("<i4").tobytes()).decode("ascii"),
+            },
+            "cluster_names": {str(k): v for k, v in sorted(self.cluster_names.items())},
+            "image_labels": {str(k): v for k, v in sorted(self.image_labels.items())},
+            "rejected": sorted(self.rejected),
+            "accepted": sorted(self.accepted),
+            "reviewed": sorted(self.reviewed),
+            "notes": self.notes,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "session") -> "ReviewSession":
+        """Rebuild a session from :meth:`to_dict` output, migrating older versions.
+
+        Raises :class:`ReviewError` naming ``source`` and the problem.
+        """
+        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+            raise ReviewError(f"{source} is not a Cluster Review session file")
+        version = data.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise ReviewError(f"{source}: invalid format version {version!r}")
+        if version > FORMAT_VERSION:
+            raise ReviewError(
+                f"{source} was written by a newer version of Cluster Review (format {version}; "
+                f"this version reads up to {FORMAT_VERSION}). Please update the application."
+            )
+        while version < FORMAT_VERSION:
+            migrate = _MIGRATIONS.get(version)
+            if migrate is None:
+                raise ReviewError(f"{source}: cannot read format version {version} (no migration available)")
+            data = migrate(dict(data))
+            version += 1
+            data["version"] = version
+        try:
+            return cls._from_current(data)
+        except ReviewError as exc:
+            raise ReviewError(f"{source}: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ReviewError(f"{source}: malformed session data ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _from_current(cls, data: dict) -> "ReviewSession":
+        n = data["n_images"]
+        paths = data["paths"]
+        given = data["given_labels"]
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ReviewError("'paths' must be a list of strings")
+        if not isinstance(given, list) or not all(g is None or isinstance(g, str) for g in given):
+            raise ReviewError("'given_labels' must be a list of strings or nulls")
+        enc = data["assignments"]
+        if not isinstance(enc, dict) or enc.get("dtype") != "int32-le":
+            raise ReviewError("'assignments' has an unknown encoding")
+        try:
+            raw = base64.b64decode(enc["base64"], validate=True)
+        except (ValueError, TypeError) as exc:
+            raise ReviewError(f"'assignments' is not valid base64 ({exc})") from None
+        if len(raw) % 4:
+            raise ReviewError("'assignments' is truncated")
+        assignments = np.frombuffer(raw, dtype="<i4").astype(np.int64)
+        if not (n == len(paths) == len(given) == len(assignments)):
+            raise ReviewError(
+                f"inconsistent lengths: n_images={n}, paths={len(paths)}, "
+                f"given_labels={len(given)}, assignments={len(assignments)}"
+            )
+
+        def _index_set(key: str, limit: Optional[int]) -> set[int]:
+            values = data[key]
+            if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                raise ReviewError(f"'{key}' must be a list of integers")
+            if limit is not None and any(v < 0 or v >= limit for v in values):
+                raise ReviewError(f"'{key}' has an image index out of range")
+            return set(values)
+
+        def _int_map(key: str, limit: Optional[int]) -> dict[int, str]:
+            values = data[key]
+            if not isinstance(values, dict):
+                raise ReviewError(f"'{key}' must be an object")
+            out = {}
+            for k, v in values.items():
+                if not isinstance(v, str) or not v:
+                    raise ReviewError(f"'{key}' value for {k} must be a non-empty string")
+                out[int(k)] = v
+            if limit is not None and any(k < 0 or k >= limit for k in out):
+                raise ReviewError(f"'{key}' has an image index out of range")
+            return out
+
+        notes = data.get("notes", {})
+        config = data.get("config", {})
+        if not isinstance(notes, dict) or not isinstance(config, dict):
+            raise ReviewError("'notes' and 'config' must be objects")
+        return cls(
+            data["folder"],
+            config,
+            paths,
+            given,
+            assignments,
+            cluster_names=_int_map("cluster_names", None),
+            image_labels=_int_map("image_labels", n),
+            rejected=_index_set("rejected", n),
+            accepted=_index_set("accepted", None),
+            reviewed=_index_set("reviewed", n),
+            notes=notes,
+        )
+
+    def save(self, path: PathLike) -> None:
+        """Write the session atomically to ``path``.
+
+        The file being replaced is kept as ``<name>.bak`` when it is a valid session
+        (a file this object saved, or one that loads), so the last good version is
+        never lost even if ``path`` was damaged by something else.
+        """
+        path = Path(path)
+        data = self.to_json().encode("utf-8")
+        backup = None
+        if path.exists() and self._is_good_file(path):
+            backup = backup_path(path)
+        atomic_write_bytes(path, data, backup=backup)
+        self._last_saved = (str(path.resolve()), _signature(path))
+
+    def _is_good_file(self, path: Path) -> bool:
+        last = getattr(self, "_last_saved", None)
+        if last is not None and last[0] == str(path.resolve()) and last[1] == _signature(path):
+            return True
+        try:
+            type(self).load(path)
+        except ReviewError:
+            return False
+        return True
+
+    @classmethod
+    def load(cls, path: PathLike) -> "ReviewSession":
+        """Read a session saved by :meth:`save`.
+
+        Raises :class:`ReviewError` with the reason for a missing, corrupt, truncated
+        or too-new file, mentioning ``<name>.bak`` when a backup exists.
+        """
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise ReviewError(f"session file not found: {path}") from None
+        except OSError as exc:
+            raise ReviewError(f"cannot read session file {path}: {exc.strerror or exc}") from None
+        try:
+            if not raw.strip():
+                raise ReviewError(f"session file {path} is empty")
+            try:
+                data = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise ReviewError(f"session file {path} is corrupt (not UTF-8 text at byte {exc.start})") from None
+            except json.JSONDecodeError as exc:
+                what = "truncated" if exc.pos >= len(raw.rstrip()) - 1 else "corrupt"
+                raise ReviewError(
+                    f"session file {path} is {what} (invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg})"
+                ) from None
+            return cls.from_dict(data, source=f"session file {path}")
+        except ReviewError as exc:
+            bak = backup_path(path)
+            if bak.exists() and bak != path:
+                raise ReviewError(f"{exc}. The previous version is kept in {bak}") from None
+            raise
+
+
+def _signature(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class Autosaver:
+    """Save ``session`` to ``path`` after every applied or reverted edit.
+
+    Errors are not raised into the edit that triggered the save (the edit is already
+    done); they are stored in :attr:`last_error` and passed to ``on_error``.
+    Call :meth:`close` (or use as a context manager) to stop.
+    """
+
+    def __init__(
+        self,
+        session: ReviewSession,
+        path: PathLike,
+        *,
+        on_error: Optional[Callable[[Exception], None]] = None,
+        save_now: bool = False,
+    ) -> None:
+        self.session = session
+        self.path = Path(path)
+        self.on_error = on_error
+        self.saves = 0
+        self.last_error: Optional[Exception] = None
+        self.last_save_seconds: float = math.nan
+        self._closed = False
+        session.add_listener(self._on_edit)
+        if save_now:
+            self.save_now()
+
+    def _on_edit(self, edit: Edit) -> None:
+        self.save_now()
+
+    def save_now(self) -> bool:
+        """Save immediately; returns ``False`` (and records the error) on failure."""
+        t0 = time.perf_counter()
+        try:
+            self.session.save(self.path)
+        except Exception as exc:  # noqa: BLE001 - reported, never raised into the GUI's edit
+            self.last_error = exc
+            if self.on_error is not None:
+                self.on_error(exc)
+            return False
+        self.last_save_seconds = time.perf_counter() - t0
+        self.last_error = None
+        self.saves += 1
+        return True
+
+    def close(self) -> None:
+        if not self._closed:
+            self.session.remove_listener(self._on_edit)
+            self._closed = True
+
+    def __enter__(self) -> "Autosaver":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+__all__ = [
+    "Autosaver",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "ReviewError",
+    "ReviewSession",
+    "backup_path",
+    "register_migration",
+]

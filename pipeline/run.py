@@ -1,0 +1,137 @@
+"""Run a whole pipeline: load, extract features, reduce, cluster, evaluate."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from .clustering import ClusterResult, cluster_features
+from .config import PipelineConfig
+from .features import make_extractor
+from .items import ImageItem, ImageSet
+from .progress import CancelToken, ProgressCallback, check_cancel, report, scaled
+from .reduction import Reducer
+
+Source = Union[str, Path, list[ImageItem], ImageSet]
+
+
+@dataclass
+class PipelineResult:
+    """Everything a run produced; ``features`` are the reduced vectors clustering used."""
+
+    config: PipelineConfig
+    image_set: ImageSet
+    features: np.ndarray
+    clusters: ClusterResult
+    metrics: Optional[dict[str, Any]] = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def extract_features(
+    config: PipelineConfig,
+    images: np.ndarray,
+    *,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+) -> np.ndarray:
+    """Run every extractor of ``config`` and concatenate the weighted blocks."""
+    blocks = []
+    for spec in config.features:
+        check_cancel(cancel)
+        extractor = make_extractor(spec["name"], **spec.get("params", {}))
+        block = extractor.fit_transform(images, progress=scaled(progress, f"features: {spec['name']}"), cancel=cancel)
+        block = np.asarray(block, dtype=np.float32)
+        if len(config.features) > 1:
+            mean_norm = float(np.linalg.norm(block, axis=1).mean()) or 1.0
+            block = block * (float(spec.get("weight", 1.0)) / mean_norm)
+        blocks.append(block)
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
+
+
+def compute_features(
+    config: PipelineConfig,
+    image_set: Union[ImageSet, np.ndarray],
+    *,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+) -> np.ndarray:
+    """Extract and reduce features for ``image_set`` as ``config`` describes."""
+    images = image_set.images if isinstance(image_set, ImageSet) else image_set
+    raw = extract_features(config, images, progress=progress, cancel=cancel)
+    check_cancel(cancel)
+    report(progress, "reducing", 0, 1)
+    reduced = Reducer(pca=config.pca, whiten=config.whiten, l2=config.l2_normalize, seed=config.seed).fit_transform(raw)
+    report(progress, "reducing", 1, 1, f"{raw.shape[1]} -> {reduced.shape[1]} dims")
+    return reduced
+
+
+def load_source(
+    source: Source,
+    config: PipelineConfig,
+    *,
+    cache_dir: Any = None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+) -> ImageSet:
+    """Decode ``source`` at the config's working size (an ImageSet passes through)."""
+    if isinstance(source, ImageSet):
+        return source
+    from .loader import load_images
+
+    return load_images(
+        source, size=config.image_size, crop_roi=config.crop_roi, cache_dir=cache_dir, progress=progress, cancel=cancel
+    )
+
+
+def run_pipeline(
+    config: PipelineConfig,
+    source: Source,
+    *,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+    cache_dir: Any = None,
+) -> PipelineResult:
+    """Load ``source``, cluster it per ``config`` and score against given labels if any."""
+    from .evaluate import evaluate_clustering
+
+    config.validate()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    image_set = load_source(source, config, cache_dir=cache_dir, progress=progress, cancel=cancel)
+    if len(image_set) == 0:
+        raise ValueError(f"no readable images ({len(image_set.skipped)} files skipped)")
+    timings["load"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    features = compute_features(config, image_set, progress=progress, cancel=cancel)
+    timings["features"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    check_cancel(cancel)
+    k = None if config.k_range else config.k
+    if k is not None:
+        k = min(k, len(image_set))
+    clusters = cluster_features(
+        features,
+        config.method,
+        k,
+        k_range=tuple(config.k_range) if config.k_range else None,
+        criterion=config.k_criterion,
+        seed=config.seed,
+        images=image_set.images,
+        progress=progress,
+        cancel=cancel,
+        **config.method_params,
+    )
+    timings["cluster"] = time.perf_counter() - t0
+
+    metrics = None
+    labels = image_set.labels
+    if labels is not None:
+        metrics = evaluate_clustering(labels, clusters.labels)
+    timings["total"] = sum(timings.values())
+    report(progress, "done", 1, 1)
+    return PipelineResult(config, image_set, features, clusters, metrics, timings)

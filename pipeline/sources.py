@@ -1,0 +1,384 @@
+"""Find the image files of a source and their labels, detecting the layout automatically.
+
+Layouts (``Discovery.layout``):
+
+* ``"gtsrb-kaggle"`` — a folder holding ``Train.csv`` (or that CSV itself, or any CSV
+  with ``Path`` and ``ClassId`` columns): ``Width,Height,Roi.X1,Roi.Y1,Roi.X2,Roi.Y2,ClassId,Path``.
+* ``"gtsrb-official"`` — ``Final_Training/Images/000CC/*.ppm`` with ``GT-000CC.csv``
+  (``;``-separated, ``Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId``); the
+  source may be the dataset root, ``Final_Training``, ``Final_Training/Images``, a
+  single class folder, or one ``GT-*.csv``.
+* ``"csv"`` — a CSV of ``path,label`` (header optional, label optional; relative paths
+  are resolved against the CSV's folder).
+* ``"class-folders"`` — a folder with one subfolder per class (label = subfolder name;
+  images may sit deeper inside a class folder; loose top-level images get no label).
+* ``"flat"`` — a folder of images, no labels.
+* ``"list"`` — a list of :class:`ImageItem` given directly.
+
+GTSRB labels are the ClassId as a plain decimal string (``"0"`` .. ``"42"``) in both
+layouts. Hidden entries (dot-names, ``__MACOSX``) and files whose extension is not an
+image format are ignored; files without an extension, or with an image extension, are
+kept for the decoder, which reports those it cannot read. Items are sorted naturally
+by path (``img2`` before ``img10``).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+from .items import ImageItem, SkippedFile
+
+#: File extensions handed to the decoder (lower case). Anything Pillow can open, plus
+#: formats Pillow may lack a plugin for, so that those are reported rather than ignored.
+IMAGE_EXTENSIONS = frozenset(
+    {
+        ".ppm", ".pgm", ".pbm", ".pnm", ".pfm",
+        ".png", ".apng",
+        ".jpg", ".jpeg", ".jpe", ".jfif",
+        ".bmp", ".dib",
+        ".tif", ".tiff",
+        ".webp",
+        ".gif",
+        ".ico", ".icns", ".cur",
+        ".tga", ".pcx", ".sgi", ".rgb", ".bw", ".ras", ".xbm", ".dds", ".qoi", ".psd",
+        ".jp2", ".j2k", ".jpx", ".jpf",
+        ".heic", ".heif", ".avif", ".jxl",
+    }
+)
+
+#: Folder names that are never image folders.
+_IGNORED_DIRS = frozenset({"__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Information"})
+
+MISSING_REASON = "listed in CSV but missing"
+DUPLICATE_REASON = "listed more than once in CSV"
+
+_PATH_HEADERS = ("path", "filename", "file", "filepath", "file_path", "image", "image_path", "img", "name")
+_LABEL_HEADERS = ("label", "classid", "class_id", "class", "category", "target", "y", "cluster")
+
+Source = Union[str, os.PathLike, Iterable[ImageItem]]
+
+
+class SourceError(ValueError):
+    """The source cannot be used at all (missing, unreadable, or holds no images)."""
+
+
+@dataclass
+class Discovery:
+    """What :func:`discover` found: items in order, the layout name, and files left out."""
+
+    items: list[ImageItem]
+    layout: str
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+def discover(source: Source, *, crop_roi: bool = False) -> Discovery:
+    """List the images of ``source`` (a folder, a CSV file, or ImageItems).
+
+    ROIs from GTSRB CSVs go into ``ImageItem.roi`` only when ``crop_roi`` is true.
+    Raises :class:`SourceError` when nothing usable is found.
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        items = [it if crop_roi else ImageItem(it.path, it.label, None) for it in source]
+        if not items:
+            raise SourceError("no images found in the given list")
+        return Discovery(items, "list", [])
+
+    path = Path(os.fspath(source)).expanduser()
+    try:
+        exists = path.exists()
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not exists:
+        raise SourceError(f"not found: {path}")
+    if path.is_file():
+        if path.suffix.lower() not in (".csv", ".tsv", ".txt"):
+            raise SourceError(f"expected a folder or a CSV file, got {path.name}")
+        result = _discover_csv_file(path, crop_roi)
+    elif path.is_dir():
+        result = _discover_folder(path, crop_roi)
+    else:
+        raise SourceError(f"not a folder or a file: {path}")
+    if not result.items:
+        detail = f" ({len(result.skipped)} listed files missing)" if result.skipped else ""
+        raise SourceError(f"no images found in {path}{detail}")
+    return result
+
+
+# --------------------------------------------------------------------------- folders
+
+
+def _discover_folder(root: Path, crop_roi: bool) -> Discovery:
+    _check_readable_dir(root)
+    train_csv = root / "Train.csv"
+    if train_csv.is_file():
+        return _discover_csv_file(train_csv, crop_roi)
+    official = _official_images_dir(root)
+    if official is not None:
+        return _discover_official(official, crop_roi)
+    return _discover_plain_folder(root)
+
+
+def _check_readable_dir(folder: Path) -> None:
+    try:
+        with os.scandir(folder):
+            pass
+    except PermissionError:
+        raise SourceError(f"cannot read {folder}: permission denied") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {folder}: {exc.strerror or exc}") from None
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".") or name in _IGNORED_DIRS
+
+
+def _is_candidate(name: str) -> bool:
+    """Files worth handing to the decoder: image extension or no extension at all."""
+    if _is_hidden(name):
+        return False
+    suffix = os.path.splitext(name)[1].lower()
+    return suffix == "" or suffix in IMAGE_EXTENSIONS
+
+
+def _scan(folder: Path, skipped: list[SkippedFile]) -> tuple[list[str], list[str]]:
+    """Non-hidden ``(files, subfolders)`` of ``folder``; unreadable folders are reported."""
+    files, dirs = [], []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if _is_hidden(entry.name):
+                    continue
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    dirs.append(entry.path)
+                elif _is_candidate(entry.name):
+                    files.append(entry.path)  # includes broken links: the decoder reports them
+    except PermissionError:
+        skipped.append(SkippedFile(str(folder), "unreadable folder: permission denied"))
+    except OSError as exc:
+        skipped.append(SkippedFile(str(folder), f"unreadable folder: {exc.strerror or exc}"))
+    return files, dirs
+
+
+def _walk_files(folder: Path, skipped: list[SkippedFile]) -> list[str]:
+    """All candidate files below ``folder`` (no symlinked folders, to avoid cycles)."""
+    out: list[str] = []
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        files, dirs = _scan(current, skipped)
+        out.extend(files)
+        stack.extend(Path(d) for d in dirs if not os.path.islink(d))
+    return out
+
+
+def _discover_plain_folder(root: Path) -> Discovery:
+    skipped: list[SkippedFile] = []
+    top_files, subdirs = _scan(root, skipped)
+    items = [ImageItem(p) for p in top_files]
+    labelled = []
+    for sub in subdirs:
+        label = os.path.basename(sub)
+        labelled.extend(ImageItem(p, label) for p in _walk_files(Path(sub), skipped))
+    layout = "class-folders" if labelled else "flat"
+    return Discovery(_sorted(items + labelled), layout, skipped)
+
+
+_NATURAL = re.compile(r"(\d+)")
+
+
+def _natural_key(path: str) -> tuple:
+    parts = _NATURAL.split(path)
+    return tuple((0, int(p), p) if p.isdigit() else (1, 0, p) for p in parts)
+
+
+def _sorted(items: list[ImageItem]) -> list[ImageItem]:
+    return sorted(items, key=lambda it: (_natural_key(it.path), it.path))
+
+
+# --------------------------------------------------------------------------- GTSRB official
+
+
+def _official_images_dir(root: Path) -> Optional[Path]:
+    """The folder of ``000CC`` class folders (or a single class folder), if this is GTSRB."""
+    for candidate in (
+        root / "Final_Training" / "Images",
+        root / "GTSRB" / "Final_Training" / "Images",
+        root / "Images",
+        root,
+    ):
+        if candidate.is_dir() and (_has_official_classes(candidate) or _gt_csvs(candidate)):
+            return candidate
+    return None
+
+
+def _gt_csvs(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.glob("GT-*.csv") if p.is_file())
+    except OSError:
+        return []
+
+
+def _has_official_classes(folder: Path) -> bool:
+    try:
+        subdirs = [p for p in folder.iterdir() if p.is_dir() and not _is_hidden(p.name)]
+    except OSError:
+        return False
+    return bool(subdirs) and all(p.name.isdigit() for p in subdirs) and any(_gt_csvs(p) for p in subdirs)
+
+
+def _discover_official(images_dir: Path, crop_roi: bool) -> Discovery:
+    skipped: list[SkippedFile] = []
+    if _gt_csvs(images_dir):  # pointed at one class folder
+        class_dirs = [images_dir]
+    else:
+        _, dirs = _scan(images_dir, skipped)
+        class_dirs = [Path(d) for d in dirs]
+    items: list[ImageItem] = []
+    for class_dir in class_dirs:
+        listed: set[str] = set()
+        for gt in _gt_csvs(class_dir):
+            found = _read_gtsrb_csv(gt, crop_roi, skipped)
+            items.extend(found)
+            listed.update(os.path.normcase(it.path) for it in found)
+            listed.update(os.path.normcase(s.path) for s in skipped)
+        # Image files the CSV does not mention still belong to this class.
+        label = _class_label(class_dir.name)
+        files, _ = _scan(class_dir, skipped)
+        items.extend(ImageItem(p, label) for p in files if os.path.normcase(p) not in listed)
+    return Discovery(_sorted(items), "gtsrb-official", skipped)
+
+
+def _class_label(name: str) -> str:
+    return str(int(name)) if name.isdigit() else name
+
+
+# --------------------------------------------------------------------------- CSV files
+
+
+def _read_rows(csv_path: Path) -> list[list[str]]:
+    try:
+        with open(csv_path, "r", encoding="utf-8-sig", newline="") as fh:
+            text = fh.read()
+    except PermissionError:
+        raise SourceError(f"cannot read {csv_path}: permission denied") from None
+    except UnicodeDecodeError:
+        raise SourceError(f"cannot read {csv_path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {csv_path}: {exc.strerror or exc}") from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first_line.count) if any(c in first_line for c in ";,\t") else ","
+    rows = [
+        [cell.strip() for cell in row]
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter)
+        if row and any(cell.strip() for cell in row)
+    ]
+    return [row for row in rows if not row[0].startswith("#")]
+
+
+def _discover_csv_file(csv_path: Path, crop_roi: bool) -> Discovery:
+    rows = _read_rows(csv_path)
+    if not rows:
+        raise SourceError(f"no images found in {csv_path} (the CSV is empty)")
+    header = [h.lower() for h in rows[0]]
+    if "classid" in header and ("path" in header or "filename" in header):
+        skipped: list[SkippedFile] = []
+        items = _read_gtsrb_rows(csv_path, rows, crop_roi, skipped)
+        layout = "gtsrb-kaggle" if "path" in header else "gtsrb-official"
+        return Discovery(_sorted(items), layout, skipped)
+    return _discover_path_label_csv(csv_path, rows)
+
+
+def _read_gtsrb_csv(csv_path: Path, crop_roi: bool, skipped: list[SkippedFile]) -> list[ImageItem]:
+    rows = _read_rows(csv_path)
+    if not rows:
+        return []
+    return _read_gtsrb_rows(csv_path, rows, crop_roi, skipped)
+
+
+def _read_gtsrb_rows(csv_path: Path, rows: list[list[str]], crop_roi: bool, skipped: list[SkippedFile]) -> list[ImageItem]:
+    """Rows of a GTSRB CSV (Kaggle ``Path`` or official ``Filename`` column) -> items."""
+    col = {name.lower(): i for i, name in enumerate(rows[0])}
+    path_col = col.get("path", col.get("filename"))
+    label_col = col["classid"]
+    roi_cols = [col.get(k) for k in ("roi.x1", "roi.y1", "roi.x2", "roi.y2")]
+    base = csv_path.parent
+    items: list[ImageItem] = []
+    seen: set[str] = set()
+    for row in rows[1:]:
+        if len(row) <= max(path_col, label_col):
+            continue
+        path = _resolve(base, row[path_col])
+        if not _register(path, seen, skipped):
+            continue
+        label = _class_label(row[label_col])
+        roi = None
+        if crop_roi and None not in roi_cols:
+            try:
+                roi = tuple(int(float(row[i])) for i in roi_cols)
+            except (ValueError, IndexError):
+                roi = None
+        items.append(ImageItem(path, label, roi))
+    return items
+
+
+def _discover_path_label_csv(csv_path: Path, rows: list[list[str]]) -> Discovery:
+    base = csv_path.parent
+    header = [h.lower() for h in rows[0]]
+    path_col, label_col = 0, 1
+    named_path = next((header.index(h) for h in _PATH_HEADERS if h in header), None)
+    if named_path is not None and not _exists(_resolve(base, rows[0][named_path])):
+        path_col = named_path
+        named_label = next((header.index(h) for h in _LABEL_HEADERS if h in header), None)
+        label_col = named_label if named_label is not None else (1 if path_col == 0 else 0)
+        rows = rows[1:]
+    elif rows and not _exists(_resolve(base, rows[0][0])) and not _is_candidate(os.path.basename(rows[0][0])):
+        rows = rows[1:]  # an unnamed header row such as "file,class"
+    skipped: list[SkippedFile] = []
+    seen: set[str] = set()
+    items: list[ImageItem] = []
+    for row in rows:
+        if len(row) <= path_col or not row[path_col]:
+            continue
+        path = _resolve(base, row[path_col])
+        if not _register(path, seen, skipped):
+            continue
+        label = row[label_col] if len(row) > label_col and row[label_col] != "" else None
+        items.append(ImageItem(path, label))
+    return Discovery(_sorted(items), "csv", skipped)
+
+
+def _resolve(base: Path, value: str) -> str:
+    value = value.strip().replace("\\", os.sep) if os.sep != "\\" else value.strip()
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    return os.path.normpath(str(path))
+
+
+def _exists(path: str) -> bool:
+    try:
+        return os.path.lexists(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _register(path: str, seen: set[str], skipped: list[SkippedFile]) -> bool:
+    """Record ``path`` from a CSV; False (with a SkippedFile) if missing or a repeat."""
+    key = os.path.normcase(path)
+    if key in seen:
+        skipped.append(SkippedFile(path, DUPLICATE_REASON))
+        return False
+    seen.add(key)
+    if not _exists(path):
+        skipped.append(SkippedFile(path, MISSING_REASON))
+        return False
+    return True
