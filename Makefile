@@ -4,7 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test bench clean sysdeps
+BENCH_VENV := .venv-bench
+
+.PHONY: run test bench bench-env clean sysdeps
 
 # Qt needs a few shared libraries even offscreen; install them when we are root
 # and they are missing (Debian/Ubuntu). Elsewhere this is a no-op.
@@ -34,8 +36,20 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen KERAS_BACKEND=$${KERAS_BACKEND:-tensorflow} TF_CPP_MIN_LOG_LEVEL=2 \
 	  $(PY) -m pytest -q -p no:cacheprovider
 
-bench: $(STAMP)
-	$(PY) bench/gtsrb.py
+# Peers (clustimage, cleanlab) are compared against in bench/ but are never project
+# dependencies: they live in a separate venv that also sees the project's venv.
+$(BENCH_VENV)/.stamp: $(STAMP)
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" > \
+	  "$$($(BENCH_VENV)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/project-venv.pth"
+	$(BENCH_VENV)/bin/python -m pip install -q clustimage cleanlab
+	touch $@
+
+bench-env: $(BENCH_VENV)/.stamp
+
+bench: bench-env
+	$(BENCH_VENV)/bin/python bench/gtsrb.py
+	$(BENCH_VENV)/bin/python bench/mislabels.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info

@@ -165,3 +165,14 @@ class SessionStore:
         settings.setValue("recent/folders", recent)
         settings.sync()
         return recent
+
+    # -- per-folder taxonomy -------------------------------------------------------
+    def taxonomy_path(self, folder: os.PathLike | str) -> Optional[str]:
+        """The taxonomy CSV the user loaded for ``folder`` (``None``: the default)."""
+        value = self._settings().value(f"taxonomy/{self.project_dir(folder).name}", "")
+        return str(value) if value else None
+
+    def set_taxonomy_path(self, folder: os.PathLike | str, path: Optional[str]) -> None:
+        settings = self._settings()
+        settings.setValue(f"taxonomy/{self.project_dir(folder).name}", path or "")
+        settings.sync()

@@ -101,6 +101,7 @@ def _to_toml(data: dict[str, Any]) -> str:
 
 
 HOG_MAX = {"name": "hog", "params": {"cell": 4, "block": 2, "bins": 9, "color": "max"}}
+HOG_RGB = {"name": "hog", "params": {"cell": 4, "block": 2, "bins": 9, "color": "channels"}}
 
 PRESETS: dict[str, PipelineConfig] = {
     "pixels-kmeans": PipelineConfig(
@@ -137,11 +138,12 @@ PRESETS: dict[str, PipelineConfig] = {
     ),
     "best": PipelineConfig(
         name="best",
-        features=[HOG_MAX],
+        features=[HOG_RGB],
         pca=100,
+        whiten=True,
         method="agglomerative",
         method_params={"linkage": "ward", "n_neighbors": 10},
-        description="Default: colour-max HOG + PCA 100 + L2, ward linkage on a 10-NN graph.",
+        description="Default: per-channel HOG + whitened PCA 100 + L2, ward linkage on a 10-NN graph.",
     ),
 }
 DEFAULT_PRESET = "best"

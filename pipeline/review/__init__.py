@@ -3,8 +3,8 @@
 No Qt here; the GUI wraps :class:`ReviewSession` in item models and each
 :class:`Edit` in an undo command.
 """
-from .atomic import atomic_write_bytes, atomic_write_text
-from .edits import Edit, FlagChange, ReviewError
+from .atomic import atomic_write_bytes, atomic_write_text, remove_stale_temps
+from .edits import Edit, FlagChange, ReviewError, compose
 from .export import CSV_COLUMNS, ExportError, class_folder_name, export_csv, export_tree, safe_name
 from .session import (
     FORMAT_VERSION,
@@ -29,8 +29,10 @@ __all__ = [
     "TaxonomyError",
     "atomic_write_bytes",
     "atomic_write_text",
+    "remove_stale_temps",
     "backup_path",
     "class_folder_name",
+    "compose",
     "export_csv",
     "export_tree",
     "register_migration",

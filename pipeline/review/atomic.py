@@ -6,8 +6,10 @@ On any failure the temporary file is removed and the target is untouched.
 """
 from __future__ import annotations
 
+import glob
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Optional, Union
 
@@ -100,3 +102,24 @@ def atomic_write_text(
     if newline is not None and newline != "\n":
         text = text.replace("\n", newline)
     atomic_write_bytes(path, text.encode(encoding), backup=backup, fsync=fsync)
+
+
+def remove_stale_temps(path: PathLike, *, older_than: float = 60.0) -> int:
+    """Delete temporary files a killed writer left next to ``path``; returns how many.
+
+    Only ``.<name>.<pid>.tmp`` files older than ``older_than`` seconds are removed, so a
+    write in progress in another process is not disturbed.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    removed = 0
+    now = time.time()
+    for name in (path.name, path.name + ".bak"):
+        for tmp in folder.glob(f".{glob.escape(name)}.*.tmp"):
+            try:
+                if now - tmp.stat().st_mtime >= older_than:
+                    tmp.unlink()
+                    removed += 1
+            except OSError:
+                pass
+    return removed

@@ -168,3 +168,62 @@ class Edit:
                 session.accepted.discard(cid)
         self.rejected._write(session.rejected, getattr(self.rejected, flags[dst]))
         self.reviewed._write(session.reviewed, getattr(self.reviewed, flags[dst]))
+
+
+def _compose_map(parts: list[dict]) -> dict:
+    out: dict = {}
+    for changes in parts:
+        for key, (before, after) in changes.items():
+            out[key] = (out[key][0] if key in out else before, after)
+    return {k: v for k, v in out.items() if v[0] != v[1]}
+
+
+def _compose_flags(parts: list[FlagChange]) -> FlagChange:
+    out: dict[int, list[bool]] = {}
+    for change in parts:
+        for i, b, a in zip(change.indices.tolist(), change.before.tolist(), change.after.tolist()):
+            if i in out:
+                out[i][1] = a
+            else:
+                out[i] = [b, a]
+    keep = sorted(i for i, (b, a) in out.items() if b != a)
+    return FlagChange(
+        np.array(keep, dtype=np.int64),
+        np.array([out[i][0] for i in keep], dtype=bool),
+        np.array([out[i][1] for i in keep], dtype=bool),
+    )
+
+
+def compose(edits: list[Edit], text: str, kind: str = "batch") -> Edit:
+    """One edit equivalent to applying ``edits`` in order (each built on the state the previous left).
+
+    Values changed and then changed back drop out. Used by
+    :meth:`ReviewSession.batch` so a bulk action is one undo step and one autosave.
+    """
+    assign: dict[int, list[int]] = {}
+    for e in edits:
+        for i, b, a in zip(e.assign_indices.tolist(), e.assign_before.tolist(), e.assign_after.tolist()):
+            if i in assign:
+                assign[i][1] = a
+            else:
+                assign[i] = [b, a]
+    idx = sorted(i for i, (b, a) in assign.items() if b != a)
+    clusters: set[int] = set()
+    new: set[int] = set()
+    for e in edits:
+        clusters |= e.clusters
+        new |= set(e.new_clusters)
+    return Edit(
+        kind,
+        text,
+        assign_indices=np.array(idx, dtype=np.int64),
+        assign_before=np.array([assign[i][0] for i in idx], dtype=np.int64),
+        assign_after=np.array([assign[i][1] for i in idx], dtype=np.int64),
+        names=_compose_map([e.names for e in edits]),
+        accepted=_compose_map([e.accepted for e in edits]),
+        image_labels=_compose_map([e.image_labels for e in edits]),
+        rejected=_compose_flags([e.rejected for e in edits]),
+        reviewed=_compose_flags([e.reviewed for e in edits]),
+        clusters=frozenset(clusters),
+        new_clusters=tuple(sorted(new)),
+    )

@@ -84,12 +84,12 @@ def export_csv(
     return len(session.paths)
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^\w.-]+")
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
 
 def safe_name(text: str, max_len: int = 80) -> str:
-    """A file-name-safe version of ``text``: ASCII letters, digits, ``._-``; others become ``_``."""
+    """A file-name-safe version of ``text``: letters, digits, ``._-`` kept; anything else becomes ``_``."""
     out = _UNSAFE.sub("_", text).strip("._ ")
     out = re.sub(r"_+", "_", out)[:max_len].rstrip("._ ")
     if not out:

@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
-from .edits import Edit, FlagChange, ReviewError
+from .atomic import atomic_write_bytes, remove_stale_temps
+from .edits import Edit, FlagChange, ReviewError, compose
 
 PathLike = Union[str, Path]
 
@@ -105,6 +105,8 @@ class ReviewSession:
         self.revision: int = 0
         self._listeners: list[Listener] = []
         self._groups: Optional[dict[int, np.ndarray]] = None
+        self._static_json: Optional[tuple[tuple, str]] = None
+        self._last_saved: Optional[tuple[str, tuple[int, int, int]]] = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -187,24 +189,25 @@ class ReviewSession:
     def next_cluster_id(self) -> int:
         """The id a new cluster gets: one more than any id in use (at least 0)."""
         used = list(self._group_index()) + list(self.cluster_names) + list(self.accepted)
-        return max(max(used, default=-1), -1) + 1
+        return max(used, default=-1) + 1
 
     def cluster_of(self, i: int) -> int:
         return int(self.assignments[i])
 
     def class_of_image(self, i: int) -> Optional[str]:
-        """Final class of image ``i``: its override, else ``None`` if rejected, else its cluster's name."""
+        """Final class of image ``i``: its override, else ``None`` if rejected, else its
+        cluster's name, else (cluster not named yet) the label it came with."""
         i = int(i)
         if i in self.image_labels:
             return self.image_labels[i]
         if i in self.rejected:
             return None
-        return self.cluster_names.get(int(self.assignments[i]))
+        return self.cluster_names.get(int(self.assignments[i]), self.given_labels[i])
 
     def final_classes(self) -> list[Optional[str]]:
         """:meth:`class_of_image` for every image, computed in one pass."""
         names = self.cluster_names
-        out = [names.get(c) for c in self.assignments.tolist()]
+        out = [names.get(c, given) for c, given in zip(self.assignments.tolist(), self.given_labels)]
         for i in self.rejected:
             out[i] = None
         for i, cls in self.image_labels.items():
@@ -276,7 +279,15 @@ class ReviewSession:
         return cid
 
     def _indices(self, indices: Any) -> np.ndarray:
-        arr = np.unique(np.asarray(indices, dtype=np.int64).reshape(-1)) if indices is not None else np.zeros(0)
+        """Sorted unique image indices from a sequence of ints or a boolean mask over all images."""
+        raw = np.asarray(indices if indices is not None else [])
+        if raw.dtype == bool:
+            if raw.shape != (len(self),):
+                raise ReviewError(f"a boolean selection must have one entry per image ({len(self)})")
+            raw = np.flatnonzero(raw)
+        elif raw.size and not np.issubdtype(raw.dtype, np.integer):
+            raise ReviewError(f"image indices must be integers, got {raw.dtype}")
+        arr = np.unique(raw.astype(np.int64).reshape(-1))
         if arr.size == 0:
             raise ReviewError("empty selection: select at least one image")
         if arr[0] < 0 or arr[-1] >= len(self):
@@ -468,6 +479,30 @@ class ReviewSession:
             clusters=frozenset(np.unique(self.assignments[idx]).tolist()),
         )
 
+    def batch(self, builders: Iterable[Callable[[], Edit]], text: str) -> Edit:
+        """Build one :class:`Edit` from several steps, each seeing the state the previous left.
+
+        ``builders`` are zero-argument callables such as ``lambda: s.name(3, "14")``.
+        Each step is applied quietly (no listeners, no revision bump) so the next can
+        build on it, then all are reverted: like every builder, this returns an
+        unapplied edit, to be applied with :meth:`apply` (one undo step, one autosave).
+        If a step raises, the session is restored and the error re-raised.
+        """
+        done: list[Edit] = []
+        try:
+            for make in builders:
+                edit = make()
+                if edit.is_empty:
+                    continue
+                edit.apply(self)
+                self._groups = None
+                done.append(edit)
+        finally:
+            for edit in reversed(done):
+                edit.revert(self)
+                self._groups = None
+        return compose(done, text)
+
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict:
         """The JSON-serialisable form written by :meth:`save`."""
@@ -495,7 +530,21 @@ class ReviewSession:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        """:meth:`to_dict` as compact JSON (numpy values in ``config``/``notes`` become plain ones).
+
+        The encoded ``paths`` and ``given_labels`` are cached (they are most of the
+        file and never change through edits), which keeps autosave cheap; assign new
+        lists rather than changing them in place.
+        """
+        data = self.to_dict()
+        key = (id(self.paths), len(self.paths), id(self.given_labels), len(self.given_labels))
+        cached = self._static_json
+        if cached is None or cached[0] != key:
+            static = _dumps({"paths": data["paths"], "given_labels": data["given_labels"]})
+            cached = (key, static[1:-1])
+            self._static_json = cached
+        del data["paths"], data["given_labels"]
+        return "{" + cached[1] + "," + _dumps(data)[1:]
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "session") -> "ReviewSession":
@@ -607,7 +656,7 @@ class ReviewSession:
         self._last_saved = (str(path.resolve()), _signature(path))
 
     def _is_good_file(self, path: Path) -> bool:
-        last = getattr(self, "_last_saved", None)
+        last = self._last_saved
         if last is not None and last[0] == str(path.resolve()) and last[1] == _signature(path):
             return True
         try:
@@ -650,6 +699,26 @@ class ReviewSession:
             raise
 
 
+def _json_default(value: Any) -> Any:
+    """Encode the numpy scalars/arrays, paths and sets that configs and notes may hold."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot save a value of type {type(value).__name__} in a session file")
+
+
+def _dumps(data: Any) -> str:
+    try:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise ReviewError(f"session cannot be saved: {exc} (check 'config' and 'notes')") from None
+
+
 def _signature(path: Path) -> tuple[int, int, int]:
     st = path.stat()
     return (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -678,6 +747,7 @@ class Autosaver:
         self.last_error: Optional[Exception] = None
         self.last_save_seconds: float = math.nan
         self._closed = False
+        remove_stale_temps(self.path)
         session.add_listener(self._on_edit)
         if save_now:
             self.save_now()

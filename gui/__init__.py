@@ -1,0 +1,1 @@
+"""Qt review window over the headless ``pipeline`` package (PySide6 + pyqtgraph)."""

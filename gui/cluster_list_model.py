@@ -1,0 +1,196 @@
+"""Table model of the clusters: center thumbnail, name, size, purity, silhouette, accepted.
+
+Sorting goes through a ``QSortFilterProxyModel`` reading :data:`SORT_ROLE` (raw numbers
+and names), so every column sorts correctly; missing figures sort last.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPixmap
+
+from pipeline.review import ReviewSession, Taxonomy
+
+from .cluster_stats import ClusterStats
+
+CLUSTER_ID_ROLE = Qt.ItemDataRole.UserRole + 10
+SORT_ROLE = Qt.ItemDataRole.UserRole + 11
+
+COL_CLUSTER, COL_NAME, COL_SIZE, COL_PURITY, COL_SILHOUETTE, COL_ACCEPTED = range(6)
+HEADERS = ["Cluster", "Name", "Size", "Purity", "Silhouette", "✓"]
+HEADER_TIPS = [
+    "Cluster id and its medoid image (the member nearest the center)",
+    "Class given to the cluster, or 'unnamed'",
+    "Number of images",
+    "Share of the labelled images carrying the cluster's majority label",
+    "Mean centroid-based silhouette: near 1 = compact and well separated",
+    "Accepted by the reviewer",
+]
+
+
+class ClusterListModel(QAbstractTableModel):
+    """One row per cluster of ``session``; call :meth:`refresh` after edits."""
+
+    def __init__(self, taxonomy: Taxonomy, thumb_of: Optional[Callable[[int], Optional[QPixmap]]] = None,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.taxonomy = taxonomy
+        self.thumb_of = thumb_of
+        self.session: Optional[ReviewSession] = None
+        self.stats: Optional[ClusterStats] = None
+        self._ids: list[int] = []
+        self._purity: dict[int, Optional[float]] = {}
+        self._icons: dict[int, QIcon] = {}
+        self.has_labels = False
+
+    def set_session(self, session: Optional[ReviewSession], stats: Optional[ClusterStats]) -> None:
+        self.beginResetModel()
+        self.session, self.stats = session, stats
+        self._reload()
+        self.endResetModel()
+
+    def refresh(self, stats: Optional[ClusterStats], changed: Optional[set[int]] = None) -> None:
+        """Re-read the session (after an edit); ``changed`` cluster ids get new thumbnails."""
+        self.stats = stats
+        if changed is None:
+            self._icons.clear()
+        else:
+            for cid in changed:
+                self._icons.pop(cid, None)
+        ids = self.session.cluster_ids() if self.session else []
+        if ids == self._ids:
+            self._reload(keep_icons=True)
+            if self._ids:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(HEADERS) - 1))
+            return
+        self.beginResetModel()
+        self._reload(keep_icons=True)
+        self.endResetModel()
+
+    def _reload(self, keep_icons: bool = False) -> None:
+        s = self.session
+        self._ids = s.cluster_ids() if s is not None else []
+        if not keep_icons:
+            self._icons = {}
+        self.has_labels = bool(s is not None and any(g is not None for g in s.given_labels))
+        self._purity = {c: s.purity(c) for c in self._ids} if (s is not None and self.has_labels) else {}
+
+    def cluster_ids(self) -> list[int]:
+        return list(self._ids)
+
+    def row_of(self, cid: int) -> Optional[int]:
+        try:
+            return self._ids.index(int(cid))
+        except ValueError:
+            return None
+
+    # -- Qt API ----------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return HEADERS[section]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return HEADER_TIPS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or self.session is None:
+            return None
+        cid = self._ids[index.row()]
+        col = index.column()
+        s = self.session
+        if role == CLUSTER_ID_ROLE:
+            return cid
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(cid, col)
+        if role == SORT_ROLE:
+            return self._sort_value(cid, col)
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_CLUSTER and self.thumb_of is not None:
+            icon = self._icons.get(cid)
+            if icon is None:
+                pix = self.thumb_of(cid)
+                if pix is None:
+                    return None
+                icon = QIcon(pix)
+                self._icons[cid] = icon
+            return icon
+        if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
+            cls = self.taxonomy.by_id(s.cluster_names.get(cid))
+            if cls is not None and cls.icon:
+                from .class_picker import class_icon
+
+                return class_icon(cls.icon, 24)
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_NAME and cid not in s.cluster_names:
+            return QBrush(QColor(140, 140, 140))
+        if role == Qt.ItemDataRole.FontRole and col == COL_NAME and cid not in s.cluster_names:
+            f = QFont()
+            f.setItalic(True)
+            return f
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_SIZE, COL_PURITY, COL_SILHOUETTE):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == COL_ACCEPTED:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_ACCEPTED:
+            return QBrush(QColor(38, 166, 91))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            name = self.taxonomy.name_of(s.cluster_names.get(cid)) or "unnamed"
+            return f"Cluster {cid}: {name}, {s.size(cid)} images"
+        return None
+
+    def _display(self, cid: int, col: int):
+        s = self.session
+        if col == COL_CLUSTER:
+            return "noise" if cid < 0 else f"#{cid}"
+        if col == COL_NAME:
+            class_id = s.cluster_names.get(cid)
+            if class_id is None:
+                return "unnamed"
+            cls = self.taxonomy.by_id(class_id)
+            return cls.label if cls is not None else class_id
+        if col == COL_SIZE:
+            return f"{s.size(cid):,}"
+        if col == COL_PURITY:
+            p = self._purity.get(cid)
+            return "" if p is None else f"{100 * p:.0f}%"
+        if col == COL_SILHOUETTE:
+            v = self.stats.silhouette.get(cid) if self.stats else None
+            return "" if v is None or math.isnan(v) else f"{v:.2f}"
+        if col == COL_ACCEPTED:
+            return "✓" if cid in s.accepted else ""
+        return None
+
+    def _sort_value(self, cid: int, col: int):
+        s = self.session
+        if col == COL_CLUSTER:
+            return float(cid)
+        if col == COL_NAME:
+            class_id = s.cluster_names.get(cid)
+            return "\uffff" if class_id is None else self.taxonomy.name_of(class_id).casefold()
+        if col == COL_SIZE:
+            return float(s.size(cid))
+        if col == COL_PURITY:
+            p = self._purity.get(cid)
+            return -1.0 if p is None else float(p)
+        if col == COL_SILHOUETTE:
+            v = self.stats.silhouette.get(cid) if self.stats else None
+            return -2.0 if v is None or math.isnan(v) else float(v)
+        if col == COL_ACCEPTED:
+            return 1.0 if cid in s.accepted else 0.0
+        return None
+
+
+class ClusterSortProxy(QSortFilterProxyModel):
+    """Sorts by :data:`SORT_ROLE`."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)

@@ -1,0 +1,54 @@
+"""Keyboard and mouse reference, generated from the window's actions."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+MOUSE_HELP = [
+    ("Click / Ctrl+click / Shift+click", "Select clusters or images; add to or extend the selection"),
+    ("Rubber band in the grid", "Select a block of images"),
+    ("Double-click an image", "Show it full size with its path and metadata"),
+    ("Click a dendrogram branch", "Select every cluster under it"),
+    ("Drag the dendrogram cut line", "Preview a coarser clustering; 'Apply cut' merges under the line"),
+    ("Drop a folder or session file", "Open it"),
+]
+
+
+class HelpDialog(QDialog):
+    """Table of every action with its shortcut(s), plus mouse gestures."""
+
+    def __init__(self, actions: Iterable[QAction], parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.resize(640, 640)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Every review action has a shortcut; edits can be undone and redone."))
+        rows = []
+        for act in actions:
+            keys = ", ".join(s.toString() for s in act.shortcuts() if not s.isEmpty())
+            if keys:
+                rows.append((keys, act.text().replace("&", "").rstrip("."), act.toolTip() or ""))
+        rows += [(k, v, "") for k, v in MOUSE_HELP]
+        self.table = QTableWidget(len(rows), 2)
+        self.table.setHorizontalHeaderLabels(["Keys", "Action"])
+        for r, (keys, text, tip) in enumerate(rows):
+            self.table.setItem(r, 0, QTableWidgetItem(keys))
+            item = QTableWidgetItem(text)
+            if tip and tip != text:
+                item.setToolTip(tip)
+            self.table.setItem(r, 1, item)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        layout.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+        layout.addWidget(buttons)
+
+    def shortcut_texts(self) -> list[str]:
+        return [self.table.item(r, 0).text() for r in range(self.table.rowCount())]

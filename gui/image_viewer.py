@@ -1,0 +1,106 @@
+"""Full-size view of one image with its path and metadata; arrows step through a list."""
+from __future__ import annotations
+
+import os
+from typing import Callable, Optional, Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+
+from .thumbnail_loader import array_to_qimage, load_file_qimage
+
+MetadataFn = Callable[[int], list[tuple[str, str]]]
+
+
+class ImageViewer(QDialog):
+    """Shows image ``indices[pos]`` scaled up to fit (nearest-neighbour, so pixels stay crisp).
+
+    Left/Right go to the previous/next image of ``indices``; Space or Escape closes.
+    ``metadata(i)`` returns ``(field, value)`` rows shown beside the image.
+    """
+
+    current_changed = Signal(int)
+
+    def __init__(self, paths: Sequence[str], indices: Sequence[int], pos: int, metadata: MetadataFn,
+                 images=None, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Image")
+        self.resize(900, 600)
+        self.paths, self.indices, self.pos = paths, list(indices), pos
+        self.metadata, self.images = metadata, images
+        layout = QVBoxLayout(self)
+        split = QSplitter()
+        self.picture = QLabel()
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.picture.setMinimumSize(320, 320)
+        self.picture.setStyleSheet("background: #202124;")
+        split.addWidget(self.picture)
+        side = QWidget()
+        self.form = QFormLayout(side)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(side)
+        split.addWidget(scroll)
+        split.setSizes([600, 300])
+        layout.addWidget(split)
+        self.path_label = QLabel()
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label.setWordWrap(True)
+        layout.addWidget(self.path_label)
+        QShortcut(QKeySequence(Qt.Key.Key_Right), self, activated=lambda: self.step(1))
+        QShortcut(QKeySequence(Qt.Key.Key_Left), self, activated=lambda: self.step(-1))
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.close)
+        self._pixmap = QPixmap()
+        self.show_current()
+
+    @property
+    def image_index(self) -> int:
+        return int(self.indices[self.pos])
+
+    def step(self, delta: int) -> None:
+        new = min(max(0, self.pos + delta), len(self.indices) - 1)
+        if new != self.pos:
+            self.pos = new
+            self.show_current()
+            self.current_changed.emit(self.image_index)
+
+    def show_current(self) -> None:
+        i = self.image_index
+        path = self.paths[i]
+        try:
+            qimg = load_file_qimage(path)
+        except Exception:
+            qimg = array_to_qimage(self.images[i]) if self.images is not None else None
+        self._pixmap = QPixmap.fromImage(qimg) if qimg is not None else QPixmap()
+        self._rescale()
+        self.setWindowTitle(f"{os.path.basename(path)} — {self.pos + 1} of {len(self.indices)}")
+        self.path_label.setText(path)
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        rows = list(self.metadata(i))
+        if not self._pixmap.isNull():
+            rows.insert(0, ("Pixels", f"{self._pixmap.width()} × {self._pixmap.height()}"))
+        try:
+            rows.append(("File size", f"{os.path.getsize(path) / 1024:.1f} KiB"))
+        except OSError:
+            rows.append(("File", "missing on disk"))
+        for key, value in rows:
+            v = QLabel(value)
+            v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            v.setWordWrap(True)
+            self.form.addRow(f"<b>{key}</b>", v)
+
+    def _rescale(self) -> None:
+        if self._pixmap.isNull():
+            self.picture.setText("cannot read this image")
+            return
+        size = self.picture.size()
+        scale = max(1, min(size.width() // max(1, self._pixmap.width()), size.height() // max(1, self._pixmap.height())))
+        pix = self._pixmap.scaled(self._pixmap.width() * scale, self._pixmap.height() * scale,
+                                  Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+        self.picture.setPixmap(pix)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._rescale()
