@@ -6,7 +6,7 @@ clustimage (bench environment only: `make bench-env`), runs the seed's recipe
 (PCA 0.95 + ward agglomerative, silhouette over k = 40..50) on a stratified subsample
 it can handle, and our default preset runs on the same subsample for the ratios.
 
-    python bench/gtsrb.py [--data DIR] [--presets best,hog-kmeans] [--peer-n 4000]
+    python bench/gtsrb.py [--data DIR] [--presets best,hog-kmeans] [--peer-n 6000]
 """
 from __future__ import annotations
 
@@ -95,9 +95,12 @@ def peer_comparison(data: Path, cache_dir: Path, n: int) -> list[list]:
     ours_m = evaluate_clustering(y, ours.labels)
     ours_auto_m = evaluate_clustering(y, ours_auto.labels)
 
-    flat = sub.images.reshape(len(sub), -1).astype(np.float64) / 255.0
+    # clustimage takes flattened gray images of a square size it is told
+    gray = sub.images.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    flat = gray.reshape(len(sub), -1) / 255.0
+    size = sub.images.shape[1]
     t0 = time.perf_counter()
-    peer = Clustimage(method="pca", params_pca={"n_components": 0.95}, verbose=50)
+    peer = Clustimage(method="pca", params_pca={"n_components": 0.95}, dim=(size, size), grayscale=True, verbose=50)
     peer.fit_transform(flat, cluster="agglomerative", evaluate="silhouette", metric="euclidean",
                        linkage="ward", min_clust=40, max_clust=50)
     peer_s = time.perf_counter() - t0
@@ -124,7 +127,7 @@ def main() -> None:
     parser.add_argument("--k-range", type=int, nargs=2)
     parser.add_argument("--cache-dir")
     parser.add_argument("--runs", help="comma-separated run labels to keep (default: all)")
-    parser.add_argument("--peer-n", type=int, default=4000, help="subsample size for the clustimage comparison (0 = skip)")
+    parser.add_argument("--peer-n", type=int, default=6000, help="subsample size for the clustimage comparison (0 = skip)")
     args = parser.parse_args()
     args.data = gtsrb_dir(args.data)
     if args.single:
