@@ -145,8 +145,27 @@ class DendrogramView(QWidget):
             d = dx + dy
             if d < best_d:
                 best, best_d = r, d
-        lo, hi = self._icoord[best][0], self._icoord[best][3]
-        return [c for p, c in enumerate(self._leaf_order) if lo <= 5.0 + 10.0 * p <= hi]
+        return [self._leaf_order[p] for p in sorted(self._leaf_positions(best))]
+
+    def _leaf_positions(self, row: int) -> list[int]:
+        """Leaf slots (0..K-1, top to bottom) under dendrogram link ``row``."""
+        centers = {
+            (round((ic[1] + ic[2]) / 2.0, 6), round(float(dc[1]), 9)): r
+            for r, (ic, dc) in enumerate(zip(self._icoord, self._dcoord))
+        }
+        out: list[int] = []
+        stack = [row]
+        while stack:
+            r = stack.pop()
+            ic, dc = self._icoord[r], self._dcoord[r]
+            for x, y in ((ic[0], dc[0]), (ic[3], dc[3])):
+                if y == 0.0:
+                    out.append(int(round((x - 5.0) / 10.0)))
+                else:
+                    child = centers.get((round(x, 6), round(float(y), 9)))
+                    if child is not None:
+                        stack.append(child)
+        return out
 
     def _on_click(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or not len(self._icoord):

@@ -755,7 +755,7 @@ class MainWindow(QMainWindow):
         if self.worker.busy():
             self.show_error("Another job is still running; wait for it or cancel it first.")
             return None
-        job = self.worker.submit(name or title, fn)
+        job = self.worker.create(name or title, fn)
         self.active_job = job
         self.progress_panel.start(title)
         job.progress.connect(self.progress_panel.update_progress)
@@ -785,6 +785,7 @@ class MainWindow(QMainWindow):
         job.finished.connect(finished)
         job.failed.connect(failed)
         job.cancelled.connect(cancelled)
+        self.worker.start(job)
         self._update_actions()
         return job
 
@@ -1009,6 +1010,16 @@ class MainWindow(QMainWindow):
         row = cur.row() if cur.isValid() else -1
         row = min(max(0, row + delta), n - 1)
         self.cluster_table.selectRow(row)
+
+    def _neighbour_cluster(self, cid: int, delta: int) -> int:
+        """The cluster ``delta`` rows below ``cid`` in the table as sorted now (``cid`` at the ends)."""
+        row = self.cluster_model.row_of(cid)
+        if row is None:
+            return cid
+        proxy_row = self.cluster_proxy.mapFromSource(self.cluster_model.index(row, 0)).row() + delta
+        if not 0 <= proxy_row < self.cluster_proxy.rowCount():
+            return cid
+        return int(self.cluster_proxy.data(self.cluster_proxy.index(proxy_row, 0), CLUSTER_ID_ROLE))
 
     def select_all_images(self) -> None:
         self.grid.selectAll()
@@ -1255,10 +1266,9 @@ class MainWindow(QMainWindow):
         value = not all(c in self.session.accepted for c in cids)
         if len(cids) == 1:
             cid = cids[0]
-            if not self._guard_push(lambda: self.session.accept(cid, value), select=[cid]):
-                return
-            if value:  # accept and move on: the reviewer's main loop
-                QTimer.singleShot(0, lambda: self.step_cluster(1))
+            # Accept and move on to the next cluster in the table: the reviewer's main loop.
+            self._guard_push(lambda: self.session.accept(cid, value),
+                             select=[self._neighbour_cluster(cid, 1)] if value else [cid])
             return
         text = f"{'Accept' if value else 'Withdraw acceptance of'} {len(cids)} clusters"
         self.push_batch([lambda c=c: self.session.accept(c, value) for c in cids], text, select=cids)

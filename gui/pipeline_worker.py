@@ -70,8 +70,9 @@ class _Runner(QObject):
                 last["t"], last["stage"] = now, p.stage
             job.progress.emit(p)
 
+        fn, job.fn = job.fn, None  # drop the closure (it may hold large arrays) once run
         try:
-            result = job.fn(_progress, job.cancel_token)
+            result = fn(_progress, job.cancel_token)
         except Cancelled:
             job.done = True
             job.cancelled.emit()
@@ -102,19 +103,25 @@ class ModelWorker(QObject):
         self._thread.start()
         self._jobs: list[Job] = []
 
-    def submit(self, name: str, fn: JobFn) -> Job:
-        job = Job(name, fn, parent=self)
+    def create(self, name: str, fn: JobFn) -> Job:
+        """A job not started yet: connect to its signals, then :meth:`start` it.
+
+        (Connecting after the start would race a fast job, whose signals could be
+        emitted before anyone listens.)
+        """
+        return Job(name, fn, parent=self)
+
+    def start(self, job: Job) -> Job:
+        # Jobs are small and never deleted explicitly: a deleteLater() from one slot
+        # could drop the job's still-queued signal deliveries to the other slots.
+        self._jobs = [j for j in self._jobs if not j.done]
         self._jobs.append(job)
-        job.finished.connect(lambda *_: self._forget(job))
-        job.failed.connect(lambda *_: self._forget(job))
-        job.cancelled.connect(lambda: self._forget(job))
         self._dispatch.emit(job)
         return job
 
-    def _forget(self, job: Job) -> None:
-        if job in self._jobs:
-            self._jobs.remove(job)
-        job.deleteLater()
+    def submit(self, name: str, fn: JobFn) -> Job:
+        """Create and start a job (for callers that only poll :attr:`Job.done`)."""
+        return self.start(self.create(name, fn))
 
     def busy(self) -> bool:
         return any(not j.done for j in self._jobs)

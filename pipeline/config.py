@@ -14,7 +14,7 @@ class PipelineConfig:
 
     ``features``: list of ``{"name": extractor, "params": {...}, "weight": 1.0}``; several
     blocks are each scaled to unit mean row norm, weighted and concatenated.
-    ``pca``: variance fraction in (0, 1], a component count, or ``None``.
+    ``pca``: variance fraction in (0, 1], a component count, or ``None`` (or 0) for none.
     ``k``: fixed number of clusters; ``k_range``: ``[lo, hi]`` to choose k by ``k_criterion``.
     """
 
@@ -42,6 +42,11 @@ class PipelineConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown pipeline config keys: {sorted(unknown)}")
+        data = dict(data)
+        if data.get("k_range") and "k" not in data:
+            data["k"] = None  # a k range means "choose k"
+        if data.get("pca") in (0, False):
+            data["pca"] = None  # TOML has no null: 0 / false mean "no PCA"
         cfg = cls(**data)
         cfg.validate()
         return cfg
@@ -97,6 +102,7 @@ def _to_toml(data: dict[str, Any]) -> str:
             return "{" + ", ".join(f"{json.dumps(str(k))} = {value(x)}" for k, x in v.items()) + "}"
         raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
+    data = {**data, "pca": 0 if data.get("pca") is None else data["pca"]}
     return "".join(f"{k} = {value(v)}\n" for k, v in data.items() if v is not None)
 
 

@@ -65,7 +65,7 @@ def decode_image(path, size: Size = None, roi: Roi = None, *, max_pixels: Option
     ``roi`` is cropped (after EXIF orientation, before resizing). Raises
     :class:`DecodeError`.
     """
-    target = _target_size(size)
+    target = normalize_size(size)
     with _opened(path, max_pixels) as im:
         try:
             rgb = _render(im, target, roi)
@@ -124,7 +124,9 @@ def image_metadata(path) -> dict:
             meta["mode"] = im.mode
             meta["size"] = tuple(im.size)
             meta["frames"] = int(getattr(im, "n_frames", 1))
-            meta["exif_orientation"] = _exif_orientation(im)
+            # Header-only: PNG keeps EXIF after the pixels sometimes, and finding it would decode them.
+            header_exif = "exif" in im.info or im.format in ("JPEG", "MPO", "TIFF")
+            meta["exif_orientation"] = _exif_orientation(im) if header_exif else 1
     except DecodeError as exc:
         meta["error"] = exc.reason
     except Exception as exc:
@@ -219,7 +221,8 @@ def _reason_for(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- rendering
 
 
-def _target_size(size: Size) -> Optional[tuple[int, int]]:
+def normalize_size(size: Size) -> Optional[tuple[int, int]]:
+    """``None`` -> ``None``; ``n`` -> ``(n, n)``; ``(w, h)`` -> ``(w, h)`` (positive ints)."""
     if size is None:
         return None
     if isinstance(size, (int, np.integer)):
@@ -245,12 +248,20 @@ def _render(im: Image.Image, target: Optional[tuple[int, int]], roi: Roi) -> Ima
     """First frame -> oriented -> RGB -> ROI crop -> resized, as an RGB image."""
     if getattr(im, "n_frames", 1) > 1:
         im.seek(0)
+    jpeg = im.format in ("JPEG", "MPO")
+    if not jpeg:
+        # Pixels first: PNG's getexif() loads the image itself and a decoding error
+        # there would otherwise be swallowed with the EXIF problem.
+        im.load()
     orientation = _exif_orientation(im)
     swap = orientation in _SWAPPING_ORIENTATIONS
     full_w, full_h = (im.size[1], im.size[0]) if swap else im.size
     box = _roi_box(roi, full_w, full_h)
-    scale = _draft(im, target, box, full_w, full_h) if target is not None else 1.0
-    im.load()
+    if jpeg:  # EXIF sits in the header: decide on DCT scaling, then decode
+        scale = _draft(im, target, box, full_w, full_h) if target is not None else 1.0
+        im.load()
+    else:
+        scale = 1.0
     if orientation != 1:
         try:
             im = ImageOps.exif_transpose(im)
@@ -293,8 +304,6 @@ def _scaled_box(box, scale: float, size: tuple[int, int]) -> tuple[int, int, int
 
 def _draft(im: Image.Image, target, box, full_w: int, full_h: int) -> float:
     """Let JPEG decode at 1/2, 1/4 or 1/8 scale when that still covers ``target``."""
-    if im.format != "JPEG":
-        return 1.0
     region_w, region_h = (box[2] - box[0], box[3] - box[1]) if box else (full_w, full_h)
     allowed = min(region_w // target[0], region_h // target[1])
     factor = next((s for s in (8, 4, 2) if allowed >= s), 1)

@@ -286,12 +286,16 @@ _DRAWERS: dict[str, Callable[[_Canvas, _Paint, np.random.Generator], None]] = {
 # ----------------------------------------------------------------------- nuisances
 
 
-def _background(rng: np.random.Generator, side: int) -> Image.Image:
-    """Clutter: a two-colour gradient, low-frequency noise, blurred blobs."""
+def _background(rng: np.random.Generator, out_side: int) -> Image.Image:
+    """Clutter: a two-colour gradient, low-frequency noise, blurred blobs.
+
+    Drawn at half of ``out_side`` and upsampled: it is out of focus anyway.
+    """
+    side = max(8, out_side // 2)
     c0, c1 = _BG_COLOURS[rng.choice(len(_BG_COLOURS), 2)] + rng.normal(0, 15, (2, 3))
     ang = rng.uniform(0, 2 * math.pi)
-    yy, xx = np.mgrid[0:side, 0:side] / side - 0.5
-    t = np.clip(0.5 + xx * math.cos(ang) + yy * math.sin(ang), 0, 1)[..., None]
+    yy, xx = np.ogrid[0:side, 0:side]
+    t = np.clip(0.5 + (xx / side - 0.5) * math.cos(ang) + (yy / side - 0.5) * math.sin(ang), 0, 1)[..., None]
     img = (1 - t) * c0 + t * c1
     # Low-frequency texture, mostly in brightness with a little chroma.
     gh, gw = rng.integers(3, 9, 2)
@@ -314,7 +318,8 @@ def _background(rng: np.random.Generator, side: int) -> Image.Image:
         else:
             x2, y2 = rng.uniform(0, 1, 2) * side
             draw.line((x, y, x2, y2), fill=col, width=int(rng.uniform(0.01, 0.06) * side) + 1)
-    return bg.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.5) * side / 48))
+    bg = bg.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.5) * side / 48))
+    return bg.resize((out_side, out_side), Image.BILINEAR)
 
 
 def _homography(src: np.ndarray, dst: np.ndarray) -> tuple[float, ...]:
@@ -338,7 +343,7 @@ def _place_sign(layer: _Canvas, rng: np.random.Generator, side: int) -> Image.Im
     persp = rng.uniform(-0.07, 0.07, (4, 2))
     dst = centre + (unit * rng.uniform(0.92, 1.0, 2) + persp) @ rot.T * radius
     coeffs = _homography(src, dst)
-    return layer.image.transform((side, side), Image.PERSPECTIVE, coeffs, Image.BICUBIC)
+    return layer.image.transform((side, side), Image.PERSPECTIVE, coeffs, Image.BILINEAR)
 
 
 def _degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:

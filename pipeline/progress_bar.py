@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Optional, TextIO
 
 from .progress import Progress
 
@@ -11,14 +11,14 @@ from .progress import Progress
 class TextProgressBar:
     """Redraws one line per stage on a terminal; prints plain lines when not a TTY."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30, min_interval: float = 0.2) -> None:
-        self.stream = stream
+    def __init__(self, stream: Optional[TextIO] = None, width: int = 30, min_interval: float = 0.2) -> None:
+        self.stream = sys.stderr if stream is None else stream
         self.width = width
         self.min_interval = min_interval
         self._stage = None
         self._last = 0.0
         self._start = time.perf_counter()
-        self._tty = hasattr(stream, "isatty") and stream.isatty()
+        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
     def __call__(self, p: Progress) -> None:
         now = time.perf_counter()

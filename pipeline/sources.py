@@ -13,13 +13,13 @@ Layouts (``Discovery.layout``):
 * ``"class-folders"`` — a folder with one subfolder per class (label = subfolder name;
   images may sit deeper inside a class folder; loose top-level images get no label).
 * ``"flat"`` — a folder of images, no labels.
-* ``"list"`` — a list of :class:`ImageItem` given directly.
+* ``"list"`` — a list of :class:`ImageItem` (or of paths) given directly, kept in order.
 
 GTSRB labels are the ClassId as a plain decimal string (``"0"`` .. ``"42"``) in both
 layouts. Hidden entries (dot-names, ``__MACOSX``) and files whose extension is not an
 image format are ignored; files without an extension, or with an image extension, are
 kept for the decoder, which reports those it cannot read. Items are sorted naturally
-by path (``img2`` before ``img10``).
+by path, ignoring case (``img2`` before ``img10``).
 """
 from __future__ import annotations
 
@@ -77,13 +77,15 @@ class Discovery:
 
 
 def discover(source: Source, *, crop_roi: bool = False) -> Discovery:
-    """List the images of ``source`` (a folder, a CSV file, or ImageItems).
+    """List the images of ``source`` (a folder, a CSV file, or ImageItems / paths).
 
     ROIs from GTSRB CSVs go into ``ImageItem.roi`` only when ``crop_roi`` is true.
     Raises :class:`SourceError` when nothing usable is found.
     """
     if not isinstance(source, (str, os.PathLike)):
-        items = [it if crop_roi else ImageItem(it.path, it.label, None) for it in source]
+        items = [it if isinstance(it, ImageItem) else ImageItem(os.fspath(it)) for it in source]
+        if not crop_roi:
+            items = [it if it.roi is None else ImageItem(it.path, it.label, None) for it in items]
         if not items:
             raise SourceError("no images found in the given list")
         return Discovery(items, "list", [])
@@ -115,6 +117,8 @@ def discover(source: Source, *, crop_roi: bool = False) -> Discovery:
 def _discover_folder(root: Path, crop_roi: bool) -> Discovery:
     _check_readable_dir(root)
     train_csv = root / "Train.csv"
+    if not train_csv.is_file() and root.name.lower() == "train":
+        train_csv = root.parent / "Train.csv"  # pointed at Kaggle's Train/ folder itself
     if train_csv.is_file():
         return _discover_csv_file(train_csv, crop_roi)
     official = _official_images_dir(root)
@@ -195,9 +199,10 @@ def _discover_plain_folder(root: Path) -> Discovery:
 _NATURAL = re.compile(r"(\d+)")
 
 
-def _natural_key(path: str) -> tuple:
-    parts = _NATURAL.split(path)
-    return tuple((0, int(p), p) if p.isdigit() else (1, 0, p) for p in parts)
+def _natural_key(path: str) -> list:
+    parts = _NATURAL.split(path.casefold())  # text, digits, text, digits, ..., text
+    parts[1::2] = map(int, parts[1::2])
+    return parts
 
 
 def _sorted(items: list[ImageItem]) -> list[ImageItem]:
@@ -251,7 +256,7 @@ def _discover_official(images_dir: Path, crop_roi: bool) -> Discovery:
             listed.update(os.path.normcase(it.path) for it in found)
             listed.update(os.path.normcase(s.path) for s in skipped)
         # Image files the CSV does not mention still belong to this class.
-        label = _class_label(class_dir.name)
+        label = _class_label(class_dir.name) if class_dir.name.isdigit() else None
         files, _ = _scan(class_dir, skipped)
         items.extend(ImageItem(p, label) for p in files if os.path.normcase(p) not in listed)
     return Discovery(_sorted(items), "gtsrb-official", skipped)
@@ -289,7 +294,7 @@ def _discover_csv_file(csv_path: Path, crop_roi: bool) -> Discovery:
     if not rows:
         raise SourceError(f"no images found in {csv_path} (the CSV is empty)")
     header = [h.lower() for h in rows[0]]
-    if "classid" in header and ("path" in header or "filename" in header):
+    if ("classid" in header and "path" in header) or ("filename" in header and "roi.x1" in header):
         skipped: list[SkippedFile] = []
         items = _read_gtsrb_rows(csv_path, rows, crop_roi, skipped)
         layout = "gtsrb-kaggle" if "path" in header else "gtsrb-official"
@@ -308,18 +313,20 @@ def _read_gtsrb_rows(csv_path: Path, rows: list[list[str]], crop_roi: bool, skip
     """Rows of a GTSRB CSV (Kaggle ``Path`` or official ``Filename`` column) -> items."""
     col = {name.lower(): i for i, name in enumerate(rows[0])}
     path_col = col.get("path", col.get("filename"))
-    label_col = col["classid"]
+    if path_col is None:
+        return []
+    label_col = col.get("classid")  # absent in the unannotated test-set CSV
     roi_cols = [col.get(k) for k in ("roi.x1", "roi.y1", "roi.x2", "roi.y2")]
     base = csv_path.parent
     items: list[ImageItem] = []
     seen: set[str] = set()
     for row in rows[1:]:
-        if len(row) <= max(path_col, label_col):
+        if len(row) <= path_col or not row[path_col]:
             continue
         path = _resolve(base, row[path_col])
         if not _register(path, seen, skipped):
             continue
-        label = _class_label(row[label_col])
+        label = _class_label(row[label_col]) if label_col is not None and len(row) > label_col else None
         roi = None
         if crop_roi and None not in roi_cols:
             try:
@@ -337,11 +344,10 @@ def _discover_path_label_csv(csv_path: Path, rows: list[list[str]]) -> Discovery
     named_path = next((header.index(h) for h in _PATH_HEADERS if h in header), None)
     if named_path is not None and not _exists(_resolve(base, rows[0][named_path])):
         path_col = named_path
-        named_label = next((header.index(h) for h in _LABEL_HEADERS if h in header), None)
-        label_col = named_label if named_label is not None else (1 if path_col == 0 else 0)
+        label_col = next((header.index(h) for h in _LABEL_HEADERS if h in header), None)
         rows = rows[1:]
-    elif rows and not _exists(_resolve(base, rows[0][0])) and not _is_candidate(os.path.basename(rows[0][0])):
-        rows = rows[1:]  # an unnamed header row such as "file,class"
+    elif len(rows) > 1 and not _exists(_resolve(base, rows[0][0])) and _exists(_resolve(base, rows[1][0])):
+        rows = rows[1:]  # a header row with other names, such as "picture,kind"
     skipped: list[SkippedFile] = []
     seen: set[str] = set()
     items: list[ImageItem] = []
@@ -351,17 +357,16 @@ def _discover_path_label_csv(csv_path: Path, rows: list[list[str]]) -> Discovery
         path = _resolve(base, row[path_col])
         if not _register(path, seen, skipped):
             continue
-        label = row[label_col] if len(row) > label_col and row[label_col] != "" else None
+        label = row[label_col] if label_col is not None and len(row) > label_col and row[label_col] else None
         items.append(ImageItem(path, label))
     return Discovery(_sorted(items), "csv", skipped)
 
 
 def _resolve(base: Path, value: str) -> str:
-    value = value.strip().replace("\\", os.sep) if os.sep != "\\" else value.strip()
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = base / path
-    return os.path.normpath(str(path))
+    value = value.strip()
+    if os.sep != "\\":
+        value = value.replace("\\", "/")  # CSVs written on Windows
+    return os.path.normpath(os.path.join(os.fspath(base), os.path.expanduser(value)))
 
 
 def _exists(path: str) -> bool:

@@ -257,8 +257,10 @@ def test_dendrogram_cut_merges_in_one_undo_step(qtbot, demo_dir, store, monkeypa
     order = w.dendrogram.leaf_order()
     got = w.dendrogram.branch_at(0.0, 5.0)
     assert got == [order[0]]
-    top = float(heights.max())
-    assert sorted(w.dendrogram.branch_at(top, 5.0 + 10.0 * (len(order) - 1) / 2)) == sorted(order)
+    root = int(np.argmax(w.dendrogram._dcoord[:, 1]))
+    ic = w.dendrogram._icoord[root]
+    top = float(w.dendrogram._dcoord[root, 1])
+    assert sorted(w.dendrogram.branch_at(top, (ic[1] + ic[2]) / 2)) == sorted(order)
     with qtbot.waitSignal(w.dendrogram.clusters_clicked):
         w.dendrogram.clusters_clicked.emit(order[:3])
     assert sorted(w.selected_clusters()) == sorted(order[:3])
