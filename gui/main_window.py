@@ -470,6 +470,7 @@ class MainWindow(QMainWindow):
         self.grid.setItemDelegate(ThumbnailDelegate(self.grid))
         self.grid.setStyleSheet("QListView { background: #1f2023; }")
         self.grid.doubleClicked.connect(lambda idx: self.view_image_row(idx.row()))
+        self.grid.installEventFilter(self)  # Space opens the viewer (the view would toggle selection)
         self.grid_hint = QLabel()
         self.grid_hint.setStyleSheet("color: #777; padding: 2px 8px;")
         right = QWidget()
@@ -708,7 +709,6 @@ class MainWindow(QMainWindow):
 
     def _recompute_for_session(self, session: ReviewSession, path: Path) -> None:
         from pipeline.items import ImageItem
-        from pipeline.run import compute_features, load_source
 
         try:
             config = PipelineConfig.from_dict(dict(session.config))
@@ -719,6 +719,8 @@ class MainWindow(QMainWindow):
         store = self.store
 
         def job(progress, cancel):
+            from pipeline.run import compute_features, load_source  # heavy imports: off the UI thread
+
             image_set = load_source(items, config, cache_dir=store.pipeline_cache_dir(), progress=progress,
                                     cancel=cancel)
             if len(image_set) != len(items):
@@ -800,16 +802,21 @@ class MainWindow(QMainWindow):
             self.progress_panel.cancel.setEnabled(False)
             self.progress_panel.stage.setText("Cancelling…")
 
-    def run_pipeline(self, folder, config: PipelineConfig) -> Optional[Job]:
-        """Run the pipeline on ``folder`` in the model thread, then show the clusters."""
-        from pipeline.run import run_pipeline
+    def run_pipeline(self, folder, config: PipelineConfig, source=None) -> Optional[Job]:
+        """Run the pipeline on ``folder`` in the model thread, then show the clusters.
 
+        ``source`` (a list of ImageItem, an ImageSet or a CSV path) replaces the folder
+        scan, e.g. to review a subset; the review is still stored under ``folder``.
+        """
         folder = Path(folder).resolve()
         store = self.store
         self.error_banner.hide()
+        source = str(folder) if source is None else source
 
         def job(progress, cancel):
-            result = run_pipeline(config, str(folder), progress=progress, cancel=cancel,
+            from pipeline.run import run_pipeline  # heavy imports (scikit-learn...): off the UI thread
+
+            result = run_pipeline(config, source, progress=progress, cancel=cancel,
                                   cache_dir=store.pipeline_cache_dir())
             report(progress, "saving", 0, 1, "writing the feature and thumbnail cache")
             image_set = result.image_set
@@ -1157,8 +1164,6 @@ class MainWindow(QMainWindow):
 
     def split_cluster(self, cid: int, parts: int, method: str = "kmeans") -> Optional[Job]:
         """Re-cluster ``cid`` into ``parts`` in the model thread, then push the split."""
-        from pipeline.clustering import cluster_features
-
         members = self.session.members(cid)
         if len(members) < parts:
             self.show_error(f"Cluster {cid} has only {len(members)} images; cannot split into {parts}")
@@ -1170,6 +1175,8 @@ class MainWindow(QMainWindow):
         revision = self.session.revision
 
         def job(progress, cancel):
+            from pipeline.clustering import cluster_features
+
             x = np.asarray(feats[members], dtype=np.float32)
             if method == "ward":
                 from scipy.cluster.hierarchy import fcluster, linkage
@@ -1341,6 +1348,15 @@ class MainWindow(QMainWindow):
         self.refreshed.emit()
 
     # ================================================================== viewer, help
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.grid and event.type() in (event.Type.KeyPress, event.Type.ShortcutOverride):
+            if event.key() == Qt.Key.Key_Space and not event.modifiers():
+                if event.type() == event.Type.KeyPress:
+                    self.view_current_image()
+                event.accept()
+                return True
+        return super().eventFilter(obj, event)
+
     def view_current_image(self) -> None:
         idx = self.grid.currentIndex()
         if not idx.isValid():

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 INDEX_FORMAT = 1
 _STALE_SECONDS = 3600.0
+_WRITE_ROWS = 4096
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,13 @@ class DecodeCache:
         try:
             if total:
                 out = np.lib.format.open_memmap(part, mode="w+", dtype=np.uint8, shape=(total, h, w, 3))
-                if new_rows:
-                    out[: len(new_rows)] = images[np.array(new_rows)]
-                if kept_rows:
-                    out[len(new_rows):] = old[2][np.array(kept_rows)]
+                sources = [(images, new_rows)] + ([(old[2], kept_rows)] if kept_rows else [])
+                at = 0
+                for array, rows in sources:
+                    for start in range(0, len(rows), _WRITE_ROWS):  # bounded extra memory
+                        part_rows = np.asarray(rows[start : start + _WRITE_ROWS])
+                        out[at : at + len(part_rows)] = array[part_rows]
+                        at += len(part_rows)
                 out.flush()
                 del out
                 os.replace(part, self.folder / blob_name)
@@ -214,6 +218,7 @@ class DecodeCache:
         finally:
             for leftover in (part, self.folder / f"{self.group}.{token}.json.part"):
                 _remove_quietly(leftover)
+        old = None  # release the old memory map before deleting its file (Windows)
         previous = old_index.get("blob") if old_index else None
         if previous and previous != blob_name:
             _remove_quietly(self.folder / os.path.basename(previous))

@@ -46,7 +46,7 @@ DEMO_CLASSES: list[tuple[str, str]] = [
 _CLASS_NAMES = dict(DEMO_CLASSES)
 _SUPERSAMPLE = 4
 #: Bump when the renderer changes so cached demo folders are regenerated.
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 
 # Base paint colours; each image perturbs them (see _Paint).
 _RED = (200, 28, 38)
@@ -468,10 +468,13 @@ def write_demo_folder(
         order = np.random.default_rng([int(seed), 7]).permutation(len(labels))
     items: list[ImageItem] = []
     width = max(4, len(str(len(labels))))
+    first_of = {}
+    for i, lab in enumerate(labels):
+        first_of.setdefault(lab, i)
     for out_idx, src_idx in enumerate(order):
         label = labels[src_idx]
         if layout == "class-folders":
-            n = src_idx - labels.index(label)
+            n = src_idx - first_of[label]
             path = root / label / f"{label}_{n:0{width}d}.{fmt}"
             path.parent.mkdir(exist_ok=True)
         else:

@@ -45,6 +45,8 @@ def _factorize(values: Sequence[Hashable]) -> tuple[np.ndarray, list]:
     arr = np.asarray(values)
     if arr.ndim != 1:
         arr = np.asarray(list(values), dtype=object)
+    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        arr = arr.astype(np.int64)
     if arr.dtype.kind in "iu":
         uniq, codes = np.unique(arr, return_inverse=True)
         return codes.astype(np.intp), [int(u) for u in uniq]
@@ -63,6 +65,23 @@ def _is_noise(value: Any) -> bool:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value) == NOISE
     return isinstance(value, str) and value.strip() == str(NOISE)
+
+
+def _match(real: np.ndarray, support: np.ndarray, cluster_size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best one-to-one class->cluster matching (Hungarian, rectangular allowed).
+
+    Maximises matched items; among matchings with the same count it maximises the summed
+    per-class F1, so ties break the same way however clusters are numbered. Pairs with
+    no overlap are dropped: such a cluster is not "matched" to anything.
+    """
+    if real.size == 0:
+        return np.array([], dtype=np.intp), np.array([], dtype=np.intp)
+    pair_f1 = 2.0 * real / (support[:, None] + cluster_size[None, :] + 1e-300)
+    # Counts are integers, so a secondary term summing to < 1 only breaks ties.
+    eps = 0.5 / max(1, min(real.shape))
+    rows, cols = linear_sum_assignment(real + eps * pair_f1, maximize=True)
+    keep = real[rows, cols] > 0
+    return rows[keep], cols[keep]
 
 
 def evaluate_clustering(y_true: Sequence[Hashable], y_pred: Sequence[Hashable]) -> dict:
@@ -99,12 +118,11 @@ def evaluate_clustering(y_true: Sequence[Hashable], y_pred: Sequence[Hashable]) 
     real = matrix[:, :n_real]
     n_noise = int(matrix[:, n_real:].sum())
 
-    rows, cols = linear_sum_assignment(real, maximize=True) if n_real else (np.array([], int), np.array([], int))
-    matched = int(real[rows, cols].sum())
-    purity = int(real.max(axis=0).sum()) / n if n_real else 0.0
-
     support = matrix.sum(axis=1)
     cluster_size = real.sum(axis=0)
+    rows, cols = _match(real, support, cluster_size)
+    matched = int(real[rows, cols].sum())
+    purity = int(real.max(axis=0).sum()) / n if n_real else 0.0
     col_of_class = dict(zip(rows.tolist(), cols.tolist()))
     per_class: dict = {}
     f1s = []
@@ -131,7 +149,7 @@ def evaluate_clustering(y_true: Sequence[Hashable], y_pred: Sequence[Hashable]) 
         "ari": float(adjusted_rand_score(t_codes, p_codes)),
         "macro_f1": float(np.mean(f1s)),
         "per_class": per_class,
-        "mapping": {clusters[c]: classes[r] for r, c in zip(rows.tolist(), cols.tolist())},
+        "mapping": {clusters[c]: classes[r] for r, c in col_of_class.items()},
         "confusion": {"classes": list(classes), "clusters": list(clusters), "matrix": matrix.tolist()},
         "n": n,
         "n_clusters": n_real,

@@ -45,6 +45,10 @@ class Reducer:
             n_fit = min(MAX_COMPONENTS, limit)
         else:
             n_fit = min(int(self.pca), limit)
+        if self.whiten:
+            # whitening gives every kept component unit variance; components estimated
+            # from too few images are noise, so keep at most one per 20 images
+            n_fit = min(n_fit, max(8, x.shape[0] // 20))
         solver = "randomized" if n_fit < 0.8 * limit else "full"
         model = PCA(n_components=n_fit, whiten=self.whiten, svd_solver=solver, random_state=self.seed)
         model.fit(x)

@@ -1,0 +1,278 @@
+"""Review-window responsiveness: event-loop gaps during a pipeline run, and reopen time.
+
+1. Runs the pipeline in the window's model thread on >= 20,000 images (GTSRB when
+   present, else synthetic demo signs) while a 5 ms QTimer on the UI thread records
+   every tick; prints the longest gap between ticks (target < 50 ms).
+2. Saves a 40,000-image session (one cluster of 10,000) with the session store and
+   times opening it in a window until the grid is painted (target < 3 s), then until
+   the visible thumbnails are in, and scrolls through the 10,000-image cluster.
+3. Optionally saves a screenshot of the main window after step 1 (``--screenshot``).
+
+Runs offscreen. Example:
+    nice -n 10 .venv/bin/python bench/gui_responsiveness.py --n 20000 --screenshot docs/screenshot_main.png
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import DEFAULT_GTSRB, machine_line, peak_rss_mb  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+class TickRecorder:
+    """Records the time of every tick of a short-interval timer on the UI thread."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+        self.ticks: list[float] = []
+
+    def _tick(self) -> None:
+        self.ticks.append(time.perf_counter())
+
+    def start(self) -> None:
+        self.ticks = [time.perf_counter()]
+        self.timer.start()
+
+    def stop(self) -> np.ndarray:
+        self.timer.stop()
+        self.ticks.append(time.perf_counter())
+        return np.diff(np.asarray(self.ticks)) * 1000.0
+
+
+def wait_until(app, cond, timeout_s: float) -> bool:
+    t0 = time.perf_counter()
+    while not cond():
+        if time.perf_counter() - t0 > timeout_s:
+            return False
+        app.processEvents()
+        time.sleep(0.001)
+    return True
+
+
+def gap_summary(gaps_ms: np.ndarray) -> str:
+    return (f"longest gap {gaps_ms.max():.1f} ms, p99 {np.percentile(gaps_ms, 99):.1f} ms, "
+            f"median {np.median(gaps_ms):.1f} ms, gaps > 50 ms: {int((gaps_ms > 50).sum())} of {len(gaps_ms)} ticks")
+
+
+def pipeline_source(args):
+    """(folder, source, description): GTSRB items (a seeded subset) or an in-memory demo ImageSet."""
+    from pipeline.sources import discover
+
+    data = Path(args.data)
+    if not args.synthetic and (data / "Train.csv").is_file():
+        items = discover(data, crop_roi=True).items
+        if args.n < len(items):
+            pick = np.sort(np.random.default_rng(0).choice(len(items), args.n, replace=False))
+            items = [items[i] for i in pick]
+        return data, items, f"GTSRB {data} ({len(items):,} images)"
+    from pipeline.demo import DEMO_CLASSES, render_signs
+    from pipeline.items import ImageItem, ImageSet
+
+    per_class = -(-args.n // len(DEMO_CLASSES))
+    images, labels = render_signs(per_class, size=32)
+    folder = Path(tempfile.mkdtemp(prefix="cr-bench-demo-"))
+    items = [ImageItem(str(folder / f"img_{i}.png"), lab) for i, lab in enumerate(labels)]
+    return folder, ImageSet(items, images, layout="list"), f"synthetic demo signs ({len(items):,} images, in memory)"
+
+
+def stage_screenshot(window, path: Path) -> None:
+    """Name a few of the largest clusters by their majority label (as a reviewer would), then grab."""
+    from PIL import Image
+
+    s = window.session
+    ids = sorted(s.cluster_ids(), key=lambda c: -s.size(c))
+    named = 0
+    for cid in ids[:8]:
+        major = s.majority_label(cid)
+        if major is not None and (s.purity(cid) or 0) >= 0.9 and named < 5:
+            window.name_clusters([cid], major)
+            named += 1
+    window.accept_selected()
+    window.select_cluster(ids[0])
+    window.tabs.setCurrentIndex(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(path))
+    if path.stat().st_size > 1_000_000:  # keep the README image small: 256-colour PNG
+        Image.open(path).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    print(f"screenshot: {path} ({path.stat().st_size / 1024:.0f} KiB)")
+
+
+def bench_pipeline(app, args, store):
+    from pipeline.config import get_preset
+
+    from gui.main_window import MainWindow
+
+    folder, source, what = pipeline_source(args)
+    config = get_preset(args.preset)
+    if args.k:
+        config = config.with_k(args.k)
+    window = MainWindow(store=store)
+    window.resize(1440, 900)
+    window.show()
+    app.processEvents()
+    installed: list[float] = []
+    failed: list[str] = []
+    finished_at: list[float] = []
+    window.session_installed.connect(lambda: installed.append(time.perf_counter()))
+    window.job_failed.connect(lambda name, msg: failed.append(msg))
+    ticks = TickRecorder()
+    print(f"pipeline: preset {config.name}, k={config.k}, on {what}")
+    t0 = time.perf_counter()
+    ticks.start()
+    job = window.run_pipeline(folder, config, source=source)
+    job.finished.connect(lambda *_: finished_at.append(time.perf_counter()))
+    ok = wait_until(app, lambda: installed or failed, args.timeout)
+    gaps = ticks.stop()
+    if not ok or failed:
+        sys.exit(f"pipeline run failed: {failed or 'timeout'} {window.last_error or ''}")
+    t_total = installed[0] - t0
+    stamps = np.asarray(ticks.ticks)
+    run_gaps = np.diff(stamps[stamps <= finished_at[0]]) * 1000.0
+    timings = window.project.timings
+    print(f"  run {t_total:.1f} s in the model thread "
+          f"(load {timings.get('load', float('nan')):.1f} s, features {timings.get('features', float('nan')):.1f} s, "
+          f"cluster {timings.get('cluster', float('nan')):.1f} s); {len(window.session.cluster_ids())} clusters")
+    print(f"  UI thread while the pipeline ran: {gap_summary(run_gaps)}")
+    print(f"  UI thread including installing the result: {gap_summary(gaps)}")
+    wait_until(app, lambda: window.loader.wait_idle(10), 30)
+    app.processEvents()
+    return window, source
+
+
+def build_session(store, n: int, big: int, images_like, paths_like) -> Path:
+    """Save a synthetic ``n``-image project: 100-d clustered features, one cluster of ``big``."""
+    from pipeline.items import ImageItem
+    from pipeline.review import ReviewSession
+
+    from gui.session_store import ProjectData
+
+    rng = np.random.default_rng(0)
+    k = 43
+    labels = np.concatenate([np.zeros(big, int), rng.integers(1, k, n - big)])
+    rng.shuffle(labels)
+    centers = rng.normal(0, 1, (k, 100)).astype(np.float32)
+    features = centers[labels] + rng.normal(0, 0.6, (n, 100)).astype(np.float32)
+    reps = -(-n // len(images_like))
+    images = np.concatenate([images_like] * reps)[:n]
+    paths = [str(p) for p in (list(paths_like) * reps)[:n]]
+    folder = Path(tempfile.mkdtemp(prefix="cr-bench-40k-"))
+    items = [ImageItem(p, str(l)) for p, l in zip(paths, labels)]
+    store.save_project(ProjectData(str(folder), items, features, images, {"name": "hog-kmeans", "k": k}))
+    session = ReviewSession.from_result(str(folder), {"name": "hog-kmeans"}, paths, [str(v) for v in labels], labels)
+    session.save(store.session_path(folder))
+    return folder
+
+
+def bench_reopen(app, store, folder: Path, n: int) -> None:
+    from PySide6.QtCore import QEvent, QObject
+
+    from gui.main_window import MainWindow
+
+    class PaintWatch(QObject):
+        def __init__(self):
+            super().__init__()
+            self.times: list[float] = []
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                self.times.append(time.perf_counter())
+            return False
+
+    t_window = time.perf_counter()
+    window = MainWindow(store=store)
+    window.resize(1440, 900)
+    window.show()
+    app.processEvents()
+    watch = PaintWatch()
+    window.grid.viewport().installEventFilter(watch)
+    t0 = time.perf_counter()
+    window.restore_project(folder)
+    t_restored = time.perf_counter()
+    wait_until(app, lambda: any(t > t_restored for t in watch.times), 30)
+    t_paint = next(t for t in watch.times if t > t_restored)
+    model = window.thumb_model
+
+    def visible_loaded() -> bool:
+        vp = window.grid.viewport().rect()
+        rows = [r for r in range(min(model.rowCount(), 400)) if window.grid.visualRect(model.index(r)).intersects(vp)]
+        return bool(rows) and all(window.loader.cached(model.image_index(r), model.thumb_size) for r in rows)
+
+    wait_until(app, visible_loaded, 30)
+    t_thumbs = time.perf_counter()
+    shown = window.thumb_model.rowCount()
+    print(f"reopen a saved {n:,}-image session ({len(window.session.cluster_ids())} clusters; "
+          f"the grid shows a {shown:,}-image cluster):")
+    print(f"  restore (load session + memory-map caches + stats + models): {t_restored - t0:.2f} s")
+    print(f"  to a painted grid: {t_paint - t0:.2f} s (with window creation: {t_paint - t_window:.2f} s)")
+    print(f"  to all visible thumbnails drawn: {t_thumbs - t0:.2f} s")
+
+    # Scroll through the big cluster page by page; each step waits for the repaint.
+    bar = window.grid.verticalScrollBar()
+    steps = []
+    ticks = TickRecorder()
+    ticks.start()
+    for value in np.linspace(0, bar.maximum(), 60).astype(int):
+        t = time.perf_counter()
+        before = len(watch.times)
+        bar.setValue(int(value))
+        wait_until(app, lambda: len(watch.times) > before, 5)
+        steps.append((time.perf_counter() - t) * 1000)
+    wait_until(app, visible_loaded, 30)
+    gaps = ticks.stop()
+    print(f"  scrolling the {shown:,}-image grid in 60 jumps: slowest repaint {max(steps):.1f} ms, "
+          f"median {np.median(steps):.1f} ms; UI {gap_summary(gaps)}")
+    print(f"  thumbnail cache: {len(window.loader):,} pixmaps, {window.loader.cache_bytes / 2**20:.1f} MiB "
+          f"(bound {window.loader.max_bytes / 2**20:.0f} MiB)")
+    window.close()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(DEFAULT_GTSRB), help="GTSRB training folder")
+    parser.add_argument("--synthetic", action="store_true", help="use generated demo signs even if GTSRB is present")
+    parser.add_argument("--n", type=int, default=20000, help="images for the pipeline run (>= 20,000)")
+    parser.add_argument("--preset", default="hog-kmeans")
+    parser.add_argument("--k", type=int, default=43)
+    parser.add_argument("--session-images", type=int, default=40000)
+    parser.add_argument("--big-cluster", type=int, default=10000)
+    parser.add_argument("--screenshot", help="save a PNG of the main window after the run")
+    parser.add_argument("--timeout", type=float, default=1800)
+    args = parser.parse_args(argv)
+
+    from gui.app import make_application
+    from gui.session_store import SessionStore
+
+    app = make_application()
+    print(machine_line())
+    with tempfile.TemporaryDirectory(prefix="cr-bench-store-") as tmp:
+        store = SessionStore(tmp)
+        window, source = bench_pipeline(app, args, store)
+        if args.screenshot:
+            stage_screenshot(window, Path(args.screenshot))
+        images = np.asarray(window.project.images)
+        paths = window.session.paths
+        window.close()
+        folder = build_session(store, args.session_images, args.big_cluster, images, paths)
+        bench_reopen(app, store, folder, args.session_images)
+    print(f"peak memory {peak_rss_mb():.0f} MiB", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    os._exit(code)  # skip interpreter teardown of Qt/pyqtgraph objects: nothing left to save
