@@ -71,12 +71,14 @@ class DendrogramView(QWidget):
         self.cut_line.sigPositionChanged.connect(self._preview_cut)
         self.apply_button.clicked.connect(self.apply_cut)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
+        self.plot.getViewBox().sigYRangeChanged.connect(lambda *_: self._apply_ticks())
         self.linkage: Optional[np.ndarray] = None
         self.ids: list[int] = []
         self._icoord = np.zeros((0, 4))
         self._dcoord = np.zeros((0, 4))
         self._leaf_order: list[int] = []
         self._groups: list[list[int]] = []
+        self._ticks: list[tuple[float, str]] = []
 
     # -- data ------------------------------------------------------------------------
     def set_data(self, linkage: Optional[np.ndarray], ids: Sequence[int], labels: Sequence[str]) -> None:
@@ -91,7 +93,8 @@ class DendrogramView(QWidget):
             self.selected.setData([], [])
             self.cut_line.hide()
             self.cut_info.setText("Needs at least two clusters")
-            self.plot.getAxis("left").setTicks([[]])
+            self._ticks = []
+            self._apply_ticks()
             return
         d = dendrogram(linkage, no_plot=True, labels=list(range(len(self.ids))))
         self._icoord = np.asarray(d["icoord"], dtype=float)
@@ -99,8 +102,8 @@ class DendrogramView(QWidget):
         self._leaf_order = [self.ids[int(j)] for j in d["ivl"]]
         x, y = self._segments(np.arange(len(self._icoord)))
         self.lines.setData(x, y)
-        ticks = [(5.0 + 10.0 * p, labels[self.ids.index(cid)]) for p, cid in enumerate(self._leaf_order)]
-        self.plot.getAxis("left").setTicks([ticks])
+        self._ticks = [(5.0 + 10.0 * p, labels[self.ids.index(cid)]) for p, cid in enumerate(self._leaf_order)]
+        self._apply_ticks()
         top = float(self._dcoord.max()) if len(self._dcoord) else 1.0
         self.plot.setXRange(0, top * 1.05, padding=0.02)
         self.plot.setYRange(0, 10.0 * len(self.ids), padding=0.01)
@@ -111,6 +114,22 @@ class DendrogramView(QWidget):
         self.cut_line.blockSignals(False)
         self.group_lines.setData([], [])
         self.cut_info.setText("Drag the red line to preview a cut")
+
+    def _apply_ticks(self) -> None:
+        """Label every leaf when there is room (>= 13 px each), else every n-th one."""
+        if not self._ticks:
+            self.plot.getAxis("left").setTicks([[]])
+            return
+        vb = self.plot.getViewBox()
+        height = max(1.0, float(vb.height() or self.plot.height()))
+        lo, hi = vb.viewRange()[1]
+        visible = max(1.0, min(len(self._ticks), (hi - lo) / 10.0))  # leaves are 10 units apart
+        stride = max(1, int(np.ceil(13.0 * visible / height)))
+        self.plot.getAxis("left").setTicks([self._ticks[::stride]])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._apply_ticks()
 
     def _segments(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pairs of points for the three segments of each link in ``rows`` (height on x)."""

@@ -22,28 +22,31 @@ class HelpDialog(QDialog):
     def __init__(self, actions: Iterable[QAction], parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        self.resize(640, 640)
+        self.resize(860, 680)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Every review action has a shortcut; edits can be undone and redone."))
         rows = []
         for act in actions:
             keys = ", ".join(s.toString() for s in act.shortcuts() if not s.isEmpty())
             if keys:
-                rows.append((keys, act.text().replace("&", "").rstrip("."), act.toolTip() or ""))
+                rows.append((keys, act.text().replace("&", "").rstrip(".…"), act.statusTip()))
         rows += [(k, v, "") for k, v in MOUSE_HELP]
-        self.table = QTableWidget(len(rows), 2)
-        self.table.setHorizontalHeaderLabels(["Keys", "Action"])
+        self.table = QTableWidget(len(rows), 3)
+        self.table.setHorizontalHeaderLabels(["Keys", "Action", "What it does"])
         for r, (keys, text, tip) in enumerate(rows):
             self.table.setItem(r, 0, QTableWidgetItem(keys))
-            item = QTableWidgetItem(text)
-            if tip and tip != text:
-                item.setToolTip(tip)
-            self.table.setItem(r, 1, item)
+            self.table.setItem(r, 1, QTableWidgetItem(text))
+            self.table.setItem(r, 2, QTableWidgetItem(tip if tip != text else ""))
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
         layout.addWidget(self.table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -62,6 +62,7 @@ from .cluster_stats import ClusterStats, compute_cluster_stats
 from .dendrogram_view import DendrogramView, KScorePlot
 from .help_dialog import HelpDialog
 from .image_viewer import ImageViewer
+from .pipeline_process import load_stored, run_and_store, run_and_store_in_process
 from .pipeline_worker import Job, ModelWorker
 from .review_dialogs import MAX_WARD_SPLIT, MoveDialog, SplitDialog
 from .session_store import ProjectData, SessionStore
@@ -79,17 +80,6 @@ def _format_seconds(s: float) -> str:
         return "–"
     s = int(round(s))
     return f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s}s"
-
-
-def kselection_to_dict(sel) -> Optional[dict]:
-    if sel is None:
-        return None
-    return {
-        "criterion": sel.criterion,
-        "ks": [int(k) for k in sel.ks],
-        "scores": {k: [float(v) for v in vals] for k, vals in sel.scores.items()},
-        "best_k": int(sel.best_k),
-    }
 
 
 class ProgressPanel(QWidget):
@@ -280,7 +270,8 @@ class WelcomePage(QWidget):
         lay.addWidget(QLabel("<b>Recent folders</b>"))
         self.recent = QListWidget()
         self.recent.setMaximumHeight(220)
-        self.recent.itemActivated.connect(lambda item: window.open_folder(item.text()))
+        self.recent.itemActivated.connect(
+            lambda item: window.open_folder(item.text()) if item.flags() & Qt.ItemFlag.ItemIsEnabled else None)
         lay.addWidget(self.recent)
         row = QHBoxLayout()
         row.addStretch(1)
@@ -292,6 +283,10 @@ class WelcomePage(QWidget):
     def set_recent(self, folders: Sequence[str]) -> None:
         self.recent.clear()
         self.recent.addItems(list(folders))
+        if not folders:
+            placeholder = "No recent folders yet"
+            self.recent.addItem(placeholder)
+            self.recent.item(0).setFlags(Qt.ItemFlag.NoItemFlags)
 
 
 class MainWindow(QMainWindow):
@@ -313,6 +308,7 @@ class MainWindow(QMainWindow):
         self.taxonomy = taxonomy or Taxonomy.gtsrb()
         self.demo_config = demo_config
         self.worker = ModelWorker(self)
+        self.worker.warm_up()
         self.undo_stack = QUndoStack(self)
         self.session: Optional[ReviewSession] = None
         self.project: Optional[ProjectData] = None
@@ -335,6 +331,9 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setInterval(0)
         self._refresh_timer.timeout.connect(self._refresh)
         self.thumb_size = DEFAULT_THUMB
+        #: Run the pipeline in a child process (keeps GIL-heavy stages out of the UI's
+        #: process); False runs it on the model thread itself.
+        self.run_in_process = True
 
         self._build_actions()
         self._build_ui()
@@ -377,14 +376,19 @@ class MainWindow(QMainWindow):
                                  "Link images into one folder per class")
         self.act_quit = A("&Quit", self.close, ["Ctrl+Q"], "Close the window (the session is already saved)")
 
-        self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcuts([QKeySequence("Ctrl+Z")])
-        self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
-        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.act_undo.setIcon(self.style().standardIcon(SP.SP_ArrowBack))
-        self.act_redo.setIcon(self.style().standardIcon(SP.SP_ArrowForward))
-        self.addAction(self.act_undo)
-        self.addAction(self.act_redo)
+        # Fixed texts (the stack's own actions rename themselves after every command, which
+        # makes the toolbar jump); the step to be undone/redone is in the tooltip.
+        self.act_undo = A("&Undo", self.undo_stack.undo, ["Ctrl+Z"], "Undo the last edit", SP.SP_ArrowBack)
+        self.act_redo = A("&Redo", self.undo_stack.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the edit",
+                          SP.SP_ArrowForward)
+        self.undo_stack.canUndoChanged.connect(self.act_undo.setEnabled)
+        self.undo_stack.canRedoChanged.connect(self.act_redo.setEnabled)
+        self.undo_stack.undoTextChanged.connect(
+            lambda t: self.act_undo.setToolTip(f"Undo: {t} (Ctrl+Z)" if t else "Nothing to undo"))
+        self.undo_stack.redoTextChanged.connect(
+            lambda t: self.act_redo.setToolTip(f"Redo: {t} (Ctrl+Shift+Z)" if t else "Nothing to redo"))
+        self.act_undo.setEnabled(False)
+        self.act_redo.setEnabled(False)
 
         self.act_merge = A("&Merge clusters", self.merge_selected, ["M"], "Merge the selected clusters")
         self.act_split = A("&Split cluster…", self.split_current, ["S"], "Split the cluster into n parts")
@@ -455,6 +459,7 @@ class MainWindow(QMainWindow):
         self.left_split.addWidget(self.tabs)
         self.left_split.setStretchFactor(0, 3)
         self.left_split.setStretchFactor(1, 2)
+        self.left_split.setSizes([500, 330])
 
         # Right: center view over the member grid.
         self.center_view = CenterView()
@@ -809,28 +814,17 @@ class MainWindow(QMainWindow):
         scan, e.g. to review a subset; the review is still stored under ``folder``.
         """
         folder = Path(folder).resolve()
-        store = self.store
         self.error_banner.hide()
         source = str(folder) if source is None else source
+        run_in_process = self.run_in_process
+        store_root = str(self.store.root)
 
         def job(progress, cancel):
-            from pipeline.run import run_pipeline  # heavy imports (scikit-learn...): off the UI thread
-
-            result = run_pipeline(config, source, progress=progress, cancel=cancel,
-                                  cache_dir=store.pipeline_cache_dir())
-            report(progress, "saving", 0, 1, "writing the feature and thumbnail cache")
-            image_set = result.image_set
-            data = ProjectData(
-                str(folder), list(image_set.items), np.asarray(result.features, dtype=np.float32),
-                image_set.images, config.to_dict(), kselection_to_dict(result.clusters.k_selection),
-                [{"path": s.path, "reason": s.reason} for s in image_set.skipped], dict(result.timings),
-            )
-            store.save_project(data)
-            session = ReviewSession.from_result(str(folder), config.to_dict(), image_set.paths,
-                                                image_set.labels, result.clusters.labels)
-            session.save(store.session_path(folder))
-            report(progress, "saving", 1, 1)
-            return data, session
+            if run_in_process:
+                run_and_store_in_process(config, str(folder), source, store_root, progress, cancel)
+                report(progress, "loading result", 0, 1, "reading the stored result")
+                return load_stored(store_root, str(folder))
+            return run_and_store(config, str(folder), source, store_root, progress, cancel)
 
         def done(out) -> None:
             data, session = out

@@ -1,30 +1,43 @@
-"""One long-lived worker thread for all model work (pipeline runs, re-clustering).
+"""One long-lived worker thread for all model work (pipeline runs, re-clustering, exports).
 
 TensorFlow/Keras state must stay on one thread, so every job the window submits runs
-on the same ``QThread``, one after another. A job is a plain function
-``fn(progress, cancel) -> result`` (Qt-free); its :class:`Job` handle emits
-``progress``/``finished``/``failed``/``cancelled`` on the GUI thread. Progress reports
-are throttled so a stage that reports every image cannot flood the event loop.
+on the same thread, one after another. A job is a plain function
+``fn(progress, cancel) -> result`` (Qt-free). The worker thread never touches Qt: it
+puts events (started, progress, result, error) on a queue that a timer on the GUI
+thread drains, emitting the :class:`Job` handle's signals there. (Emitting PySide
+signals from non-Qt threads at a high rate crashed the interpreter in testing; this
+keeps every signal on the GUI thread.) Progress reports are throttled so a stage
+that reports every image cannot flood the event loop.
 """
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
 import time
 import traceback
 from typing import Any, Callable, Optional
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from pipeline.progress import Cancelled, CancelToken, Progress
 
 JobFn = Callable[[Callable[[Progress], None], CancelToken], Any]
 
 PROGRESS_INTERVAL_S = 0.05
+POLL_INTERVAL_MS = 15
+#: Imported on the model thread when the window opens (what a first run would import).
+WARM_UP_MODULES = (
+    "pipeline.run", "pipeline.loader", "pipeline.cluster_methods", "pipeline.evaluate", "pipeline.kselect",
+    "pipeline.features.builtin", "pipeline.reduction", "sklearn.cluster", "sklearn.decomposition",
+    "sklearn.metrics", "scipy.cluster.hierarchy", "PIL.JpegImagePlugin", "PIL.PngImagePlugin",
+)
+
+_ids = itertools.count(1)
 
 
 class Job(QObject):
-    """Handle for one submitted job; lives on the GUI thread."""
+    """Handle for one submitted job; lives on the GUI thread, its signals fire there."""
 
     started = Signal()
     progress = Signal(object)  # Progress
@@ -36,102 +49,140 @@ class Job(QObject):
         super().__init__(parent)
         self.id = next(_ids)
         self.name = name
-        self.fn = fn
+        self.fn: Optional[JobFn] = fn
         self.cancel_token = CancelToken()
         self.started_at: Optional[float] = None
-        self.done = False
+        self.done = False  # set on the GUI thread when the outcome is delivered
+        self.background = False
 
     def cancel(self) -> None:
         self.cancel_token.cancel()
 
 
-_ids = itertools.count(1)
+def _run_job(job: Job, events: "queue.Queue") -> None:
+    """Worker thread: run one job, reporting through ``events`` only."""
+    if job.cancel_token.cancelled:
+        events.put((job, "cancelled", None))
+        return
+    events.put((job, "started", time.monotonic()))
+    last = {"t": 0.0, "stage": None}
 
-
-class _Runner(QObject):
-    """Lives on the worker thread; runs jobs in submission order."""
-
-    @Slot(object)
-    def run(self, job: Job) -> None:
-        if job.cancel_token.cancelled:
-            job.done = True
-            job.cancelled.emit()
+    def _progress(p: Progress) -> None:
+        now = time.monotonic()
+        if p.stage == last["stage"] and p.done < p.total and now - last["t"] < PROGRESS_INTERVAL_S:
             return
-        job.started_at = time.monotonic()
-        job.started.emit()
-        last = {"t": 0.0, "stage": None}
-        lock = threading.Lock()
+        last["t"], last["stage"] = now, p.stage
+        events.put((job, "progress", p))
 
-        def _progress(p: Progress) -> None:
-            now = time.monotonic()
-            with lock:
-                if p.stage == last["stage"] and p.done < p.total and now - last["t"] < PROGRESS_INTERVAL_S:
-                    return
-                last["t"], last["stage"] = now, p.stage
-            job.progress.emit(p)
-
-        fn, job.fn = job.fn, None  # drop the closure (it may hold large arrays) once run
-        try:
-            result = fn(_progress, job.cancel_token)
-        except Cancelled:
-            job.done = True
-            job.cancelled.emit()
-        except BaseException as exc:  # a failed run is shown in the window, never a crash
-            job.done = True
-            message = str(exc) or type(exc).__name__
-            job.failed.emit(f"{type(exc).__name__}: {message}", traceback.format_exc())
+    fn, job.fn = job.fn, None  # drop the closure (it may hold large arrays) once run
+    try:
+        result = fn(_progress, job.cancel_token)
+    except Cancelled:
+        events.put((job, "cancelled", None))
+    except BaseException as exc:  # a failed run is shown in the window, never a crash
+        details = getattr(exc, "details", None)  # errors relayed from a child process carry their own
+        if details:
+            events.put((job, "failed", (str(exc), details)))
         else:
-            job.done = True
-            if job.cancel_token.cancelled:
-                job.cancelled.emit()
-            else:
-                job.finished.emit(result)
+            message = str(exc) or type(exc).__name__
+            events.put((job, "failed", (f"{type(exc).__name__}: {message}", traceback.format_exc())))
+    else:
+        events.put((job, "cancelled" if job.cancel_token.cancelled else "finished", result))
 
 
 class ModelWorker(QObject):
     """Owns the dedicated model thread; :meth:`submit` queues a job on it."""
 
-    _dispatch = Signal(object)
-
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("cluster-review-model-thread")
-        self._runner = _Runner()
-        self._runner.moveToThread(self._thread)
-        self._dispatch.connect(self._runner.run)
-        self._thread.start()
+        self._jobs_in: "queue.Queue[Optional[Job]]" = queue.Queue()
+        self._events: "queue.Queue" = queue.Queue()
         self._jobs: list[Job] = []
+        self._thread = threading.Thread(target=self._loop, name="cluster-review-model", daemon=True)
+        self._thread.start()
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_INTERVAL_MS)
+        self._timer.timeout.connect(self._drain)
+
+    # -- worker thread -------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs_in.get()
+            if job is None:
+                return
+            _run_job(job, self._events)
+
+    # -- GUI thread ------------------------------------------------------------------
+    def warm_up(self, modules: tuple[str, ...] = WARM_UP_MODULES) -> Job:
+        """Import heavy modules on the model thread now, so a later run does not pause
+        the UI thread on C-extension imports (which hold the GIL)."""
+        import importlib
+
+        def _import(progress, cancel):
+            for name in modules:
+                try:
+                    importlib.import_module(name)
+                except ImportError:  # optional or renamed module: the run will say what is missing
+                    pass
+            return None
+
+        job = self.create("warm-up", _import)
+        job.background = True
+        return self.start(job)
 
     def create(self, name: str, fn: JobFn) -> Job:
-        """A job not started yet: connect to its signals, then :meth:`start` it.
-
-        (Connecting after the start would race a fast job, whose signals could be
-        emitted before anyone listens.)
-        """
+        """A job not started yet: connect to its signals, then :meth:`start` it."""
         return Job(name, fn, parent=self)
 
     def start(self, job: Job) -> Job:
-        # Jobs are small and never deleted explicitly: a deleteLater() from one slot
-        # could drop the job's still-queued signal deliveries to the other slots.
         self._jobs = [j for j in self._jobs if not j.done]
         self._jobs.append(job)
-        self._dispatch.emit(job)
+        self._jobs_in.put(job)
+        if not self._timer.isActive():
+            self._timer.start()
         return job
 
     def submit(self, name: str, fn: JobFn) -> Job:
-        """Create and start a job (for callers that only poll :attr:`Job.done`)."""
+        """Create and start a job (for callers that connect nothing)."""
         return self.start(self.create(name, fn))
 
+    def _drain(self) -> None:
+        """Deliver queued worker events as the jobs' signals (GUI thread)."""
+        while True:
+            try:
+                job, kind, payload = self._events.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "started":
+                job.started_at = payload
+                job.started.emit()
+            elif kind == "progress":
+                job.progress.emit(payload)
+            else:
+                job.done = True
+                if kind == "finished":
+                    job.finished.emit(payload)
+                elif kind == "failed":
+                    job.failed.emit(*payload)
+                else:
+                    job.cancelled.emit()
+        if not any(not j.done for j in self._jobs):
+            self._timer.stop()
+
     def busy(self) -> bool:
-        return any(not j.done for j in self._jobs)
+        """True while a foreground job (not the warm-up) is queued or running."""
+        return any(not j.done and not j.background for j in self._jobs)
+
+    def idle(self) -> bool:
+        return all(j.done for j in self._jobs)
 
     def cancel_all(self) -> None:
         for job in list(self._jobs):
             job.cancel()
 
-    def shutdown(self, timeout_ms: int = 10000) -> None:
+    def shutdown(self, timeout_s: float = 10.0) -> None:
         """Cancel pending work and stop the thread (waits for the running job to notice)."""
         self.cancel_all()
-        self._thread.quit()
-        self._thread.wait(timeout_ms)
+        self._timer.stop()
+        self._jobs_in.put(None)
+        self._thread.join(timeout_s)

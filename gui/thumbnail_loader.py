@@ -1,23 +1,30 @@
-"""Lazy thumbnail loading on a thread pool with a bounded LRU cache.
+"""Lazy thumbnail loading on worker threads with a bounded LRU cache.
 
 Thumbnails are made off the GUI thread as ``QImage`` (from the decoded working-size
 array when one is available and large enough, else from the file on disk) and handed
 to the GUI thread through a queued signal, where they become ``QPixmap`` in the cache.
 Requests run newest-first so the rows the user is looking at now come before rows
 scrolled past; :meth:`ThumbnailLoader.discard_pending` drops queued work.
+(A QThreadPool whose runnables emitted signals crashed PySide6 6.12 under load, so the
+pool is two plain threads and a queue drained by a GUI-thread timer.)
 """
 from __future__ import annotations
 
-import itertools
+import queue
 import threading
+import time
 from collections import OrderedDict
 from typing import Optional, Sequence
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 DEFAULT_CACHE_BYTES = 192 * 1024 * 1024
+DRAIN_INTERVAL_MS = 10
+DRAIN_BUDGET_S = 0.008
+#: Thumbnails up to this factor above the working size are scaled from the decoded array.
+ARRAY_UPSCALE_LIMIT = 1.25
 
 
 def array_to_qimage(array: np.ndarray) -> QImage:
@@ -52,7 +59,9 @@ def make_thumbnail(
     qimg: Optional[QImage] = None
     if images is not None:
         side = int(images.shape[1])
-        if size <= 2 * side or not paths:
+        # The decoded working-size array is enough for small thumbnails (no disk access);
+        # larger ones come from the file so they stay sharp.
+        if size <= ARRAY_UPSCALE_LIMIT * side or not paths:
             qimg = array_to_qimage(np.asarray(images[index]))
     if qimg is None:
         try:
@@ -68,30 +77,13 @@ def make_thumbnail(
     )
 
 
-class _Emitter(QObject):
-    done = Signal(int, int, QImage)  # image index, size, thumbnail
-
-
-class _Task(QRunnable):
-    def __init__(self, loader: "ThumbnailLoader", index: int, size: int, generation: int) -> None:
-        super().__init__()
-        self.loader, self.index, self.size, self.generation = loader, index, size, generation
-
-    def run(self) -> None:  # pool thread
-        loader = self.loader
-        if self.generation != loader._generation:
-            loader._drop_pending(self.index, self.size)
-            return
-        try:
-            img = make_thumbnail(self.index, self.size, loader.paths, loader.images)
-        except Exception:
-            loader._drop_pending(self.index, self.size)
-            return
-        loader._emitter.done.emit(self.index, self.size, img)
-
-
 class ThumbnailLoader(QObject):
-    """Thumbnail cache for one image collection; emits :attr:`loaded` when one is ready."""
+    """Thumbnail cache for one image collection; emits :attr:`loaded` when one is ready.
+
+    Worker threads (plain Python threads, newest request first) make ``QImage``s and
+    put them on a queue; a timer on the GUI thread turns them into cached pixmaps and
+    emits :attr:`loaded`, so no Qt signal is ever emitted off the GUI thread.
+    """
 
     loaded = Signal(int, int)  # image index, size
 
@@ -111,13 +103,20 @@ class ThumbnailLoader(QObject):
         self._cache: "OrderedDict[tuple[int, int], QPixmap]" = OrderedDict()
         self._bytes = 0
         self._pending: set[tuple[int, int]] = set()
-        self._pending_lock = threading.Lock()
+        self._todo: list[tuple[int, int, int]] = []  # (index, size, generation); popped from the end
+        self._cond = threading.Condition()
         self._generation = 0
-        self._priority = itertools.count(1)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max(1, threads))
-        self._emitter = _Emitter()
-        self._emitter.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
+        self._running = 0
+        self._stopped = False
+        self._done: "queue.Queue[tuple[int, int, int, Optional[QImage]]]" = queue.Queue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"thumbnails-{i}", daemon=True) for i in range(max(1, threads))
+        ]
+        for t in self._threads:
+            t.start()
+        self._timer = QTimer(self)
+        self._timer.setInterval(DRAIN_INTERVAL_MS)
+        self._timer.timeout.connect(self._drain)
 
     # -- cache -----------------------------------------------------------------
     @property
@@ -144,18 +143,21 @@ class ThumbnailLoader(QObject):
             _, evicted = self._cache.popitem(last=False)
             self._bytes -= _pix_bytes(evicted)
 
-    # -- requests --------------------------------------------------------------
+    # -- requests (GUI thread) ------------------------------------------------------
     def request(self, index: int, size: int) -> Optional[QPixmap]:
         """The cached thumbnail, or ``None`` after queueing it (``loaded`` follows)."""
         pix = self.cached(index, size)
         if pix is not None:
             return pix
-        key = (index, size)
-        with self._pending_lock:
-            if key in self._pending:
-                return None
-            self._pending.add(key)
-        self.pool.start(_Task(self, index, size, self._generation), next(self._priority))
+        key = (int(index), int(size))
+        if key in self._pending:
+            return None
+        self._pending.add(key)
+        with self._cond:
+            self._todo.append((key[0], key[1], self._generation))
+            self._cond.notify()
+        if not self._timer.isActive():
+            self._timer.start()
         return None
 
     def load_now(self, index: int, size: int) -> QPixmap:
@@ -168,26 +170,72 @@ class ThumbnailLoader(QObject):
 
     def discard_pending(self) -> None:
         """Forget queued (not yet started) requests, e.g. when the grid shows another cluster."""
-        self._generation += 1
-        self.pool.clear()
-        with self._pending_lock:
-            self._pending.clear()
+        with self._cond:
+            self._generation += 1
+            self._todo.clear()
+        self._pending.clear()
+
+    def idle(self) -> bool:
+        with self._cond:
+            busy = bool(self._todo) or self._running > 0
+        return not busy and self._done.empty()
 
     def wait_idle(self, msecs: int = 30000) -> bool:
-        return self.pool.waitForDone(msecs)
+        """Wait for the workers to finish queued work (results still need :meth:`_drain`)."""
+        deadline = time.monotonic() + msecs / 1000.0
+        while time.monotonic() < deadline:
+            with self._cond:
+                if not self._todo and self._running == 0:
+                    return True
+            time.sleep(0.002)
+        return False
 
-    def _drop_pending(self, index: int, size: int) -> None:
-        with self._pending_lock:
-            self._pending.discard((index, size))
+    # -- worker threads ----------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._todo and not self._stopped:
+                    self._cond.wait()
+                if self._stopped:
+                    return
+                index, size, generation = self._todo.pop()  # newest first
+                if generation != self._generation:
+                    continue
+                self._running += 1
+            try:
+                img: Optional[QImage] = make_thumbnail(index, size, self.paths, self.images)
+            except Exception:
+                img = None
+            finally:
+                with self._cond:
+                    self._running -= 1
+            self._done.put((index, size, generation, img))
 
-    def _on_done(self, index: int, size: int, img: QImage) -> None:
-        self._drop_pending(index, size)
-        self._insert((index, size), QPixmap.fromImage(img))
-        self.loaded.emit(index, size)
+    # -- GUI thread ----------------------------------------------------------------
+    def _drain(self) -> None:
+        deadline = time.perf_counter() + DRAIN_BUDGET_S  # leave the event loop free between batches
+        while time.perf_counter() < deadline:
+            try:
+                index, size, generation, img = self._done.get_nowait()
+            except queue.Empty:
+                break
+            key = (index, size)
+            self._pending.discard(key)
+            if img is None:
+                continue
+            self._insert(key, QPixmap.fromImage(img))
+            self.loaded.emit(index, size)
+        if self.idle():
+            self._timer.stop()
 
     def shutdown(self) -> None:
         self.discard_pending()
-        self.pool.waitForDone(5000)
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        for t in self._threads:
+            t.join(5)
+        self._timer.stop()
 
 
 def _pix_bytes(pix: QPixmap) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
@@ -42,10 +42,16 @@ class ThumbnailModel(QAbstractListModel):
         self._row_of: dict[int, int] = {}
         loader.loaded.connect(self._on_loaded)
         self._placeholder: Optional[QPixmap] = None
+        self._loaded_rows: list[int] = []
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(0)
+        self._flush_timer.timeout.connect(self._flush_loaded)
 
     # -- content ---------------------------------------------------------------
     def set_indices(self, indices: Sequence[int]) -> None:
         self.beginResetModel()
+        self._loaded_rows = []
         self.loader.discard_pending()
         self._indices = np.asarray(indices, dtype=np.int64)
         self._row_of = {}
@@ -111,8 +117,16 @@ class ThumbnailModel(QAbstractListModel):
             return
         row = self.row_of(image_index)
         if row is not None:
-            idx = self.index(row)
-            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+            self._loaded_rows.append(row)
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()
+
+    def _flush_loaded(self) -> None:
+        """One dataChanged per batch of arrived thumbnails instead of one per image."""
+        rows, self._loaded_rows = self._loaded_rows, []
+        if rows and len(self._indices):
+            top, bottom = min(rows), min(max(rows), len(self._indices) - 1)
+            self.dataChanged.emit(self.index(top), self.index(bottom), [Qt.ItemDataRole.DecorationRole])
 
 
 class ThumbnailDelegate(QStyledItemDelegate):

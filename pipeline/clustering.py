@@ -45,12 +45,17 @@ def _load_builtin() -> None:
 
 @dataclass
 class KSelection:
-    """Scores per candidate k; ``best_k`` is the one picked by ``criterion``."""
+    """Scores per candidate k; ``best_k`` is the one picked by ``criterion``.
+
+    ``errors`` holds the standard error of a score where it is estimated from a sample
+    (the silhouette), so a plot can show how flat the curve really is.
+    """
 
     criterion: str
     ks: list[int]
     scores: dict[str, list[float]]
     best_k: int
+    errors: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 import numpy as np
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
 
 from .clustering import KSelection, _METHODS
 from .progress import CancelToken, ProgressCallback, check_cancel, report
@@ -14,17 +14,47 @@ SILHOUETTE_SAMPLE = 5000
 
 
 def score_partition(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """Silhouette (on a sample for large N), Davies-Bouldin and Calinski-Harabasz."""
+    """Silhouette (on a fixed sample for large N) with its standard error,
+    Davies-Bouldin and Calinski-Harabasz."""
     valid = labels >= 0
     x, y = features[valid], labels[valid]
     if len(np.unique(y)) < 2 or len(np.unique(y)) >= len(y):
-        return {name: float("nan") for name in CRITERIA}
-    sample = min(SILHOUETTE_SAMPLE, len(y))
+        return {name: float("nan") for name in (*CRITERIA, "silhouette_se")}
+    if len(y) > SILHOUETTE_SAMPLE:
+        pick = np.random.default_rng(seed).choice(len(y), SILHOUETTE_SAMPLE, replace=False)
+        xs, ys = x[pick], y[pick]
+    else:
+        xs, ys = x, y
+    if len(np.unique(ys)) < 2:
+        sil = np.array([np.nan])
+    else:
+        sil = silhouette_samples(xs, ys)
     return {
-        "silhouette": float(silhouette_score(x, y, sample_size=sample, random_state=seed)),
+        "silhouette": float(sil.mean()),
+        "silhouette_se": float(sil.std() / np.sqrt(len(sil))),
         "davies_bouldin": float(davies_bouldin_score(x, y)),
         "calinski_harabasz": float(calinski_harabasz_score(x, y)),
     }
+
+
+def pick_best(ks: list[int], values: list[float], criterion: str, errors: list[float] | None = None) -> int:
+    """Index of the chosen k.
+
+    For the silhouette, the one-standard-error rule: the smallest k whose score is
+    within one standard error of the best. On real data the silhouette curve is often
+    flat near its peak, and the plain arg-max then wanders with sampling noise.
+    """
+    vals = np.asarray(values, dtype=float)
+    finite = np.where(np.isfinite(vals))[0]
+    if len(finite) == 0:
+        return 0
+    if CRITERIA[criterion] is min:
+        return int(finite[np.argmin(vals[finite])])
+    best = int(finite[np.argmax(vals[finite])])
+    if errors is None:
+        return best
+    floor = vals[best] - float(np.nan_to_num(errors[best]))
+    return int(min(i for i in finite if vals[i] >= floor))
 
 
 def select_k(
@@ -54,6 +84,7 @@ def select_k(
         report(progress, "choosing k: building tree", 0, len(ks))
         tree = agglomerative_tree(features, params.get("linkage", "ward"), params.get("n_neighbors", 10))
     scores: dict[str, list[float]] = {name: [] for name in CRITERIA}
+    errors: list[float] = []
     labelings = []
     for i, k in enumerate(ks):
         check_cancel(cancel)
@@ -62,12 +93,11 @@ def select_k(
         else:
             labels = _METHODS[method](features, k, seed=seed, images=images, progress=None, cancel=cancel, **params)
         labels = np.asarray(labels)
-        for name, value in score_partition(features, labels, seed).items():
+        values = score_partition(features, labels, seed)
+        errors.append(values.pop("silhouette_se"))
+        for name, value in values.items():
             scores[name].append(value)
         labelings.append(labels)
         report(progress, "choosing k", i + 1, len(ks), f"k={k}", k=k, **{n: v[-1] for n, v in scores.items()})
-    values = np.array(scores[criterion], dtype=float)
-    pick = CRITERIA[criterion]
-    finite = np.where(np.isfinite(values))[0]
-    best = int(finite[np.argmax(values[finite])] if pick is max else finite[np.argmin(values[finite])]) if len(finite) else 0
-    return KSelection(criterion, ks, scores, ks[best]), labelings[best]
+    best = pick_best(ks, scores[criterion], criterion, errors if criterion == "silhouette" else None)
+    return KSelection(criterion, ks, scores, ks[best], {"silhouette": errors}), labelings[best]

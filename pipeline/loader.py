@@ -192,7 +192,8 @@ def _decode_all(items, todo, target, workers, executor, progress, cancel, done, 
         except Exception as exc:  # BrokenProcessPool, OSError, a fork warning raised as error...
             # E.g. a script without an ``if __name__ == "__main__"`` guard cannot spawn.
             log.warning("process pool failed (%s); decoding the rest in threads", exc)
-    for batch, result in _run_pool(_make_pool("thread", workers), remaining, target, workers, cancel):
+    threaded = _run_pool(_make_pool("thread", workers), remaining, target, workers, cancel) if remaining else ()
+    for batch, result in threaded:
         done += len(batch)
         report(progress, STAGE, done, total)
         yield result

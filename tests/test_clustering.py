@@ -93,10 +93,24 @@ def test_k_selection_scores_every_k_and_picks_best(digits):
     assert sel.ks == list(range(6, 15))
     assert set(sel.scores) == {"silhouette", "davies_bouldin", "calinski_harabasz"}
     assert all(len(v) == 9 for v in sel.scores.values())
-    assert sel.best_k == sel.ks[int(np.argmax(sel.scores["silhouette"]))]
+    sil, se = np.array(sel.scores["silhouette"]), np.array(sel.errors["silhouette"])
+    top = int(np.argmax(sil))
+    # one-standard-error rule: the smallest k scoring within one SE of the best
+    assert sel.best_k == min(k for k, v in zip(sel.ks, sil) if v >= sil[top] - se[top])
+    assert np.all(se > 0)
     assert result.n_clusters == sel.best_k
     db = cluster_features(x, "kmeans", k_range=(8, 11), criterion="davies_bouldin")
     assert db.k_selection.best_k == db.k_selection.ks[int(np.argmin(db.k_selection.scores["davies_bouldin"]))]
+
+
+def test_pick_best_rules():
+    from pipeline.kselect import pick_best
+
+    ks = [2, 3, 4, 5]
+    assert pick_best(ks, [0.1, 0.5, 0.52, 0.2], "silhouette") == 2
+    assert pick_best(ks, [0.1, 0.5, 0.52, 0.2], "silhouette", [0.01, 0.01, 0.03, 0.01]) == 1
+    assert pick_best(ks, [3.0, 1.0, 2.0, float("nan")], "davies_bouldin") == 1
+    assert pick_best(ks, [float("nan")] * 4, "calinski_harabasz") == 0
 
 
 def test_bad_requests_are_clear(digits):

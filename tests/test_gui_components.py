@@ -231,3 +231,34 @@ def test_app_entry_opens_a_folder(qtbot, tmp_path):
     assert w.session is not None and len(w.session) == 12
     args = parse_args(["--demo", "--preset", "hog-kmeans", "--k", "5"])
     assert args.demo and args.k == 5
+
+
+def test_ward_split_drop_and_recent_folders(qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from gui.main_window import MainWindow
+
+    folder, store = _tiny_project(tmp_path)
+    w = MainWindow(store=store)
+    qtbot.addWidget(w)
+    w.show()
+    # Dropping the folder on the window opens it.
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(w.session_installed, timeout=10_000):
+        w.dropEvent(drop)
+    assert len(w.session) == 12
+    # Split the cluster by cutting its sub-dendrogram (ward on the members' features).
+    cid = w.session.cluster_ids()[0]
+    n_before = len(w.session.cluster_ids())
+    with qtbot.waitSignal(w.job_finished, timeout=20_000):
+        w.split_cluster(cid, 2, "ward")
+    qtbot.waitUntil(lambda: len(w.session.cluster_ids()) == n_before + 1)
+    assert w.undo_stack.count() == 1
+    # The folder is listed under File > Open recent and on the welcome page.
+    texts = [a.text() for a in w.recent_menu.actions()]
+    assert str(folder.resolve()) in texts
+    assert w.welcome.recent.count() >= 1

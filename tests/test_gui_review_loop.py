@@ -238,6 +238,7 @@ def test_full_review_loop(qtbot, demo_dir, store, monkeypatch, tmp_path):
 
 def test_dendrogram_cut_merges_in_one_undo_step(qtbot, demo_dir, store, monkeypatch):
     w = make_window(qtbot, store)
+    w.run_in_process = False  # the in-thread path (the other tests use the child process)
     run_via_menu(w, qtbot, demo_dir, monkeypatch)
     s = w.session
     heights = w.stats.linkage[:, 2]
@@ -326,3 +327,16 @@ def test_open_saved_session_file_and_drop(qtbot, demo_dir, store, monkeypatch, t
     # Dropping a non-image file shows an error instead of failing.
     w2.open_path(tmp_path / "nothing.txt")
     assert w2.error_banner.isVisible()
+
+
+def test_cancel_a_pipeline_running_in_its_process(qtbot, demo_dir, store):
+    from pipeline.config import get_preset
+
+    w = make_window(qtbot, store)
+    assert w.run_in_process
+    job = w.run_pipeline(demo_dir, get_preset("hog-kmeans").with_k(N_CLASSES))
+    with qtbot.waitSignal(w.job_failed, timeout=60_000) as blocker:
+        w.act_cancel.trigger()
+    assert blocker.args == ["pipeline", "cancelled"]
+    assert job.done and w.session is None and not w.worker.busy()
+    assert not store.has_project(demo_dir)

@@ -121,6 +121,14 @@ def test_cancel(tmp_path):
         load_images(tmp_path, cache_dir=False, workers=1, cancel=token, progress=cancel_after_first_chunk)
     assert max(seen) < 40
 
+    write_images(tmp_path / "more", 120)
+    for executor in ("thread", "process"):
+        token, seen = CancelToken(), []
+        with pytest.raises(Cancelled):
+            load_images(tmp_path / "more", cache_dir=False, workers=2, executor=executor,
+                        cancel=token, progress=cancel_after_first_chunk)
+        assert max(seen) < 120, executor
+
 
 def test_pools_give_the_same_images(tmp_path):
     write_images(tmp_path, 70)  # above the size where a pool is used
@@ -130,6 +138,28 @@ def test_pools_give_the_same_images(tmp_path):
     assert np.array_equal(serial.images, threads.images)
     assert np.array_equal(serial.images, processes.images)
     assert serial.paths == threads.paths == processes.paths
+    if os.name == "posix":
+        forked = load_images(tmp_path, size=16, cache_dir=False, workers=2, executor="fork")
+        assert np.array_equal(serial.images, forked.images)
+
+
+def test_failing_process_pool_falls_back_to_threads(tmp_path, monkeypatch, caplog):
+    import pipeline.loader as loader
+
+    write_images(tmp_path, 70)
+    real_make_pool = loader._make_pool
+
+    class Unstartable:
+        def submit(self, *args, **kwargs):
+            raise OSError("cannot start worker processes")
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(loader, "_make_pool", lambda kind, n: Unstartable() if kind == "process" else real_make_pool(kind, n))
+    result = load_images(tmp_path, size=8, cache_dir=False, workers=2, executor="process")
+    assert len(result) == 70 and result.skipped == []
+    assert "decoding the rest in threads" in caplog.text
 
 
 def test_second_load_comes_from_cache(tmp_path, count_decodes):

@@ -145,8 +145,52 @@ def predict_batches(
     for start in range(0, n, batch_size):
         check_cancel(cancel)
         batch = data[start : start + batch_size]
-        out.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32))
+        m = len(batch)
+        if m < batch_size and n > batch_size:  # pad: one input shape, no retracing
+            batch = np.concatenate([batch, np.repeat(batch[-1:], batch_size - m, axis=0)])
+        out.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32)[:m])
         report(progress, stage, min(n, start + batch_size), n)
     if not out:
         return np.zeros((0,) + tuple(model.output.shape[1:]), dtype=np.float32)
     return np.concatenate(out, axis=0)
+
+
+def train_epochs(
+    model,
+    epoch_data,
+    epochs: int,
+    *,
+    batch_size: int,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+    stage: str = "train",
+) -> list[float]:
+    """Train ``model`` (compiled) for ``epochs``; ``epoch_data(epoch) -> (x, y)``.
+
+    The caller builds each epoch's (already shuffled, augmented) arrays, so runs are
+    deterministic given its seeded generator. Returns the loss per epoch; progress gets
+    ``metrics={"epoch", "loss"}`` after every epoch.
+    """
+    history: list[float] = []
+    callback = make_progress_callback(progress, cancel, stage, epochs, history)
+    for epoch in range(epochs):
+        check_cancel(cancel)
+        x, y = epoch_data(epoch)
+        model.fit(x, y, batch_size=batch_size, epochs=epoch + 1, initial_epoch=epoch,
+                  shuffle=False, verbose=0, callbacks=[callback])
+    return history
+
+
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear resize of a ``uint8 (N, H, W, 3)`` batch to ``size`` x ``size`` (no-op if equal)."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"expected images of shape (N, H, W, 3), got {images.shape}")
+    if images.shape[1] == size and images.shape[2] == size:
+        return images.astype(np.uint8, copy=False)
+    from PIL import Image
+
+    out = np.empty((len(images), size, size, 3), dtype=np.uint8)
+    for i, img in enumerate(images):
+        out[i] = np.asarray(Image.fromarray(img.astype(np.uint8)).resize((size, size), Image.BILINEAR))
+    return out

@@ -53,6 +53,9 @@ class MislabelFinder:
     (default: ``duplicate_factor`` x the median nearest-neighbour distance) that carry
     different labels. Outliers are images whose mean neighbour distance has a robust
     z-score above ``outlier_z``.
+
+    After :meth:`fit`: ``report_``, ``classes_``, ``sources_`` (each source's ``(N, C)``
+    probabilities) and ``duplicate_distance_``.
     """
 
     def __init__(
@@ -140,6 +143,7 @@ class MislabelFinder:
         report(progress, "scoring", 1, 1)
 
         self.classes_ = classes
+        self.sources_ = sources  # per-source (N, C) probabilities, for inspection and benchmarks
         self.duplicate_distance_ = max_dup
         self.report_ = SuspectReport(
             classes=classes,

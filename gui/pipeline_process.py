@@ -1,0 +1,190 @@
+"""Run the pipeline and store its result, in the model thread or in a child process.
+
+:func:`run_and_store` runs ``run_pipeline`` and writes what the review window needs
+(features, working-size images, metadata, a fresh review session) into the
+:class:`SessionStore`. :func:`run_and_store_in_process` does the same in a separate
+process (``spawn``): several pipeline stages hold the GIL for 100-200 ms at a time
+(decoding, PCA, JSON writing), which would freeze the window's event loop for that
+long if they ran in one of its threads. The window's model thread waits for the
+child, forwards its progress and turns a Cancel into a cancel flag (then a
+terminate, if the child does not stop). The result travels through the store's
+files, which the window memory-maps.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from pipeline.config import PipelineConfig
+from pipeline.progress import Cancelled, CancelToken, Progress, report
+
+#: Seconds a cancelled child gets to stop by itself before it is terminated.
+CANCEL_GRACE_S = 5.0
+#: The child runs this much "nicer" than the window (POSIX), so the UI keeps the CPU it needs.
+CHILD_NICENESS = 5
+
+
+def kselection_to_dict(sel) -> Optional[dict]:
+    if sel is None:
+        return None
+    return {
+        "criterion": sel.criterion,
+        "ks": [int(k) for k in sel.ks],
+        "scores": {k: [float(v) for v in vals] for k, vals in sel.scores.items()},
+        "best_k": int(sel.best_k),
+    }
+
+
+def run_and_store(config: PipelineConfig, folder: str, source: Any, store_root: str,
+                  progress: Optional[Callable[[Progress], None]] = None,
+                  cancel: Optional[CancelToken] = None):
+    """Run the pipeline on ``source`` and save project + session for ``folder``.
+
+    Returns ``(ProjectData, ReviewSession)``.
+    """
+    from pipeline.review import ReviewSession
+    from pipeline.run import run_pipeline
+
+    from .session_store import ProjectData, SessionStore
+
+    store = SessionStore(store_root)
+    result = run_pipeline(config, source, progress=progress, cancel=cancel, cache_dir=store.pipeline_cache_dir())
+    report(progress, "saving", 0, 1, "writing the feature and thumbnail cache")
+    image_set = result.image_set
+    data = ProjectData(
+        str(folder), list(image_set.items), np.asarray(result.features, dtype=np.float32),
+        image_set.images, config.to_dict(), kselection_to_dict(result.clusters.k_selection),
+        [{"path": s.path, "reason": s.reason} for s in image_set.skipped], dict(result.timings),
+    )
+    store.save_project(data)
+    session = ReviewSession.from_result(str(folder), config.to_dict(), image_set.paths, image_set.labels,
+                                        result.clusters.labels)
+    session.save(store.session_path(folder))
+    report(progress, "saving", 1, 1)
+    return data, session
+
+
+class _EventCancelToken(CancelToken):
+    """A cancel token backed by a multiprocessing event (set by the parent)."""
+
+    def __init__(self, event) -> None:
+        super().__init__()
+        self._mp_event = event
+
+    def cancel(self) -> None:
+        self._mp_event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._mp_event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._mp_event.is_set():
+            raise Cancelled("cancelled by user")
+
+
+def _child_main(config_dict: dict, folder: str, source: Any, store_root: str, events, cancel_event) -> None:
+    """Entry point of the child process: run, store, report through ``events``."""
+    if hasattr(os, "nice"):  # on a busy machine the window's own threads should win the CPU
+        try:
+            os.nice(CHILD_NICENESS)
+        except OSError:
+            pass
+    last = {"t": 0.0, "stage": None}
+
+    def _progress(p: Progress) -> None:
+        now = time.monotonic()
+        if p.stage == last["stage"] and p.done < p.total and now - last["t"] < 0.05:
+            return
+        last["t"], last["stage"] = now, p.stage
+        events.put(("progress", (p.stage, p.done, p.total, p.message)))
+
+    try:
+        config = PipelineConfig.from_dict(config_dict)
+        run_and_store(config, folder, source, store_root, _progress, _EventCancelToken(cancel_event))
+    except Cancelled:
+        events.put(("cancelled", None))
+    except BaseException as exc:  # reported to the window, which shows it
+        events.put(("failed", (f"{type(exc).__name__}: {str(exc) or type(exc).__name__}", traceback.format_exc())))
+    else:
+        events.put(("done", None))
+
+
+def run_and_store_in_process(config: PipelineConfig, folder: str, source: Any, store_root: str,
+                             progress: Optional[Callable[[Progress], None]] = None,
+                             cancel: Optional[CancelToken] = None) -> None:
+    """:func:`run_and_store` in a child process; raises its error or :class:`Cancelled`."""
+    ctx = mp.get_context("spawn")
+    events = ctx.Queue()
+    cancel_event = ctx.Event()
+    child = ctx.Process(target=_child_main, name="cluster-review-pipeline",
+                        args=(config.to_dict(), str(folder), source, str(store_root), events, cancel_event),
+                        daemon=True)
+    report(progress, "starting", 0, 1, "starting the pipeline process")
+    child.start()
+    cancelled_at: Optional[float] = None
+    outcome: Optional[tuple] = None
+    try:
+        while outcome is None:
+            if cancel is not None and cancel.cancelled and cancelled_at is None:
+                cancel_event.set()
+                cancelled_at = time.monotonic()
+            if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
+                child.terminate()
+                outcome = ("cancelled", None)
+                break
+            try:
+                kind, payload = events.get(timeout=0.1)
+            except queue.Empty:
+                if not child.is_alive():
+                    try:  # the last message may arrive just after the exit
+                        kind, payload = events.get(timeout=1.0)
+                    except queue.Empty:
+                        raise RuntimeError(f"the pipeline process stopped unexpectedly (exit code {child.exitcode})")
+                else:
+                    continue
+            if kind == "progress":
+                if progress is not None:
+                    progress(Progress(*payload))
+            else:
+                outcome = (kind, payload)
+    finally:
+        child.join(10)
+        if child.is_alive():
+            child.terminate()
+            child.join(5)
+    kind, payload = outcome
+    if kind == "cancelled":
+        raise Cancelled("cancelled by user")
+    if kind == "failed":
+        message, tb = payload
+        raise PipelineProcessError(message, tb)
+
+
+class PipelineProcessError(RuntimeError):
+    """The pipeline failed in the child process; ``details`` holds its traceback."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def load_stored(store_root: str, folder: str):
+    """``(ProjectData, ReviewSession)`` as :func:`run_and_store` saved them."""
+    from pipeline.review import ReviewSession
+
+    from .session_store import SessionStore
+
+    store = SessionStore(store_root)
+    return store.load_project(folder), ReviewSession.load(store.session_path(folder))
+
+
+def folder_path(folder) -> str:
+    return str(Path(folder).resolve())

@@ -1,0 +1,58 @@
+"""IIC, Invariant Information Clustering (Ji et al. 2019), as clustering method "iic".
+
+A compact CNN with two softmax heads (``k`` clusters and ``overcluster`` x ``k``
+over-clustering clusters) is trained from the images so that the assignments of two
+augmented views of each image have maximal mutual information. ``entropy_weight``
+(IIC's lambda) below 1 weakens the pull towards equal cluster sizes, which suits
+imbalanced data. Needs ``images``; the ``features`` argument only fixes N.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..clustering import register_method
+from ..progress import check_cancel
+from .augment import AugmentConfig, augment
+from .head_utils import consecutive
+
+
+@register_method("iic", needs_k=True)
+def iic_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None, epochs=20, batch_size=256,
+                width=16, overcluster=3, entropy_weight=0.9, lr=1e-3, input_size=32, **unused):
+    """IIC labels for ``images`` (main head); curve under stage ``iic``."""
+    import keras
+
+    from .networks import TwoViewModel, compact_cnn, mutual_information_loss
+    from .runtime import predict_batches, resize_images, seed_everything, train_epochs
+
+    if images is None:
+        raise ValueError("iic trains on images: pass images= (the working-size uint8 batch)")
+    x = resize_images(images, int(input_size))
+    if features is not None and len(features) != len(x):
+        raise ValueError("features and images must have the same length")
+    k = int(k)
+    dims = (k, max(k, int(overcluster) * k))
+    seed_everything(int(seed))
+    rng = np.random.default_rng(int(seed))
+    width = int(width)
+    encoder = compact_cnn(int(input_size), width, name="iic_encoder")
+    feat = keras.Input((4 * width,))
+    heads = keras.Model(feat, keras.layers.Concatenate()(
+        [keras.layers.Dense(dim, activation="softmax", name=f"head_{dim}")(feat) for dim in dims]))
+    model = TwoViewModel(encoder, heads, name="iic")
+    model.compile(optimizer=keras.optimizers.Adam(float(lr)),
+                  loss=mutual_information_loss(dims, float(entropy_weight)))
+    weak, strong = AugmentConfig.weak(), AugmentConfig()
+    batch = int(batch_size)
+    n = len(x)
+    usable = n - n % batch if n >= batch else n
+
+    def view_data(epoch):
+        order = rng.permutation(n)[:usable]
+        return [augment(x[order], rng, weak), augment(x[order], rng, strong)], np.zeros((usable, 1), np.float32)
+
+    train_epochs(model, view_data, int(epochs), batch_size=batch, progress=progress, cancel=cancel, stage="iic")
+    check_cancel(cancel)
+    main = keras.Model(encoder.input, heads(encoder.output))
+    probs = predict_batches(main, x, batch_size=512, cancel=cancel, stage="iic:assign")[:, :k]
+    return consecutive(probs.argmax(axis=1))

@@ -1,0 +1,107 @@
+"""SCAN (Van Gansbeke et al. 2020) on learned embeddings, as clustering method "scan".
+
+Step 1, clustering: each sample and a random one of its ``n_neighbors`` nearest
+neighbours (cosine, in the given features) should get the same cluster: loss
+``-log <p(x), p(neighbour)>`` plus ``entropy_weight`` times the negative entropy of the
+mean assignment. The entropy term only discourages empty clusters; a moderate
+default (2.0, below the paper's 5.0) lets GTSRB's 10x class-size differences show.
+``n_heads`` heads train at once; the one with the lowest loss is kept.
+Step 2, self-labeling: samples predicted with probability > ``confidence`` become
+pseudo-labels, and the head is trained on them with noisy inputs (no class re-weighting,
+so big classes stay big).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..clustering import register_method
+from ..progress import check_cancel, report
+from .head_utils import check_inputs, consecutive, standardize
+
+
+def nearest_neighbors(x: np.ndarray, n_neighbors: int) -> np.ndarray:
+    """Indices ``(N, n_neighbors)`` of each row's nearest other rows by cosine similarity."""
+    from sklearn.neighbors import NearestNeighbors
+
+    xn = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
+    nn = NearestNeighbors(n_neighbors=min(n_neighbors + 1, len(x))).fit(xn)
+    idx = nn.kneighbors(xn, return_distance=False)
+    return idx[:, 1:]
+
+
+def _heads(d: int, k: int, n_heads: int, hidden: int):
+    import keras
+    from keras import layers
+
+    inp = keras.Input((d,))
+    h = layers.Dense(hidden, use_bias=False)(inp)
+    h = layers.BatchNormalization()(h)
+    h = layers.ReLU()(h)
+    outs = [layers.Dense(k, activation="softmax", name=f"head{i}")(h) for i in range(n_heads)]
+    return keras.Model(inp, layers.Concatenate()(outs) if n_heads > 1 else outs[0]), inp, outs
+
+
+def _scan_losses(p: np.ndarray, pn: np.ndarray, k: int, n_heads: int, w: float) -> np.ndarray:
+    losses = []
+    for h in range(n_heads):
+        a, b = p[:, h * k : (h + 1) * k], pn[:, h * k : (h + 1) * k]
+        m = np.maximum(a.mean(axis=0), 1e-7)
+        losses.append(float(np.mean(-np.log(np.maximum((a * b).sum(1), 1e-7))) + w * np.sum(m * np.log(m))))
+    return np.array(losses)
+
+
+@register_method("scan", needs_k=True)
+def scan_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None, n_neighbors=20, epochs=40,
+                 batch_size=256, entropy_weight=2.0, n_heads=3, hidden=512, lr=1e-3, self_label_epochs=10,
+                 confidence=0.99, noise=0.1, **unused):
+    """SCAN labels for ``features`` (ideally SimCLR embeddings); curves under stages ``scan``, ``scan:self-label``."""
+    import keras
+
+    from .networks import TwoViewModel, scan_loss
+    from .runtime import seed_everything, train_epochs
+
+    x = standardize(check_inputs(features, k))
+    k, n_heads = int(k), int(n_heads)
+    seed_everything(int(seed))
+    rng = np.random.default_rng(int(seed))
+    n, d = x.shape
+    knn = nearest_neighbors(x, int(n_neighbors))
+    heads, inp, outs = _heads(d, k, n_heads, int(hidden))
+    model = TwoViewModel(heads, keras.layers.Identity(), name="scan")
+    model.compile(optimizer=keras.optimizers.Adam(float(lr)), loss=scan_loss(n_heads, k, float(entropy_weight)))
+    batch = int(batch_size)
+    usable = n - n % batch if n >= batch else n
+
+    def jitter(v):
+        return v + rng.normal(0.0, float(noise), v.shape).astype(np.float32) if noise else v
+
+    def pair_data(epoch):
+        anchors = rng.permutation(n)[:usable]
+        neigh = knn[anchors, rng.integers(0, knn.shape[1], len(anchors))]
+        return [jitter(x[anchors]), jitter(x[neigh])], np.zeros((len(anchors), 1), np.float32)
+
+    train_epochs(model, pair_data, int(epochs), batch_size=batch, progress=progress, cancel=cancel, stage="scan")
+    check_cancel(cancel)
+    p = np.asarray(heads.predict(x, batch_size=1024, verbose=0))
+    best = int(np.argmin(_scan_losses(p, p[knn[:, 0]], k, n_heads, float(entropy_weight))))
+    head = keras.Model(inp, outs[best])
+    probs = p[:, best * k : (best + 1) * k]
+
+    if int(self_label_epochs) > 0:
+        head.compile(optimizer=keras.optimizers.Adam(float(lr)), loss="sparse_categorical_crossentropy")
+        history: list[float] = []
+        for epoch in range(int(self_label_epochs)):
+            check_cancel(cancel)
+            confident = np.flatnonzero(probs.max(axis=1) > float(confidence))
+            if len(confident) < k:
+                break
+            order = rng.permutation(confident)
+            targets = probs[order].argmax(axis=1)
+            h = head.fit(jitter(x[order]), targets, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+            loss = float(h.history["loss"][-1])
+            history.append(loss)
+            report(progress, "scan:self-label", epoch + 1, int(self_label_epochs),
+                   f"epoch {epoch + 1}: {len(confident)} confident, loss {loss:.4f}",
+                   epoch=epoch + 1, loss=loss, confident=int(len(confident)))
+            probs = np.asarray(head.predict(x, batch_size=1024, verbose=0))
+    return consecutive(probs.argmax(axis=1))

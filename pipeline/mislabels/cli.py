@@ -1,0 +1,122 @@
+"""``cluster-review suspects FOLDER --out suspects.csv``: rank probably-wrong labels."""
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..progress import CancelToken, ProgressCallback
+from .finder import MislabelFinder
+from .report import SuspectReport
+
+
+def add_suspects_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the ``suspects`` options to ``parser`` (a subparser of the main CLI)."""
+    from ..config import DEFAULT_PRESET, PRESETS
+
+    parser.add_argument("folder", help="labelled images: class folders, a GTSRB root or CSV, or a path,label CSV")
+    parser.add_argument("--out", required=True, help="CSV to write, most suspect first")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+                        help="feature pipeline (image size, extractors, PCA) to score on")
+    parser.add_argument("--top", type=int, help="write only the N most suspect images")
+    parser.add_argument("--neighbors", type=int, default=10, help="neighbours per image (default 10)")
+    parser.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
+    parser.add_argument("--classifier", choices=["logreg", "mlp"], default="logreg")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-crop", action="store_true", help="ignore annotated ROIs (GTSRB)")
+    parser.add_argument("--cache-dir", help="where decoded images are cached (default: user cache)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the decode cache")
+    return parser
+
+
+def find_suspects(
+    source,
+    *,
+    preset: Optional[str] = None,
+    finder: Optional[MislabelFinder] = None,
+    crop_roi: Optional[bool] = None,
+    cache_dir=None,
+    progress: Optional[ProgressCallback] = None,
+    cancel: Optional[CancelToken] = None,
+) -> tuple[SuspectReport, list[str], int]:
+    """Load ``source``, compute the preset's features and score the labelled images.
+
+    Returns ``(report, paths, n_unlabelled)``; images without a label are left out.
+    """
+    from ..config import DEFAULT_PRESET, get_preset
+    from ..loader import load_images
+    from ..run import compute_features
+
+    config = get_preset(preset or DEFAULT_PRESET)
+    if crop_roi is not None:
+        config.crop_roi = crop_roi
+    image_set = load_images(source, size=config.image_size, crop_roi=config.crop_roi, cache_dir=cache_dir,
+                            progress=progress, cancel=cancel)
+    labels = [it.label for it in image_set.items]
+    keep = [i for i, lab in enumerate(labels) if lab not in (None, "")]
+    if not keep:
+        raise ValueError(f"no image in {source} carries a label (use class folders or a path,label CSV)")
+    labelled = image_set.subset(keep) if len(keep) < len(image_set) else image_set
+    features = compute_features(config, labelled, progress=progress, cancel=cancel)
+    finder = finder or MislabelFinder(seed=config.seed)
+    report = finder.fit(features, [labels[i] for i in keep], progress=progress, cancel=cancel)
+    return report, labelled.paths, len(image_set) - len(keep)
+
+
+def write_conflicts_csv(path, report: SuspectReport, paths) -> Path:
+    """Near-duplicate pairs with different labels: ``path_a,label_a,path_b,label_b,distance``."""
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path_a", "label_a", "path_b", "label_b", "distance"])
+        for i, j, d in report.near_duplicate_conflicts:
+            writer.writerow([paths[i], report.classes[report.given[i]], paths[j], report.classes[report.given[j]],
+                             f"{d:.4f}"])
+    return path
+
+
+def write_outliers_csv(path, report: SuspectReport, paths) -> Path:
+    """Images that fit no class well, worst first: ``path,given,outlier_score``."""
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "given", "outlier_score"])
+        for i in report.outliers:
+            writer.writerow([paths[i], report.classes[report.given[i]], f"{report.outlier_scores[i]:.4f}"])
+    return path
+
+
+def suspects_main(args: argparse.Namespace) -> int:
+    """Run ``suspects`` from parsed arguments; writes the CSVs and prints a summary."""
+    from ..progress_bar import TextProgressBar
+
+    finder = MislabelFinder(n_neighbors=args.neighbors, cv=args.cv, seed=args.seed, classifier=args.classifier)
+    bar = TextProgressBar()
+    try:
+        report, paths, n_unlabelled = find_suspects(
+            args.folder, preset=args.preset, finder=finder, crop_roi=False if args.no_crop else None,
+            cache_dir=False if args.no_cache else args.cache_dir, progress=bar)
+    finally:
+        bar.close()
+    out = report.to_csv(args.out, paths, top=args.top)
+    stem = out.with_suffix("")
+    dup_csv = write_conflicts_csv(f"{stem}_duplicate_conflicts.csv", report, paths)
+    out_csv = write_outliers_csv(f"{stem}_outliers.csv", report, paths)
+
+    print(f"scored {len(report)} labelled images in {len(report.classes)} classes"
+          + (f" ({n_unlabelled} unlabelled left out)" if n_unlabelled else ""))
+    print(f"confident learning flags {int(report.flagged.sum())} labels as probably wrong; "
+          f"{int(np.sum(report.score > 0.5))} have score > 0.5")
+    for row in report.rows(paths, top=10):
+        print(f"  {row['score']:.3f}  {row['given']} -> {row['suggested']} ({row['confidence']:.2f})  {row['path']}")
+    print(f"near-duplicates with different labels: {len(report.near_duplicate_conflicts)}")
+    for i, j, d in report.near_duplicate_conflicts[:5]:
+        print(f"  {d:.3f}  {paths[i]} [{report.classes[report.given[i]]}]  ~  {paths[j]} [{report.classes[report.given[j]]}]")
+    print(f"outliers (fit no class well): {len(report.outliers)}")
+    for i in report.outliers[:5]:
+        print(f"  {report.outlier_scores[i]:.3f}  {paths[i]} [{report.classes[report.given[i]]}]")
+    print(f"wrote {out}, {dup_csv}, {out_csv}")
+    return 0
