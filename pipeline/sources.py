@@ -9,7 +9,8 @@ Layouts (``Discovery.layout``):
   source may be the dataset root, ``Final_Training``, ``Final_Training/Images``, a
   single class folder, or one ``GT-*.csv``.
 * ``"csv"`` — a CSV of ``path,label`` (header optional, label optional; relative paths
-  are resolved against the CSV's folder).
+  are resolved against the CSV's folder). A folder holding a ``labels.csv`` (as the demo
+  generator's flat layout writes) is read through that CSV.
 * ``"class-folders"`` — a folder with one subfolder per class (label = subfolder name;
   images may sit deeper inside a class folder; loose top-level images get no label).
 * ``"flat"`` — a folder of images, no labels.
@@ -124,6 +125,9 @@ def _discover_folder(root: Path, crop_roi: bool) -> Discovery:
     official = _official_images_dir(root)
     if official is not None:
         return _discover_official(official, crop_roi)
+    labels_csv = root / "labels.csv"
+    if labels_csv.is_file():  # a flat folder that carries its own path,label list
+        return _discover_csv_file(labels_csv, crop_roi)
     return _discover_plain_folder(root)
 
 

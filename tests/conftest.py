@@ -16,3 +16,10 @@ def gtsrb_dir() -> Path:
     if not (GTSRB_DIR / "Train.csv").is_file():
         pytest.skip("shared GTSRB data not present")
     return GTSRB_DIR
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """Keep every test's decode cache out of the user's real cache folder."""
+    os.environ["CLUSTER_REVIEW_CACHE"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield

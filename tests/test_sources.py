@@ -1,5 +1,6 @@
 """discover(): layouts detected from real folders and CSV files in tmp_path."""
 import os
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -210,3 +211,14 @@ def test_list_of_items(tmp_path):
     assert discover(items).items[0].roi is None
     assert discover(items).layout == "list"
     assert discover([tmp_path / "a.png"]).items == [ImageItem(str(tmp_path / "a.png"))]
+
+
+def test_flat_folder_with_labels_csv_uses_it(tmp_path):
+    from pipeline.demo import write_demo_folder
+
+    items = write_demo_folder(tmp_path, n_per_class=2, size=24, layout="flat")
+    found = discover(tmp_path)
+    assert found.layout == "csv"
+    assert sorted((Path(i.path).name, i.label) for i in found.items) == sorted(
+        (Path(i.path).name, i.label) for i in items
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -74,7 +75,9 @@ class ModelCache:
         if path is None or not path.is_file():
             return None
         try:
-            model.load_weights(str(path))
+            with warnings.catch_warnings():  # optimizer state is not needed to embed
+                warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+                model.load_weights(str(path))
         except (OSError, ValueError):  # corrupt or from another architecture: retrain
             return None
         info = {}
