@@ -60,7 +60,7 @@ def test_dec_is_deterministic(blobs):
 def test_scan_recovers_imbalanced_blobs_without_equalising_sizes(blobs):
     x, y = blobs
     reports = []
-    labels = _run("scan", x, 4, epochs=40, self_label_epochs=3, batch_size=64, progress=reports.append)
+    labels = _run("scan", x, 4, epochs=40, self_label_epochs=5, batch_size=64, progress=reports.append)
     assert normalized_mutual_info_score(y, labels) > 0.8
     sizes = np.sort(np.bincount(labels))
     assert sizes[-1] > 3 * sizes[0]  # the 10x imbalance survives

@@ -53,6 +53,34 @@ class FeatureExtractor:
         return self.fit(images, progress, cancel).transform(images, progress, cancel)
 
 
+class BatchFeatureExtractor(FeatureExtractor):
+    """An extractor that needs no fitting and works batch by batch.
+
+    Subclasses implement :meth:`transform_batch`; :meth:`transform` walks the images in
+    batches of ``batch_size``, checking ``cancel`` and reporting progress between them.
+    """
+
+    batch_size: int = 1024
+
+    def transform_batch(self, images: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def transform(
+        self,
+        images: np.ndarray,
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> np.ndarray:
+        from ..progress import check_cancel, report
+
+        out = []
+        for start in range(0, len(images), self.batch_size):
+            check_cancel(cancel)
+            out.append(self.transform_batch(images[start : start + self.batch_size]))
+            report(progress, f"features: {self.name}", min(start + self.batch_size, len(images)), len(images))
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
 def register(name: str) -> Callable[[type[FeatureExtractor]], type[FeatureExtractor]]:
     """Class decorator: make an extractor available under ``name``."""
 

@@ -6,14 +6,9 @@ on batches of a few thousand images is an order of magnitude faster on the same 
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
-from ..progress import CancelToken, ProgressCallback, check_cancel, report
-from .base import FeatureExtractor, register
-
-_BATCH = 1024
+from .base import BatchFeatureExtractor, register
 
 
 def _gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,21 +81,11 @@ def hog_batch(
 
 
 @register("hog")
-class HogFeatures(FeatureExtractor):
+class HogFeatures(BatchFeatureExtractor):
     """HOG on the working-size image (see :func:`hog_batch` for the parameters)."""
 
     def __init__(self, cell: int = 4, block: int = 2, bins: int = 9, signed: bool = False, color: str = "max"):
         super().__init__(cell=cell, block=block, bins=bins, signed=signed, color=color)
 
-    def transform(
-        self,
-        images: np.ndarray,
-        progress: Optional[ProgressCallback] = None,
-        cancel: Optional[CancelToken] = None,
-    ) -> np.ndarray:
-        out = []
-        for start in range(0, len(images), _BATCH):
-            check_cancel(cancel)
-            out.append(hog_batch(images[start : start + _BATCH], **self.params))
-            report(progress, "features: hog", min(start + _BATCH, len(images)), len(images))
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+    def transform_batch(self, images: np.ndarray) -> np.ndarray:
+        return hog_batch(images, **self.params)

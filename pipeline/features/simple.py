@@ -6,10 +6,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from ..progress import CancelToken, ProgressCallback, check_cancel, report
-from .base import FeatureExtractor, register
-
-_BATCH = 2048
+from .base import BatchFeatureExtractor, register
 
 
 def _resize_batch(images: np.ndarray, size: int) -> np.ndarray:
@@ -19,7 +16,7 @@ def _resize_batch(images: np.ndarray, size: int) -> np.ndarray:
 
 
 @register("pixels")
-class PixelFeatures(FeatureExtractor):
+class PixelFeatures(BatchFeatureExtractor):
     """Raw pixels scaled to [0, 1], optionally resized and converted to gray.
 
     ``normalize=True`` removes each image's mean and divides by its standard deviation,
@@ -29,27 +26,16 @@ class PixelFeatures(FeatureExtractor):
     def __init__(self, size: Optional[int] = None, gray: bool = False, normalize: bool = False):
         super().__init__(size=size, gray=gray, normalize=normalize)
 
-    def transform(
-        self,
-        images: np.ndarray,
-        progress: Optional[ProgressCallback] = None,
-        cancel: Optional[CancelToken] = None,
-    ) -> np.ndarray:
-        out = []
-        for start in range(0, len(images), _BATCH):
-            check_cancel(cancel)
-            batch = images[start : start + _BATCH]
-            if self.params["size"]:
-                batch = _resize_batch(batch, int(self.params["size"]))
-            x = batch.astype(np.float32) / 255.0
-            if self.params["gray"]:
-                x = x @ np.array([0.299, 0.587, 0.114], np.float32)
-            x = x.reshape(len(x), -1)
-            if self.params["normalize"]:
-                x = (x - x.mean(1, keepdims=True)) / (x.std(1, keepdims=True) + 1e-3)
-            out.append(x)
-            report(progress, "features: pixels", min(start + _BATCH, len(images)), len(images))
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+    def transform_batch(self, batch: np.ndarray) -> np.ndarray:
+        if self.params["size"]:
+            batch = _resize_batch(batch, int(self.params["size"]))
+        x = batch.astype(np.float32) / 255.0
+        if self.params["gray"]:
+            x = x @ np.array([0.299, 0.587, 0.114], np.float32)
+        x = x.reshape(len(x), -1)
+        if self.params["normalize"]:
+            x = (x - x.mean(1, keepdims=True)) / (x.std(1, keepdims=True) + 1e-3)
+        return x
 
 
 def rgb_to_hsv(x: np.ndarray) -> np.ndarray:
@@ -66,7 +52,7 @@ def rgb_to_hsv(x: np.ndarray) -> np.ndarray:
 
 
 @register("color_hist")
-class ColorHistogram(FeatureExtractor):
+class ColorHistogram(BatchFeatureExtractor):
     """Joint HSV histogram per image (``bins`` = hue, saturation, value bins).
 
     Optionally computed on a ``grid x grid`` layout of image regions so coarse colour
@@ -77,32 +63,22 @@ class ColorHistogram(FeatureExtractor):
     def __init__(self, bins: tuple[int, int, int] | list[int] = (8, 3, 3), grid: int = 1):
         super().__init__(bins=list(bins), grid=grid)
 
-    def transform(
-        self,
-        images: np.ndarray,
-        progress: Optional[ProgressCallback] = None,
-        cancel: Optional[CancelToken] = None,
-    ) -> np.ndarray:
+    def transform_batch(self, batch: np.ndarray) -> np.ndarray:
         hb, sb, vb = self.params["bins"]
         grid = int(self.params["grid"])
         nbins = hb * sb * vb
-        out = []
-        for start in range(0, len(images), _BATCH):
-            check_cancel(cancel)
-            hsv = rgb_to_hsv(images[start : start + _BATCH].astype(np.float32) / 255.0)
-            n, h, w, _ = hsv.shape
-            idx = (
-                np.minimum((hsv[..., 0] * hb).astype(int), hb - 1) * sb * vb
-                + np.minimum((hsv[..., 1] * sb).astype(int), sb - 1) * vb
-                + np.minimum((hsv[..., 2] * vb).astype(int), vb - 1)
-            )
-            cy = (np.arange(h) * grid // h)[:, None]
-            cx = (np.arange(w) * grid // w)[None, :]
-            region = (cy * grid + cx)[None]
-            flat = (np.arange(n)[:, None, None] * grid * grid + region) * nbins + idx
-            hist = np.bincount(flat.ravel(), minlength=n * grid * grid * nbins).astype(np.float32)
-            hist = hist.reshape(n, grid * grid, nbins)
-            hist /= np.maximum(hist.sum(-1, keepdims=True), 1)
-            out.append(np.sqrt(hist).reshape(n, -1))
-            report(progress, "features: color", min(start + _BATCH, len(images)), len(images))
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+        hsv = rgb_to_hsv(batch.astype(np.float32) / 255.0)
+        n, h, w, _ = hsv.shape
+        idx = (
+            np.minimum((hsv[..., 0] * hb).astype(int), hb - 1) * sb * vb
+            + np.minimum((hsv[..., 1] * sb).astype(int), sb - 1) * vb
+            + np.minimum((hsv[..., 2] * vb).astype(int), vb - 1)
+        )
+        cy = (np.arange(h) * grid // h)[:, None]
+        cx = (np.arange(w) * grid // w)[None, :]
+        region = (cy * grid + cx)[None]
+        flat = (np.arange(n)[:, None, None] * grid * grid + region) * nbins + idx
+        hist = np.bincount(flat.ravel(), minlength=n * grid * grid * nbins).astype(np.float32)
+        hist = hist.reshape(n, grid * grid, nbins)
+        hist /= np.maximum(hist.sum(-1, keepdims=True), 1)
+        return np.sqrt(hist).reshape(n, -1)
