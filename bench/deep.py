@@ -26,7 +26,9 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data")
     parser.add_argument("--limit", type=int, default=0, help="stratified subset size (0 = the whole split)")
-    parser.add_argument("--runs", default="hog,ae_dense,ae_multilayer,ae_conv,ae_l1,dec,simclr,scan,iic")
+    parser.add_argument("--runs", default="hog,ae_dense,ae_multilayer,ae_conv,ae_l1,dec,simclr,scan,iic",
+                        help="comma-separated: hog, ae_dense, ae_multilayer, ae_conv, ae_l1, dec (ae_conv + DEC), "
+                             "simclr (+ K-means), scan (SimCLR + SCAN), iic, hog_dec, hog_scan")
     parser.add_argument("--preset", choices=["deep-fast", "deep-best"], default="deep-fast",
                         help="SimCLR + SCAN settings used by the simclr/scan runs")
     parser.add_argument("--simclr-epochs", type=int, help="override the preset's SimCLR epochs")
@@ -88,6 +90,12 @@ def main() -> None:
         return embeddings[name]
 
     rows = []
+    hog: list = []
+
+    def hog_features():
+        if not hog:
+            hog.append(compute_features(get_preset("hog-kmeans"), images))
+        return hog[0]
 
     def record(label, labels, seconds, note=""):
         m = evaluate_clustering(y, labels)
@@ -97,10 +105,13 @@ def main() -> None:
     for run in [r.strip() for r in args.runs.split(",") if r.strip()]:
         t0 = time.perf_counter()
         if run == "hog":
-            config = get_preset("hog-kmeans")
-            feats = compute_features(config, images)
-            labels = cluster_features(feats, "kmeans", args.k, seed=0).labels
+            labels = cluster_features(hog_features(), "kmeans", args.k, seed=0).labels
             record("HOG + PCA 100 + K-means (baseline)", labels, time.perf_counter() - t0)
+        elif run in ("hog_dec", "hog_scan"):
+            head = run.split("_")[1]
+            params = preset["method_params"] if head == "scan" else {}
+            labels = cluster_features(hog_features(), head, args.k, seed=0, **params).labels
+            record(f"HOG + PCA 100 + {head.upper()} head", labels, time.perf_counter() - t0)
         elif run.startswith("ae_"):
             feats, train_s, cached = embed(run, epochs=args.ae_epochs)
             labels = cluster_features(feats, "kmeans", args.k, seed=0).labels

@@ -117,6 +117,7 @@ def stage_screenshot(app, window, path: Path) -> None:
             named += 1
     window.accept_selected()
     window.select_cluster(ids[0])
+    window.thumb_slider.setValue(80)  # above 2x the working size: sharp thumbnails from the files
     window.tabs.setCurrentIndex(0)
     for _ in range(3):  # let the deferred refresh run and the visible thumbnails arrive
         wait_until(app, lambda: window.loader.wait_idle(10), 30)

@@ -16,7 +16,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPixmap, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence, QPixmap, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -57,7 +57,7 @@ from pipeline.review import (
 )
 
 from .class_picker import ClassPicker
-from .cluster_list_model import COL_CLUSTER, COL_NAME, COL_SIZE, CLUSTER_ID_ROLE, ClusterListModel, ClusterSortProxy
+from .cluster_list_model import COL_NAME, COL_SIZE, CLUSTER_ID_ROLE, ClusterListModel, ClusterSortProxy
 from .cluster_stats import ClusterStats, compute_cluster_stats
 from .dendrogram_view import DendrogramView, KScorePlot
 from .help_dialog import HelpDialog

@@ -160,6 +160,8 @@ def run_and_store_in_process(config: PipelineConfig, folder: str, source: Any, s
         if child.is_alive():
             child.terminate()
             child.join(5)
+        events.close()
+        events.join_thread()
     kind, payload = outcome
     if kind == "cancelled":
         raise Cancelled("cancelled by user")

@@ -10,7 +10,9 @@ pool is two plain threads and a queue drained by a GUI-thread timer.)
 """
 from __future__ import annotations
 
+import os
 import queue
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -23,8 +25,11 @@ from PySide6.QtGui import QImage, QPixmap
 DEFAULT_CACHE_BYTES = 192 * 1024 * 1024
 DRAIN_INTERVAL_MS = 10
 DRAIN_BUDGET_S = 0.008
-#: Thumbnails up to this factor above the working size are scaled from the decoded array.
-ARRAY_UPSCALE_LIMIT = 1.25
+#: Decoding threads run this much nicer than the GUI thread, so scrolling keeps the CPU.
+THREAD_NICENESS = 5
+#: Thumbnails up to this factor above the working size are scaled from the decoded array
+#: (measured: smoother scrolling than decoding files); larger ones are read from disk.
+ARRAY_UPSCALE_LIMIT = 2.0
 
 
 def array_to_qimage(array: np.ndarray) -> QImage:
@@ -192,6 +197,7 @@ class ThumbnailLoader(QObject):
 
     # -- worker threads ----------------------------------------------------------
     def _work(self) -> None:
+        _lower_thread_priority()
         while True:
             with self._cond:
                 while not self._todo and not self._stopped:
@@ -236,6 +242,17 @@ class ThumbnailLoader(QObject):
         for t in self._threads:
             t.join(5)
         self._timer.stop()
+
+
+def _lower_thread_priority(step: int = THREAD_NICENESS) -> None:
+    """Make the calling thread "nicer" than the GUI thread (Linux: niceness is per thread)."""
+    if not (sys.platform.startswith("linux") and hasattr(os, "setpriority")):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
+    except OSError:
+        pass
 
 
 def _pix_bytes(pix: QPixmap) -> int:

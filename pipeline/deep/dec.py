@@ -24,7 +24,7 @@ def target_distribution(q: np.ndarray) -> np.ndarray:
 @register_method("dec", needs_k=True)
 def dec_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None, latent_dim=32,
                 hidden=(256, 128), pretrain_epochs=30, epochs=40, batch_size=256, lr=1e-3, tol=0.001,
-                alpha=1.0, **unused):
+                alpha=1.0):
     """DEC labels for ``features``; training curves go to ``progress`` (stages ``dec:pretrain``, ``dec``)."""
     import keras
     from sklearn.cluster import KMeans

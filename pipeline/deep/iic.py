@@ -5,24 +5,27 @@ over-clustering clusters) is trained from the images so that the assignments of 
 augmented views of each image have maximal mutual information. ``entropy_weight``
 (IIC's lambda) below 1 weakens the pull towards equal cluster sizes, which suits
 imbalanced data. Needs ``images``; the ``features`` argument only fixes N.
+The trained network is saved in ``cache_dir`` (``None``: the session cache; ``False``:
+nowhere) and reused for the same images and parameters.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..clustering import register_method
-from ..progress import check_cancel
+from ..progress import check_cancel, report
 from .augment import AugmentConfig, augment
 from .head_utils import consecutive
 
 
 @register_method("iic", needs_k=True)
 def iic_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None, epochs=20, batch_size=256,
-                width=16, overcluster=3, entropy_weight=0.9, lr=1e-3, input_size=32, **unused):
+                width=16, overcluster=3, entropy_weight=0.9, lr=1e-3, input_size=32, cache_dir=None):
     """IIC labels for ``images`` (main head); curve under stage ``iic``."""
     import keras
 
     from .networks import TwoViewModel, compact_cnn, mutual_information_loss
+    from .model_cache import ModelCache, fingerprint
     from .runtime import predict_batches, resize_images, seed_everything, train_epochs
 
     if images is None:
@@ -51,7 +54,19 @@ def iic_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None,
         order = rng.permutation(n)[:usable]
         return [augment(x[order], rng, weak), augment(x[order], rng, strong)], np.zeros((usable, 1), np.float32)
 
-    train_epochs(model, view_data, int(epochs), batch_size=batch, progress=progress, cancel=cancel, stage="iic")
+    params = {"k": k, "seed": int(seed), "epochs": int(epochs), "batch_size": batch, "width": width,
+              "overcluster": int(overcluster), "entropy_weight": float(entropy_weight), "lr": float(lr)}
+    cache = ModelCache(cache_dir, "iic", params, fingerprint(x))
+    dummy = np.zeros((2,) + x.shape[1:], np.uint8)
+    model([dummy, dummy])  # build before loading cached weights
+    info = cache.load(model)
+    if info is None:
+        history = train_epochs(model, view_data, int(epochs), batch_size=batch, progress=progress, cancel=cancel,
+                               stage="iic")
+        cache.save(model, {"history": history, "params": params})
+    else:
+        for i, loss in enumerate(info.get("history", [])):
+            report(progress, "iic", i + 1, len(info["history"]), "loaded from cache", epoch=i + 1, loss=loss)
     check_cancel(cancel)
     main = keras.Model(encoder.input, heads(encoder.output))
     probs = predict_batches(main, x, batch_size=512, cancel=cancel, stage="iic:assign")[:, :k]

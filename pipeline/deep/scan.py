@@ -54,7 +54,7 @@ def _scan_losses(p: np.ndarray, pn: np.ndarray, k: int, n_heads: int, w: float) 
 @register_method("scan", needs_k=True)
 def scan_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None, n_neighbors=20, epochs=40,
                  batch_size=256, entropy_weight=1.0, n_heads=3, hidden=512, lr=1e-3, self_label_epochs=10,
-                 confidence=0.99, noise=0.1, **unused):
+                 confidence=0.99, noise=0.1):
     """SCAN labels for ``features`` (ideally SimCLR embeddings); curves under stages ``scan``, ``scan:self-label``."""
     import keras
 

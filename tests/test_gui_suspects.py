@@ -1,0 +1,320 @@
+"""The Suspects view: ranking, one-key decisions, undo/redo, autosave and CSV export."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QUndoStack
+from PySide6.QtTest import QTest
+
+from gui.suspects_model import (
+    ACCEPTED,
+    COL_DECISION,
+    FILTER_UNDECIDED,
+    KEPT,
+    REJECTED,
+    RELABELED,
+    UNDECIDED,
+    SuspectsModel,
+    class_pixmap,
+)
+from gui.suspects_view import SuspectsView
+from gui.suspects_worker import can_find_suspects, labelled_images, suspects_job
+from pipeline.config import get_preset
+from pipeline.demo import render_signs
+from pipeline.mislabels import MislabelFinder
+from pipeline.progress import CancelToken, Cancelled
+from pipeline.review import Autosaver, ReviewSession, Taxonomy, export_csv
+
+CLASSES = ["1", "2", "12", "13", "14", "17", "18", "38"]
+N_PER_CLASS = 20
+N_FLIPS = 16  # 10% of 160
+
+
+@pytest.fixture(scope="module")
+def labelled_set():
+    """Synthetic signs with 10% of the labels flipped, their features and the true labels."""
+    from pipeline.run import compute_features
+
+    images, truth = render_signs(N_PER_CLASS, seed=0, size=32, classes=CLASSES)
+    config = get_preset("hog-kmeans")
+    config.pca = 30
+    features = compute_features(config, images)
+    rng = np.random.default_rng(0)
+    flipped = rng.choice(len(truth), N_FLIPS, replace=False)
+    noisy = list(truth)
+    for i in flipped:
+        others = [c for c in CLASSES if c != truth[i]]
+        noisy[i] = others[int(rng.integers(len(others)))]
+    # A near-duplicate of image 0 carrying another label (a duplicate conflict) ...
+    images = np.concatenate([images, images[:1]])
+    features = np.vstack([features, features[:1] + 1e-4])
+    truth.append(truth[0])
+    noisy.append(next(c for c in CLASSES if c != truth[0]))
+    flipped = list(flipped) + [len(truth) - 1]
+    # ... and a far-away image that fits no class (an outlier).
+    far = rng.normal(size=features.shape[1]).astype(np.float32)
+    images = np.concatenate([images, rng.integers(0, 255, (1,) + images.shape[1:], dtype=np.uint8)])
+    features = np.vstack([features, 3 * far / np.linalg.norm(far)])
+    truth.append(truth[1])
+    noisy.append(truth[1])
+    return images, features, truth, noisy, set(int(i) for i in flipped)
+
+
+@pytest.fixture(scope="module")
+def report(labelled_set):
+    _, features, _, noisy, _ = labelled_set
+    return MislabelFinder(cv=3, seed=0).fit(features, noisy)
+
+
+def _session(tmp_path: Path, noisy) -> ReviewSession:
+    paths = [str(tmp_path / f"img_{i:03d}.png") for i in range(len(noisy))]  # thumbnails use the array
+    return ReviewSession("demo", {}, paths, noisy, np.zeros(len(noisy), dtype=np.int64))
+
+
+def _view(qtbot, session, report, images, stack, **kw) -> SuspectsView:
+    view = SuspectsView(session, report, Taxonomy.gtsrb(), stack, images=images, **kw)
+    qtbot.addWidget(view)
+    view.resize(1250, 640)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def _press(view: SuspectsView, key) -> None:
+    view.table.setFocus()
+    QTest.keyClick(view.table, key)
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_flipped_labels_rank_first_and_model_lists_them(qtbot, tmp_path, labelled_set, report):
+    images, _, truth, noisy, flipped = labelled_set
+    top = [int(i) for i in report.ranked(N_FLIPS)]
+    assert len(set(top) & flipped) >= N_FLIPS // 2  # 13 of 16 measured with this seed
+    assert int(report.ranked()[0]) in flipped
+
+    session = _session(tmp_path, noisy)
+    model = SuspectsModel(session, report, Taxonomy.gtsrb())
+    entries = model.entries().tolist()
+    assert entries == sorted(entries, key=lambda e: -report.score[e])  # worst first
+    assert set(top) & flipped <= set(entries)
+    first = entries[0]
+    assert model.data(model.index(0, 0)) == "1"
+    assert model.data(model.index(0, 2)).startswith(f"{noisy[first]} · ")  # given: id · GTSRB name
+    assert model.data(model.index(0, COL_DECISION)) == "—"
+    # No pictograms in the default taxonomy: a text badge is drawn instead.
+    badge = class_pixmap(Taxonomy.gtsrb(), noisy[first], 40)
+    assert badge.width() == 40 and not badge.toImage().isNull()
+
+
+def test_keys_decide_undo_redo_autosave_and_export(qtbot, tmp_path, labelled_set, report):
+    images, _, truth, noisy, flipped = labelled_set
+    session = _session(tmp_path, noisy)
+    stack = QUndoStack()
+    autosave = tmp_path / "session.json"
+    saver = Autosaver(session, autosave)
+    view = _view(qtbot, session, report, images, stack)
+    m = view.model
+
+    # The view opens on the worst suspect.
+    e0 = view.selected_entries()[0]
+    assert e0 == m.entries()[0]
+    i0 = int(m.indices[e0])
+    suggested0 = m.suggested_ids[e0]
+    assert suggested0 != noisy[i0]
+
+    _press(view, Qt.Key.Key_A)  # accept the suggestion
+    assert session.class_of_image(i0) == suggested0 and session.is_reviewed(i0)
+    assert m.decision(e0) == ACCEPTED
+    e1 = view.selected_entries()[0]
+    assert e1 != e0 and m.decision(e1) == UNDECIDED  # moved on to the next undecided suspect
+    i1 = int(m.indices[e1])
+
+    _press(view, Qt.Key.Key_K)  # keep the given label
+    assert session.class_of_image(i1) == noisy[i1] and i1 in session.reviewed
+    assert m.decision(e1) == KEPT
+    e2 = view.selected_entries()[0]
+    i2 = int(m.indices[e2])
+
+    _press(view, Qt.Key.Key_R)  # reject
+    assert i2 in session.rejected and session.class_of_image(i2) is None
+    assert m.decision(e2) == REJECTED
+    e3 = view.selected_entries()[0]
+    i3 = int(m.indices[e3])
+
+    _press(view, Qt.Key.Key_C)  # choose another class in the picker
+    dlg = view.picker
+    assert dlg is not None and dlg.isVisible()
+    other = next(c for c in ("4", "19", "35") if c not in (noisy[i3], m.suggested_ids[e3]))
+    dlg.search.setText(other)
+    QTest.keyClick(dlg.search, Qt.Key.Key_Return)
+    assert session.class_of_image(i3) == other and m.decision(e3) == RELABELED
+    assert stack.count() == 4
+    assert autosave.is_file() and ReviewSession.load(autosave).image_labels[i3] == other
+
+    out = tmp_path / "labels.csv"
+    export_csv(session, out, Taxonomy.gtsrb())
+    rows = _csv_rows(out)
+    assert (rows[i0]["changed"], rows[i0]["class_id"], rows[i0]["reviewed"]) == ("yes", suggested0, "yes")
+    assert (rows[i1]["changed"], rows[i1]["class_id"], rows[i1]["reviewed"]) == ("no", noisy[i1], "yes")
+    assert (rows[i2]["changed"], rows[i2]["rejected"], rows[i2]["class_id"]) == ("yes", "yes", "")
+    assert (rows[i3]["changed"], rows[i3]["class_id"]) == ("yes", other)
+    untouched = [r for k, r in enumerate(rows) if k not in (i0, i1, i2, i3)]
+    assert all(r["changed"] == "no" and r["reviewed"] == "no" for r in untouched)
+
+    # Undo all four through the stack, then redo them.
+    for _ in range(4):
+        stack.undo()
+    assert [m.decision(e) for e in (e0, e1, e2, e3)] == [UNDECIDED] * 4
+    assert not session.image_labels and not session.rejected and not session.reviewed
+    assert ReviewSession.load(autosave).image_labels == {}
+    for _ in range(4):
+        stack.redo()
+    assert [m.decision(e) for e in (e0, e1, e2, e3)] == [ACCEPTED, KEPT, REJECTED, RELABELED]
+    assert view.counts.text().startswith("<b>4</b> of")
+
+    # Rejecting an accepted image drops its label override; accepting it again un-rejects.
+    assert view.reject_images([e0])
+    assert session.class_of_image(i0) is None and i0 not in session.image_labels
+    assert view.accept_suggestion([e0])
+    assert session.class_of_image(i0) == suggested0 and i0 not in session.rejected
+    saver.close()
+
+
+def test_multi_select_is_one_undo_step_and_filters(qtbot, tmp_path, labelled_set, report):
+    images, _, truth, noisy, flipped = labelled_set
+    session = _session(tmp_path, noisy)
+    stack = QUndoStack()
+    view = _view(qtbot, session, report, images, stack)
+    m = view.model
+    view.select_rows([0, 1, 2])
+    chosen = view.selected_entries()
+    assert len(chosen) == 3
+    _press(view, Qt.Key.Key_A)
+    assert stack.count() == 1
+    assert all(m.decision(e) == ACCEPTED for e in chosen)
+    assert all(session.class_of_image(int(m.indices[e])) == m.suggested_ids[e] for e in chosen)
+    assert view.selected_entries()[0] == m.entries()[3]
+    stack.undo()
+    assert all(m.decision(e) == UNDECIDED for e in chosen) and not session.image_labels
+
+    # Undecided filter: decided rows leave the list, undo brings them back.
+    view.set_filter(FILTER_UNDECIDED)
+    n = m.rowCount()
+    first = view.selected_entries()[0]
+    _press(view, Qt.Key.Key_Delete)
+    assert m.rowCount() == n - 1 and m.row_of_entry(first) is None
+    assert view.selected_entries() and m.decision(view.selected_entries()[0]) == UNDECIDED
+    stack.undo()
+    assert m.rowCount() == n and m.row_of_entry(first) is not None
+
+    # Outlier and duplicate-conflict filters show only those suspects.
+    view.set_filter("outliers")
+    outliers = set(report.outliers.tolist())
+    assert len(images) - 1 in outliers
+    assert m.entries().tolist() == [e for e in m.suspects.tolist() if e in outliers]
+    view.set_filter("conflicts")
+    in_conflict = {a for a, b, _ in report.near_duplicate_conflicts} | {b for a, b, _ in report.near_duplicate_conflicts}
+    assert {0, len(images) - 2} <= in_conflict
+    assert m.entries().tolist() == [e for e in m.suspects.tolist() if e in in_conflict]
+    view.detach()  # the view no longer follows the session
+    e = int(m.suspects[0])
+    session.apply(session.reject([int(m.indices[e])]))
+    assert m.decision(e) == UNDECIDED
+
+
+def test_window_shortcuts_do_not_steal_the_keys(qtbot, tmp_path, labelled_set, report):
+    """A window-wide shortcut on A (the main window's "Accept cluster") must not win over the table."""
+    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtWidgets import QMainWindow
+
+    images, _, _, noisy, _ = labelled_set
+    session = _session(tmp_path, noisy)
+    stack = QUndoStack()
+    win = QMainWindow()
+    qtbot.addWidget(win)
+    fired = []
+    act = QAction("Accept cluster", win)
+    act.setShortcut(QKeySequence("A"))
+    act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    act.triggered.connect(lambda: fired.append(1))
+    win.addAction(act)
+    view = SuspectsView(session, report, Taxonomy.gtsrb(), stack, images=images)
+    win.setCentralWidget(view)
+    win.show()
+    qtbot.waitExposed(win)
+    view.table.setFocus()
+    QTest.keyClick(view.table, Qt.Key.Key_A)
+    assert stack.count() == 1 and not fired
+
+
+def test_worker_job_scores_labelled_images_and_cancels(tmp_path, labelled_set):
+    _, features, _, noisy, flipped = labelled_set
+    labels = list(noisy)
+    labels[5] = None  # one unlabelled image is left out
+    session = ReviewSession("demo", {"seed": 0}, [f"{i}.png" for i in range(len(labels))], labels,
+                            np.arange(len(labels)) % 8)
+    assert can_find_suspects(session)
+    assert not can_find_suspects(ReviewSession("x", {}, ["a", "b", "c"], ["1", "1", None], [0, 0, 0]))
+    run = suspects_job(session, features, finder=MislabelFinder(cv=3))
+    seen = []
+    result = run(seen.append, CancelToken())
+    assert len(result.report) == len(labels) - 1 and 5 not in result.indices.tolist()
+    assert np.array_equal(result.indices, labelled_images(session))
+    assert seen and seen[-1].stage == "scoring"
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        suspects_job(session, features)(None, token)
+
+
+def test_screenshot(qtbot, tmp_path, labelled_set, report):
+    """Render the view after a few decisions (bench/out/suspects.png, for a look)."""
+    images, _, _, noisy, _ = labelled_set
+    session = _session(tmp_path, noisy)
+    stack = QUndoStack()
+    view = _view(qtbot, session, report, images, stack)
+    view.accept_suggestion([view.model.entry(0)])
+    view.keep_label([view.model.entry(1)])
+    view.reject_images([view.model.entry(3)])
+    view.select_entry(view.model.entry(2))
+    qtbot.waitUntil(lambda: view.loader.idle(), timeout=5000)
+    view.loader._drain()
+    out = Path(__file__).resolve().parents[1] / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    assert view.grab().save(str(out / "suspects.png"))
+
+
+def test_pictograms_come_from_the_taxonomy_icons(qtbot, tmp_path, labelled_set, report):
+    from PIL import Image
+
+    images, _, _, noisy, _ = labelled_set
+    icon = tmp_path / "red.png"
+    Image.new("RGB", (60, 60), (220, 0, 0)).save(icon)
+    (tmp_path / "classes.csv").write_text("id,name,icon\n" + "".join(
+        f"{c},Class {c},{icon.name}\n" for c in CLASSES), encoding="utf-8")
+    taxonomy = Taxonomy.load_csv(tmp_path / "classes.csv")
+    pix = class_pixmap(taxonomy, "13", 40)
+    assert pix.width() == 40 and pix.toImage().pixelColor(20, 20).red() > 200
+    session = _session(tmp_path, noisy)
+    view = SuspectsView(session, report, taxonomy, QUndoStack(), images=images)
+    qtbot.addWidget(view)
+    assert view.given_card.picture.pixmap().toImage().pixelColor(44, 44).red() > 200
+    assert view.given_card.name.text().startswith(f"{noisy[view.model.entry(0)]} · Class ")
+    view.detach()
+
+
+def test_gtsrb_pictograms(qtbot, gtsrb_dir):
+    pix = class_pixmap(Taxonomy.gtsrb(gtsrb_dir), "14", 64)  # the stop sign: mostly red
+    img = pix.toImage()
+    assert img.width() == 64 and img.pixelColor(32, 20).red() > 150
