@@ -67,6 +67,8 @@ from .pipeline_worker import Job, ModelWorker
 from .review_dialogs import MAX_WARD_SPLIT, MoveDialog, SplitDialog
 from .session_store import ProjectData, SessionStore
 from .settings_dialog import SettingsDialog
+from .suspects_view import SuspectsView
+from .suspects_worker import SuspectsResult, can_find_suspects, suspects_job
 from .thumbnail_loader import ThumbnailLoader, array_to_qimage
 from .thumbnail_model import CHANGED, REJECTED, REVIEWED, ThumbnailDelegate, ThumbnailModel
 from .undo_commands import BatchCommand, EditCommand
@@ -322,6 +324,8 @@ class MainWindow(QMainWindow):
         self.settings_dialog: Optional[SettingsDialog] = None
         self.dialog: Optional[QWidget] = None  # the review dialog open right now (for tests)
         self.viewer: Optional[ImageViewer] = None
+        self.suspects_view: Optional[SuspectsView] = None  # the Suspects tab's content once a search ran
+        self._has_labels = False  # enough given labels to search for mislabeled images
         self.last_error: Optional[str] = None
         self._pending_clusters: set[int] = set()
         self._pending_all = False
@@ -412,6 +416,8 @@ class MainWindow(QMainWindow):
                             ["Ctrl+="], "Larger thumbnails")
         self.act_smaller = A("S&maller thumbnails", lambda: self.thumb_slider.setValue(self.thumb_slider.value() - 16),
                              ["Ctrl+-"], "Smaller thumbnails")
+        self.act_suspects = A("Find &mislabeled images…", self.find_suspects, ["Ctrl+Shift+M"],
+                              "Rank the labelled images by how likely their given label is wrong")
         self.act_help = A("&Keyboard shortcuts", self.show_help, ["F1"], "List every shortcut", SP.SP_DialogHelpButton)
         for act in (self.act_merge, self.act_split, self.act_move, self.act_move_new, self.act_reject, self.act_name,
                     self.act_label_images, self.act_accept, self.act_next, self.act_prev, self.act_view,
@@ -492,7 +498,33 @@ class MainWindow(QMainWindow):
         self.main_split.setStretchFactor(0, 0)
         self.main_split.setStretchFactor(1, 1)
         self.main_split.setSizes([470, 970])
-        self.stack.addWidget(self.main_split)
+        # Tabs over the review area: clusters, and the suspects of a mislabel search.
+        self.review_tabs = QTabWidget()
+        self.review_tabs.setDocumentMode(True)
+        self.review_tabs.addTab(self.main_split, "Clusters")
+        self.suspects_page = QStackedWidget()
+        intro = QWidget()
+        il = QVBoxLayout(intro)
+        il.addStretch(1)
+        text = QLabel("<h3>Find mislabeled images</h3>Ranks the images that came with a label by how likely "
+                      "that label is wrong (nearest neighbours, clusters and a cross-validated classifier "
+                      "on the pipeline's features), then lets you accept the suggested class, keep the "
+                      "label, choose another class or reject each image with one key.<br><br>"
+                      "Needs labelled images (class folders or a path,label CSV).")
+        text.setWordWrap(True)
+        text.setMaximumWidth(560)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        il.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        find = QToolButton()
+        find.setDefaultAction(self.act_suspects)
+        find.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        find.setMinimumHeight(32)
+        il.addWidget(find, 0, Qt.AlignmentFlag.AlignHCenter)
+        il.addStretch(2)
+        self.suspects_page.addWidget(intro)
+        self.review_tabs.addTab(self.suspects_page, "Suspects")
+        self.review_tabs.currentChanged.connect(self._on_review_tab)
+        self.stack.addWidget(self.review_tabs)
 
         central = QWidget()
         cl = QVBoxLayout(central)
@@ -568,6 +600,8 @@ class MainWindow(QMainWindow):
         r.addSeparator()
         r.addAction(self.act_next)
         r.addAction(self.act_prev)
+        r.addSeparator()
+        r.addAction(self.act_suspects)
         v = mb.addMenu("&View")
         for act in (self.act_view, self.act_bigger, self.act_smaller):
             v.addAction(act)
@@ -580,7 +614,7 @@ class MainWindow(QMainWindow):
             self.act_export_csv, self.act_export_copy, self.act_quit, self.act_undo, self.act_redo,
             self.act_merge, self.act_split, self.act_move, self.act_move_new, self.act_reject, self.act_name,
             self.act_label_images, self.act_accept, self.act_next, self.act_prev, self.act_select_all,
-            self.act_view, self.act_bigger, self.act_smaller, self.act_help,
+            self.act_view, self.act_bigger, self.act_smaller, self.act_suspects, self.act_help,
         ]
 
     def _update_recent(self) -> None:
@@ -607,6 +641,7 @@ class MainWindow(QMainWindow):
             act.setEnabled(has)
         self.act_merge.setEnabled(has and len(sel_clusters) >= 2)
         self.act_split.setEnabled(has and self.current_cid is not None and not busy)
+        self.act_suspects.setEnabled(has and self._has_labels and self.project is not None and not busy)
         for act in (self.act_name, self.act_accept):
             act.setEnabled(has and bool(sel_clusters))
         for act in (self.act_move, self.act_move_new, self.act_reject, self.act_label_images, self.act_view):
@@ -855,6 +890,7 @@ class MainWindow(QMainWindow):
                 except TaxonomyError as exc:
                     self.show_error(f"Cannot load the saved taxonomy: {exc}")
         self.cluster_model.taxonomy = self.taxonomy
+        self._has_labels = can_find_suspects(session)
         self.loader = ThumbnailLoader(session.paths, data.images, parent=self)
         self.thumb_model = ThumbnailModel(self.loader, flags_of=self._image_flags, tooltip_of=self._image_tooltip,
                                           parent=self)
@@ -886,6 +922,7 @@ class MainWindow(QMainWindow):
             self.autosaver = None
         if self.session is not None:
             self.session.remove_listener(self._on_edit)
+        self._drop_suspects()
         self.undo_stack.clear()
         if self.loader is not None:
             self.loader.shutdown()
@@ -1383,6 +1420,57 @@ class MainWindow(QMainWindow):
         dlg.open()
         return dlg
 
+    # ================================================================== mislabeled images
+    def find_suspects(self) -> Optional[Job]:
+        """Run the mislabel search on the model thread; the Suspects tab shows the result."""
+        if self.session is None or self.project is None:
+            return None
+        if not can_find_suspects(self.session):
+            self.show_error("Finding mislabeled images needs labelled images (class folders or a label CSV) "
+                            "in at least two classes.")
+            return None
+        session = self.session
+        try:
+            fn = suspects_job(session, self.project.features)
+        except ValueError as exc:
+            self.show_error(f"Cannot search for mislabeled images: {exc}")
+            return None
+
+        def done(result: SuspectsResult) -> None:
+            if self.session is session:  # ignore a result for a folder closed meanwhile
+                self.show_suspects(result)
+
+        return self._submit("Finding mislabeled images", fn, done, name="suspects")
+
+    def show_suspects(self, result: SuspectsResult) -> SuspectsView:
+        """Show a search result in the Suspects tab (replacing an earlier one)."""
+        self._drop_suspects()
+        view = SuspectsView(self.session, result.report, self.taxonomy, self.undo_stack,
+                            images=self.project.images if self.project is not None else None,
+                            indices=result.indices)
+        view.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.suspects_view = view
+        self.suspects_page.addWidget(view)
+        self.suspects_page.setCurrentWidget(view)
+        self.review_tabs.setCurrentWidget(self.suspects_page)
+        view.table.setFocus()
+        self.statusBar().showMessage(
+            f"{len(view.model.suspects):,} suspects among {len(result.report):,} labelled images", 8000)
+        return view
+
+    def _drop_suspects(self) -> None:
+        if self.suspects_view is not None:
+            self.suspects_view.detach()
+            self.suspects_page.removeWidget(self.suspects_view)
+            self.suspects_view.deleteLater()
+            self.suspects_view = None
+        self.suspects_page.setCurrentIndex(0)
+        self.review_tabs.setCurrentIndex(0)
+
+    def _on_review_tab(self, index: int) -> None:
+        if self.review_tabs.widget(index) is self.suspects_page and self.suspects_view is not None:
+            self.suspects_view.table.setFocus()
+
     # ================================================================== save, taxonomy, export
     def save_session_as(self) -> None:
         if self.session is None:
@@ -1415,6 +1503,8 @@ class MainWindow(QMainWindow):
         self.taxonomy = tax
         self._default_taxonomy = False
         self.cluster_model.taxonomy = tax
+        if self.suspects_view is not None:
+            self.suspects_view.set_taxonomy(tax)
         if self.session is not None:
             self.store.set_taxonomy_path(self.session.folder, str(Path(path).resolve()))
             self.cluster_model.refresh(self.stats)

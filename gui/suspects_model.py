@@ -11,16 +11,18 @@ turns a decision into session edits.
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPixmap
 
-from pipeline.mislabels import SuspectReport
 from pipeline.review import Edit, ReviewSession, Taxonomy
 
 from .thumbnail_loader import ThumbnailLoader
+
+if TYPE_CHECKING:  # pipeline.mislabels imports scikit-learn; only the type is needed here
+    from pipeline.mislabels import SuspectReport
 
 IMAGE_INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
 DECISION_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -173,7 +175,7 @@ class SuspectsModel(QAbstractTableModel):
     def __init__(
         self,
         session: ReviewSession,
-        report: SuspectReport,
+        report: "SuspectReport",
         taxonomy: Optional[Taxonomy],
         loader: Optional[ThumbnailLoader] = None,
         *,

@@ -12,7 +12,7 @@ worker threads).
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QSize, Qt, QTimer, Signal
@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipeline.mislabels import SuspectReport
 from pipeline.review import ReviewError, ReviewSession, Taxonomy, TaxonomyClass
 
 from .class_picker import ClassPicker
@@ -57,6 +56,9 @@ from .suspects_model import (
 )
 from .thumbnail_loader import ThumbnailLoader, array_to_qimage
 from .undo_commands import EditCommand
+
+if TYPE_CHECKING:  # pipeline.mislabels imports scikit-learn; only the type is needed here
+    from pipeline.mislabels import SuspectReport
 
 THUMB_SIZE = 48
 DETAIL_SIZE = 208
@@ -131,7 +133,7 @@ class SuspectsView(QWidget):
     def __init__(
         self,
         session: ReviewSession,
-        report: SuspectReport,
+        report: "SuspectReport",
         taxonomy: Optional[Taxonomy],
         undo_stack: QUndoStack,
         *,
@@ -206,6 +208,7 @@ class SuspectsView(QWidget):
         header.setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.installEventFilter(self)
+        self.filter_box.installEventFilter(self)  # the action keys work there too, not the window's shortcuts
         self.table.doubleClicked.connect(lambda *_: self.choose_class())
 
         # Detail pane: the image large, given -> suggested, facts, the four actions.
@@ -546,13 +549,16 @@ class SuspectsView(QWidget):
         self.select_rows(rows) if rows else self.select_first_undecided()
 
     def eventFilter(self, obj, event) -> bool:
-        if obj is self.table and event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+        if obj in (self.table, self.filter_box) and event.type() in (QEvent.Type.ShortcutOverride,
+                                                                     QEvent.Type.KeyPress):
             action = ACTION_KEYS.get(event.key())
             mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
             if action is not None and mods == Qt.KeyboardModifier.NoModifier:
                 if event.type() == QEvent.Type.ShortcutOverride:
                     event.accept()  # these keys are ours while the table has focus, not the window's shortcuts
                     return True
+                if event.isAutoRepeat():
+                    return True  # a held key must not decide a whole run of suspects
                 {"accept": self.accept_suggestion, "keep": self.keep_label, "choose": self.choose_class,
                  "reject": self.reject_images}[action]()
                 return True

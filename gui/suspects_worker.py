@@ -9,21 +9,23 @@ a :class:`SuspectsResult`, arrives on the GUI thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from pipeline.mislabels import MislabelFinder, SuspectReport
 from pipeline.review import ReviewSession
 
 from .pipeline_worker import JobFn
+
+if TYPE_CHECKING:  # pipeline.mislabels imports scikit-learn: the job imports it on the model thread
+    from pipeline.mislabels import MislabelFinder, SuspectReport
 
 
 @dataclass
 class SuspectsResult:
     """A report over the labelled images; ``indices[r]`` is the session image of entry ``r``."""
 
-    report: SuspectReport
+    report: "SuspectReport"
     indices: np.ndarray
 
 
@@ -44,7 +46,7 @@ def suspects_job(
     session: ReviewSession,
     features: np.ndarray,
     *,
-    finder: Optional[MislabelFinder] = None,
+    finder: Optional["MislabelFinder"] = None,
     use_clusters: bool = True,
 ) -> JobFn:
     """A job scoring the labelled images of ``session`` on ``features`` (one row per image).
@@ -52,17 +54,21 @@ def suspects_job(
     The labels, indices and cluster assignments are copied now, on the GUI thread, so
     the job never reads the session while the reviewer edits it. With ``use_clusters``
     the reviewer's clusters are the finder's cluster source (else it runs k-means).
+    ``features`` is indexed only when the job runs (a memory-mapped array is fine).
     """
     if len(features) != len(session):
         raise ValueError(f"{len(features)} feature rows for {len(session)} images")
     indices = labelled_images(session)
     labels = [session.given_labels[i] for i in indices.tolist()]
     clusters = session.assignments[indices].copy() if use_clusters else None
-    finder = finder or MislabelFinder(seed=int(session.config.get("seed", 0) or 0))
+    seed = int(session.config.get("seed", 0) or 0)
 
     def run(progress, cancel) -> SuspectsResult:
+        from pipeline.mislabels import MislabelFinder
+
         x = np.asarray(features[indices], dtype=np.float32)
-        report = finder.fit(x, labels, cluster_labels=clusters, progress=progress, cancel=cancel)
+        report = (finder or MislabelFinder(seed=seed)).fit(x, labels, cluster_labels=clusters,
+                                                           progress=progress, cancel=cancel)
         return SuspectsResult(report, indices)
 
     return run

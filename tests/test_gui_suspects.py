@@ -318,3 +318,69 @@ def test_gtsrb_pictograms(qtbot, gtsrb_dir):
     pix = class_pixmap(Taxonomy.gtsrb(gtsrb_dir), "14", 64)  # the stop sign: mostly red
     img = pix.toImage()
     assert img.width() == 64 and img.pixelColor(32, 20).red() > 150
+
+
+def test_main_window_finds_and_reviews_suspects(qtbot, tmp_path, labelled_set):
+    """Review > Find mislabeled images… runs on the model thread and fills the Suspects tab;
+    decisions share the window's undo stack, autosave and export."""
+    from PIL import Image
+
+    from gui.main_window import MainWindow
+    from gui.session_store import ProjectData, SessionStore
+    from pipeline.items import ImageItem
+
+    images, features, _, noisy, flipped = labelled_set
+    folder = tmp_path / "signs"
+    folder.mkdir()
+    paths = []
+    for i, img in enumerate(images):
+        p = folder / f"{i:03d}.png"
+        Image.fromarray(img).save(p)
+        paths.append(str(p))
+    store = SessionStore(tmp_path / "store")
+    data = ProjectData(str(folder.resolve()), [ImageItem(p, lab) for p, lab in zip(paths, noisy)], features,
+                       images, {"name": "hog-kmeans", "seed": 0})
+    store.save_project(data)
+    clusters = [CLASSES.index(lab) for lab in noisy]  # clusters = given labels (a "reviewed" start)
+    ReviewSession.from_result(data.folder, data.config, paths, noisy, clusters).save(store.session_path(folder))
+
+    w = MainWindow(store=store)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    assert not w.act_suspects.isEnabled()
+    assert w.restore_project(folder)
+    assert w.act_suspects.isEnabled() and w.act_suspects.shortcut().toString() == "Ctrl+Shift+M"
+    finished = []
+    w.job_finished.connect(finished.append)
+    w.act_suspects.trigger()
+    qtbot.waitUntil(lambda: "suspects" in finished, timeout=60_000)
+    view = w.suspects_view
+    assert view is not None and w.review_tabs.currentWidget() is w.suspects_page
+    top = [int(view.model.indices[e]) for e in view.model.entries()[:N_FLIPS]]
+    assert len(set(top) & flipped) >= N_FLIPS // 2
+
+    # "A" is also the window's Accept-cluster shortcut: on the Suspects table it accepts the suggestion.
+    w.activateWindow()
+    e0 = view.selected_entries()[0]
+    i0 = int(view.model.indices[e0])
+    view.table.setFocus()
+    QTest.keyClick(view.table, Qt.Key.Key_A)
+    assert w.session.class_of_image(i0) == view.model.suggested_ids[e0]
+    assert not w.session.accepted and w.undo_stack.count() == 1
+    assert ReviewSession.load(store.session_path(folder)).image_labels == {i0: view.model.suggested_ids[e0]}
+    w.act_undo.trigger()
+    assert not w.session.image_labels and view.model.decision(e0) == UNDECIDED
+    w.act_redo.trigger()
+    out = tmp_path / "labels.csv"
+    export_csv(w.session, out, w.taxonomy)
+    row = _csv_rows(out)[i0]
+    assert (row["changed"], row["class_id"], row["reviewed"]) == ("yes", view.model.suggested_ids[e0], "yes")
+
+    out_dir = Path(__file__).resolve().parents[1] / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    assert w.grab().save(str(out_dir / "suspects_window.png"))
+
+    # Closing the window drops the view and its session listener.
+    w.close()
+    assert w.suspects_view is None and view._listening is False

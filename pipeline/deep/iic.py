@@ -2,9 +2,9 @@
 
 A compact CNN with two softmax heads (``k`` clusters and ``overcluster`` x ``k``
 over-clustering clusters) is trained from the images so that the assignments of two
-augmented views of each image have maximal mutual information. ``entropy_weight``
-(IIC's lambda) below 1 weakens the pull towards equal cluster sizes, which suits
-imbalanced data. Needs ``images``; the ``features`` argument only fixes N.
+augmented views of each image have maximal mutual information. ``entropy_weight`` is
+IIC's lambda: values below 1 weaken the pull towards equal cluster sizes, but on GTSRB
+(3,000 images, 8 epochs) lambda 0.9 collapsed to 2 clusters, so the default stays 1. Needs ``images``; the ``features`` argument only fixes N.
 The trained network is saved in ``cache_dir`` (``None``: the session cache; ``False``:
 nowhere) and reused for the same images and parameters.
 """
@@ -20,7 +20,7 @@ from .head_utils import consecutive
 
 @register_method("iic", needs_k=True)
 def iic_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None, epochs=20, batch_size=256,
-                width=16, overcluster=3, entropy_weight=0.9, lr=1e-3, input_size=32, cache_dir=None):
+                width=16, overcluster=3, entropy_weight=1.0, lr=1e-3, input_size=32, cache_dir=None):
     """IIC labels for ``images`` (main head); curve under stage ``iic``."""
     import keras
 
