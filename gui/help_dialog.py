@@ -15,6 +15,13 @@ MOUSE_HELP = [
     ("Drop a folder or session file", "Open it"),
 ]
 
+SUSPECTS_HELP = [  # keys of the Suspects tab (gui/suspects_view.py)
+    ("A (Suspects tab)", "Accept the suggested class for the selected suspects"),
+    ("K (Suspects tab)", "Keep the given label"),
+    ("C (Suspects tab)", "Choose another class from the taxonomy"),
+    ("R, Delete (Suspects tab)", "Reject the images (not a sign)"),
+]
+
 
 class HelpDialog(QDialog):
     """Table of every action with its shortcut(s), plus mouse gestures."""
@@ -30,7 +37,7 @@ class HelpDialog(QDialog):
             keys = ", ".join(s.toString() for s in act.shortcuts() if not s.isEmpty())
             if keys:
                 rows.append((keys, act.text().replace("&", "").rstrip(".…"), act.statusTip()))
-        rows += [(k, v, "") for k, v in MOUSE_HELP]
+        rows += [(k, v, "") for k, v in SUSPECTS_HELP + MOUSE_HELP]
         self.table = QTableWidget(len(rows), 3)
         self.table.setHorizontalHeaderLabels(["Keys", "Action", "What it does"])
         for r, (keys, text, tip) in enumerate(rows):

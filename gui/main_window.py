@@ -629,8 +629,11 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         has = self.session is not None
         busy = self.worker.busy()
-        sel_clusters = self.selected_clusters() if has else []
-        sel_images = self.selected_images() if has else []
+        # cluster actions act on the Clusters tab only: on the Suspects tab the same
+        # keys (A, X, Delete ...) belong to the suspects view
+        on_clusters = self.review_tabs.currentWidget() is not self.suspects_page
+        sel_clusters = self.selected_clusters() if has and on_clusters else []
+        sel_images = self.selected_images() if has and on_clusters else []
         self.act_run.setEnabled(has and not busy)
         self.act_open_folder.setEnabled(not busy)
         self.act_open_session.setEnabled(not busy)
@@ -1468,6 +1471,7 @@ class MainWindow(QMainWindow):
         self.review_tabs.setCurrentIndex(0)
 
     def _on_review_tab(self, index: int) -> None:
+        self._update_actions()
         if self.review_tabs.widget(index) is self.suspects_page and self.suspects_view is not None:
             self.suspects_view.table.setFocus()
 

@@ -357,6 +357,11 @@ def test_main_window_finds_and_reviews_suspects(qtbot, tmp_path, labelled_set):
     qtbot.waitUntil(lambda: "suspects" in finished, timeout=60_000)
     view = w.suspects_view
     assert view is not None and w.review_tabs.currentWidget() is w.suspects_page
+    # cluster actions are off while the Suspects tab is shown, on again on the Clusters tab
+    assert not (w.act_reject.isEnabled() or w.act_accept.isEnabled() or w.act_merge.isEnabled())
+    w.review_tabs.setCurrentIndex(0)
+    w.review_tabs.setCurrentWidget(w.suspects_page)
+    assert not w.act_reject.isEnabled()
     top = [int(view.model.indices[e]) for e in view.model.entries()[:N_FLIPS]]
     assert len(set(top) & flipped) >= N_FLIPS // 2
 
