@@ -4,6 +4,7 @@ Trains each deep method on the shared split (or a stratified ``--limit`` subset)
 the HOG + K-means baseline, and writes a markdown table to ``bench/results/deep.md``.
 
     nice -n 10 python bench/deep.py --limit 3000 --runs hog,ae_dense,ae_multilayer,ae_conv,ae_l1,dec,simclr,scan,iic
+    nice -n 10 python bench/deep.py --runs hog,deep-fast,deep-best        # whole split
 
 Trained models go to ``--cache-dir`` (default: the session cache), so a rerun reuses them
 (the table then shows the training time measured when the model was trained).
@@ -28,10 +29,8 @@ def parse_args():
     parser.add_argument("--limit", type=int, default=0, help="stratified subset size (0 = the whole split)")
     parser.add_argument("--runs", default="hog,ae_dense,ae_multilayer,ae_conv,ae_l1,dec,simclr,scan,iic",
                         help="comma-separated: hog, ae_dense, ae_multilayer, ae_conv, ae_l1, dec (ae_conv + DEC), "
-                             "simclr (+ K-means), scan (SimCLR + SCAN), iic, hog_dec, hog_scan")
-    parser.add_argument("--preset", choices=["deep-fast", "deep-best"], default="deep-fast",
-                        help="SimCLR + SCAN settings used by the simclr/scan runs")
-    parser.add_argument("--simclr-epochs", type=int, help="override the preset's SimCLR epochs")
+                             "simclr (+ K-means), scan (SimCLR + SCAN), iic, hog_dec, deep-fast, deep-best")
+    parser.add_argument("--simclr-epochs", type=int, help="override SimCLR epochs of the simclr/scan runs")
     parser.add_argument("--ae-epochs", type=int, default=20)
     parser.add_argument("--iic-epochs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
@@ -71,8 +70,7 @@ def main() -> None:
     images, y = image_set.images, np.asarray(image_set.labels)
     device = describe_device()
     print(f"{len(images)} images, {len(np.unique(y))} classes; device: {device}", flush=True)
-    preset = DEEP_PRESETS[args.preset]
-    simclr_params = dict(preset["features"][0]["params"])
+    simclr_params = dict(SIMCLR_PARAMS)
     if args.simclr_epochs:
         simclr_params["epochs"] = args.simclr_epochs
     cache = {"cache_dir": args.cache_dir} if args.cache_dir else {}
@@ -91,6 +89,15 @@ def main() -> None:
 
     rows = []
     hog: list = []
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    header = [f"## {when}: {len(images)} GTSRB training images"
+              + (f" (stratified subset, --limit {args.limit})" if args.limit else " (whole split)") + f", k = {args.k}",
+              "", f"Command: `python bench/deep.py {' '.join(sys.argv[1:])}`", "",
+              *markdown_table(HEADERS, []).splitlines()]
+    with out.open("a", encoding="utf-8") as fh:  # rows are appended as they finish
+        fh.write("\n" + "\n".join(header) + "\n")
 
     def hog_features():
         if not hog:
@@ -100,18 +107,25 @@ def main() -> None:
     def record(label, labels, seconds, note=""):
         m = evaluate_clustering(y, labels)
         rows.append([label, len(np.unique(labels)), m["acc"], m["nmi"], m["ari"], f"{seconds:.0f}", device, note])
-        print(markdown_table(HEADERS, rows[-1:]).splitlines()[-1], flush=True)
+        line = markdown_table(HEADERS, rows[-1:]).splitlines()[-1]
+        print(line, flush=True)
+        with out.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
 
     for run in [r.strip() for r in args.runs.split(",") if r.strip()]:
         t0 = time.perf_counter()
         if run == "hog":
             labels = cluster_features(hog_features(), "kmeans", args.k, seed=0).labels
             record("HOG + PCA 100 + K-means (baseline)", labels, time.perf_counter() - t0)
-        elif run in ("hog_dec", "hog_scan"):
-            head = run.split("_")[1]
-            params = preset["method_params"] if head == "scan" else {}
-            labels = cluster_features(hog_features(), head, args.k, seed=0, **params).labels
-            record(f"HOG + PCA 100 + {head.upper()} head", labels, time.perf_counter() - t0)
+        elif run in DEEP_PRESETS:
+            config = PipelineConfig.from_dict(DEEP_PRESETS[run])
+            feats = hog_features() if config.features == get_preset("hog-kmeans").features else \
+                compute_features(config, images)
+            labels = cluster_features(feats, config.method, args.k, seed=config.seed, **config.method_params).labels
+            record(f"{run}: {config.description.split(':')[0]}", labels, time.perf_counter() - t0)
+        elif run == "hog_dec":
+            labels = cluster_features(hog_features(), "dec", args.k, seed=0).labels
+            record("HOG + PCA 100 + DEC head", labels, time.perf_counter() - t0)
         elif run.startswith("ae_"):
             feats, train_s, cached = embed(run, epochs=args.ae_epochs)
             labels = cluster_features(feats, "kmeans", args.k, seed=0).labels
@@ -129,8 +143,8 @@ def main() -> None:
         elif run == "scan":
             feats, train_s, cached = embed("simclr", **simclr_params)
             t1 = time.perf_counter()
-            labels = cluster_features(feats, "scan", args.k, seed=0, **preset["method_params"]).labels
-            record(f"{args.preset}: SimCLR + SCAN", labels, train_s + time.perf_counter() - t1)
+            labels = cluster_features(feats, "scan", args.k, seed=0, **SCAN_PARAMS).labels
+            record(f"SimCLR ({simclr_params['epochs']} ep) + SCAN", labels, train_s + time.perf_counter() - t1)
         elif run == "iic":
             labels = cluster_features(np.zeros((len(images), 1), np.float32), "iic", args.k, seed=0, images=images,
                                       epochs=args.iic_epochs,
@@ -140,17 +154,12 @@ def main() -> None:
         else:
             sys.exit(f"unknown run {run!r}")
 
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = [f"## {when}: {len(images)} GTSRB training images"
-            + (f" (stratified subset, --limit {args.limit})" if args.limit else " (whole split)") + f", k = {args.k}",
-            "", f"Command: `python bench/deep.py {' '.join(sys.argv[1:])}`", "", markdown_table(HEADERS, rows), ""]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(text) + "\n")
     print(f"appended to {out}")
 
 
+#: SimCLR settings for the simclr/scan runs (CPU-sized) and the SCAN head on top.
+SIMCLR_PARAMS = {"epochs": 15, "width": 16, "batch_size": 256}
+SCAN_PARAMS = {"epochs": 30, "self_label_epochs": 5}
 HEADERS = ["method", "clusters", "ACC", "NMI", "ARI", "train s", "device", "note"]
 
 if __name__ == "__main__":

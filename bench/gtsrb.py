@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--k", type=int)
     parser.add_argument("--k-range", type=int, nargs=2)
     parser.add_argument("--cache-dir")
-    parser.add_argument("--runs", help="comma-separated run labels to keep (default: all)")
+    parser.add_argument("--runs", help="comma-separated presets to run, e.g. best,hog-kmeans (default: all)")
     parser.add_argument("--peer-n", type=int, default=6000, help="subsample size for the clustimage comparison (0 = skip)")
     args = parser.parse_args()
     args.data = gtsrb_dir(args.data)
@@ -139,7 +139,7 @@ def main() -> None:
         cache_dir = Path(args.cache_dir or tmp)
         rows = []
         for label, preset, k, k_range, cold in RUNS:
-            if args.runs and label.split(" ")[0] not in args.runs.split(","):
+            if args.runs and label.split(" ")[0].rstrip(",") not in args.runs.split(","):
                 continue
             res = run_child(args.data, preset, k, k_range, cache_dir)
             rows.append([label, res["k"], res["acc"], res["nmi"], res["ari"], round(res["seconds"], 1),

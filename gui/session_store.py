@@ -25,6 +25,7 @@ import platformdirs
 from PySide6.QtCore import QSettings
 
 from pipeline.items import ImageItem
+from pipeline.review.atomic import atomic_write_bytes
 
 HOME_ENV_VAR = "CLUSTER_REVIEW_HOME"
 PROJECT_VERSION = 1
@@ -50,21 +51,6 @@ class ProjectData:
     k_selection: Optional[dict[str, Any]] = None
     skipped: list[dict[str, str]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
@@ -123,7 +109,7 @@ class SessionStore:
             "skipped": data.skipped,
             "timings": data.timings,
         }
-        _atomic_write_bytes(d / "project.json", json.dumps(meta).encode("utf-8"))
+        atomic_write_bytes(d / "project.json", json.dumps(meta).encode("utf-8"))
         return d
 
     def load_project(self, folder: os.PathLike | str) -> ProjectData:

@@ -20,6 +20,7 @@ def gtsrb_dir() -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache_dir(tmp_path_factory):
-    """Keep every test's decode cache out of the user's real cache folder."""
+    """Keep every test's caches and review projects out of the user's real folders."""
     os.environ["CLUSTER_REVIEW_CACHE"] = str(tmp_path_factory.mktemp("user-cache"))
+    os.environ["CLUSTER_REVIEW_HOME"] = str(tmp_path_factory.mktemp("user-data"))
     yield

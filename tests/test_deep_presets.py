@@ -15,3 +15,21 @@ def test_preset_is_a_valid_config(name):
     assert config.name == name and config.k == 43 and config.image_size == 32
     assert all(f["name"] in available_extractors() for f in config.features)
     assert config.method in available_methods()
+
+
+@pytest.mark.slow
+def test_deep_fast_preset_runs_end_to_end_on_demo_signs():
+    import numpy as np
+
+    from pipeline.clustering import cluster_features
+    from pipeline.demo import render_signs
+    from pipeline.evaluate import evaluate_clustering
+    from pipeline.run import compute_features
+
+    images, labels = render_signs(15, seed=0, size=32)
+    config = PipelineConfig.from_dict(DEEP_PRESETS["deep-fast"])
+    feats = compute_features(config, images)
+    result = cluster_features(feats, config.method, 13, seed=config.seed, **config.method_params)
+    assert result.labels.shape == (len(images),) and result.labels.min() == 0
+    assert evaluate_clustering(labels, result.labels)["nmi"] > 0.3
+    assert np.isfinite(result.centers).all()
