@@ -107,9 +107,9 @@ def peer_comparison(data: Path, cache_dir: Path, n: int) -> list[list]:
     peer_labels = np.asarray(peer.results["labels"])
     peer_m = evaluate_clustering(y, peer_labels)
     rows = [
-        ["clustimage (PCA 0.95 + ward, silhouette 40..50)", len(np.unique(peer_labels)), peer_m["acc"], peer_m["nmi"], peer_m["ari"], peer_s],
-        ["ours: best, k=43", ours.n_clusters, ours_m["acc"], ours_m["nmi"], ours_m["ari"], ours_s],
-        ["ours: best, auto k 40..50", ours_auto.n_clusters, ours_auto_m["acc"], ours_auto_m["nmi"], ours_auto_m["ari"], float("nan")],
+        ["clustimage (PCA 0.95 + ward, silhouette 40..50)", len(np.unique(peer_labels)), peer_m["acc"], peer_m["nmi"], peer_m["ari"], f"{peer_s:.1f}"],
+        ["ours: best, k=43", ours.n_clusters, ours_m["acc"], ours_m["nmi"], ours_m["ari"], f"{ours_s:.1f}"],
+        ["ours: best, auto k 40..50", ours_auto.n_clusters, ours_auto_m["acc"], ours_auto_m["nmi"], ours_auto_m["ari"], "(same tree)"],
     ]
     print(f"\npeer comparison on a stratified subsample of {len(sub)} images")
     print(markdown_table(["pipeline", "k", "ACC", "NMI", "ARI", "seconds"], rows))
@@ -142,7 +142,7 @@ def main() -> None:
             if args.runs and label.split(" ")[0].rstrip(",") not in args.runs.split(","):
                 continue
             res = run_child(args.data, preset, k, k_range, cache_dir)
-            rows.append([label, res["k"], res["acc"], res["nmi"], res["ari"], round(res["seconds"], 1),
+            rows.append([label, res["k"], res["acc"], res["nmi"], res["ari"], f"{res['seconds']:.1f}",
                          round(res["n"] / res["seconds"]), round(res["peak_mb"])])
             print(f"{label}: {json.dumps(res)}", flush=True)
         table = markdown_table(["preset", "k", "ACC", "NMI", "ARI", "seconds", "images/s", "peak MB"], rows)

@@ -196,3 +196,6 @@ def affinity(features, k=None, *, seed=0, images=None, progress=None, cancel=Non
             return skc.AffinityPropagation(damping=damping, random_state=seed).fit_predict(x)
 
     return _sample_fit_assign(features, fit, max_samples, seed)
+
+
+from .deep import heads as _deep_heads  # noqa: E402,F401  (dec, scan, iic; Keras loads lazily)

@@ -152,6 +152,13 @@ PRESETS: dict[str, PipelineConfig] = {
         description="Default: per-channel HOG + whitened PCA 100 + L2, ward linkage on a 10-NN graph.",
     ),
 }
+def _deep_presets() -> dict[str, PipelineConfig]:
+    from .deep import DEEP_PRESETS
+
+    return {name: PipelineConfig.from_dict(data) for name, data in DEEP_PRESETS.items()}
+
+
+PRESETS.update(_deep_presets())
 DEFAULT_PRESET = "best"
 
 

@@ -30,18 +30,40 @@ class PipelineResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _extractor_params(spec: dict[str, Any], config: PipelineConfig, cache_dir: Any) -> dict[str, Any]:
+    """The spec's parameters, plus the run's seed and cache folder for extractors that
+    train (they take ``seed`` / ``cache_dir``) unless the spec sets them itself."""
+    import inspect
+
+    from .features.base import _REGISTRY, _load_builtin
+
+    _load_builtin()
+    params = dict(spec.get("params", {}))
+    cls = _REGISTRY.get(spec["name"])
+    accepted: set[str] = set()
+    if cls is not None:  # explicit keyword parameters, or the defaults table of trained extractors
+        accepted = set(inspect.signature(cls.__init__).parameters)
+        accepted |= set(getattr(cls, "common_defaults", {})) | set(getattr(cls, "defaults", {}))
+    if "seed" in accepted:
+        params.setdefault("seed", config.seed)
+    if "cache_dir" in accepted and cache_dir is not None:
+        params.setdefault("cache_dir", cache_dir if cache_dir is False else str(cache_dir))
+    return params
+
+
 def extract_features(
     config: PipelineConfig,
     images: np.ndarray,
     *,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
+    cache_dir: Any = None,
 ) -> np.ndarray:
     """Run every extractor of ``config`` and concatenate the weighted blocks."""
     blocks = []
     for spec in config.features:
         check_cancel(cancel)
-        extractor = make_extractor(spec["name"], **spec.get("params", {}))
+        extractor = make_extractor(spec["name"], **_extractor_params(spec, config, cache_dir))
         block = extractor.fit_transform(images, progress=scaled(progress, f"features: {spec['name']}"), cancel=cancel)
         block = np.asarray(block, dtype=np.float32)
         if len(config.features) > 1:
@@ -57,10 +79,12 @@ def compute_features(
     *,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
+    cache_dir: Any = None,
 ) -> np.ndarray:
-    """Extract and reduce features for ``image_set`` as ``config`` describes."""
+    """Extract and reduce features for ``image_set`` as ``config`` describes
+    (``cache_dir``: where trained models are kept; ``False`` keeps none)."""
     images = image_set.images if isinstance(image_set, ImageSet) else image_set
-    raw = extract_features(config, images, progress=progress, cancel=cancel)
+    raw = extract_features(config, images, progress=progress, cancel=cancel, cache_dir=cache_dir)
     check_cancel(cancel)
     report(progress, "reducing", 0, 1)
     reduced = Reducer(pca=config.pca, whiten=config.whiten, l2=config.l2_normalize, seed=config.seed).fit_transform(raw)
@@ -106,7 +130,7 @@ def run_pipeline(
     timings["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    features = compute_features(config, image_set, progress=progress, cancel=cancel)
+    features = compute_features(config, image_set, progress=progress, cancel=cancel, cache_dir=cache_dir)
     timings["features"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -1,10 +1,11 @@
 """``deep-fast`` and ``deep-best`` pipeline presets, as PipelineConfig dicts.
 
 Both put a trained SCAN clustering head (neighbour consistency + self-labeling, see
-:mod:`pipeline.deep.scan`) on HOG + PCA 100 features: on a 3,000-image stratified GTSRB
-subset (CPU, ``bench/deep.py``) that beat every representation we could train on a
-shared 2-core CPU (SimCLR 15 epochs + SCAN: ACC 0.25) and HOG + K-means (ACC 0.55):
-``deep-fast`` reached ACC 0.64 / NMI 0.72, ``deep-best`` (longer training) 0.67 / 0.77.
+:mod:`pipeline.deep.scan`) on HOG + PCA 100 features. On the whole GTSRB training split
+(k = 43, CPU, ``bench/deep.py``): HOG + K-means ACC 0.51 / NMI 0.69, ``deep-fast``
+0.68 / 0.80, ``deep-best`` (longer training) 0.69 / 0.81. Representations trained here
+from scratch on a shared 2-core CPU did worse (SimCLR 15 epochs + SCAN: ACC 0.25 on a
+3,000-image subset), so they are not in the presets; see ``bench/results/deep.md``.
 The lead merges them into ``PRESETS``.
 """
 from __future__ import annotations

@@ -3,11 +3,11 @@
 Step 1, clustering: each sample and a random one of its ``n_neighbors`` nearest
 neighbours (cosine, in the given features) should get the same cluster: loss
 ``-log <p(x), p(neighbour)>`` plus ``entropy_weight`` times the negative entropy of the
-mean assignment (5.0, the paper's value, during the first third of the epochs so the
-head cannot collapse into one cluster). The entropy term only discourages empty clusters; the default 1.0
+mean assignment. The entropy term only discourages empty clusters; the default 1.0
 (the paper uses 5.0) lets GTSRB's 10x class-size differences show: on 4 blobs of
 300/150/60/30 points, weight 2.0 split the big blob evenly, 1.0 kept a 5x size spread.
-``n_heads`` heads train at once; the one with the lowest loss is kept.
+``n_heads`` heads train at once; the one with the lowest loss is kept. If its effective
+number of clusters is below ``k / 2`` (collapse), training restarts with twice the weight.
 Step 2, self-labeling: samples predicted with probability > ``confidence`` become
 pseudo-labels, and the head is trained on them with noisy inputs (no class re-weighting,
 so big classes stay big).
@@ -21,9 +21,19 @@ from ..progress import check_cancel, report
 from .head_utils import check_inputs, consecutive, standardize
 
 
-#: Entropy weight of the first third of the epochs: a weak entropy term from the start
-#: lets every sample fall into one cluster (seen on 520 demo images with weight 1.0).
-WARMUP_ENTROPY_WEIGHT = 5.0
+#: A head whose effective number of clusters (exp of the entropy of the cluster sizes) is
+#: below this fraction of k has collapsed: retrain
+#: with a doubled entropy weight (seen on 520 demo signs with weight 1.0: one cluster
+#: took 409 images), up to MAX_ENTROPY_WEIGHT.
+MIN_USED_FRACTION = 0.5
+MAX_ENTROPY_WEIGHT = 8.0
+
+
+def effective_clusters(labels: np.ndarray) -> float:
+    """``exp(entropy of the cluster-size distribution)``: k for equal sizes, ~1 for one giant cluster."""
+    share = np.bincount(labels) / len(labels)
+    share = share[share > 0]
+    return float(np.exp(-(share * np.log(share)).sum()))
 
 
 def nearest_neighbors(x: np.ndarray, n_neighbors: int) -> np.ndarray:
@@ -73,11 +83,6 @@ def scan_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None
     rng = np.random.default_rng(int(seed))
     n, d = x.shape
     knn = nearest_neighbors(x, int(n_neighbors))
-    heads, inp, outs = _heads(d, k, n_heads, int(hidden))
-    model = TwoViewModel(heads, keras.layers.Identity(), name="scan")
-    optimizer = keras.optimizers.Adam(float(lr))
-    warmup = max(1, int(epochs) // 3)
-    model.compile(optimizer=optimizer, loss=scan_loss(n_heads, k, max(float(entropy_weight), WARMUP_ENTROPY_WEIGHT)))
     batch = int(batch_size)
     usable = n - n % batch if n >= batch else n
 
@@ -85,16 +90,24 @@ def scan_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None
         return v + rng.normal(0.0, float(noise), v.shape).astype(np.float32) if noise else v
 
     def pair_data(epoch):
-        if epoch == warmup:  # end of warm-up: relax the entropy term (same optimizer state)
-            model.compile(optimizer=optimizer, loss=scan_loss(n_heads, k, float(entropy_weight)))
         anchors = rng.permutation(n)[:usable]
         neigh = knn[anchors, rng.integers(0, knn.shape[1], len(anchors))]
         return [jitter(x[anchors]), jitter(x[neigh])], np.zeros((len(anchors), 1), np.float32)
 
-    train_epochs(model, pair_data, int(epochs), batch_size=batch, progress=progress, cancel=cancel, stage="scan")
-    check_cancel(cancel)
-    p = np.asarray(heads.predict(x, batch_size=1024, verbose=0))
-    best = int(np.argmin(_scan_losses(p, p[knn[:, 0]], k, n_heads, float(entropy_weight))))
+    weight = float(entropy_weight)
+    while True:
+        heads, inp, outs = _heads(d, k, n_heads, int(hidden))
+        model = TwoViewModel(heads, keras.layers.Identity(), name="scan")
+        model.compile(optimizer=keras.optimizers.Adam(float(lr)), loss=scan_loss(n_heads, k, weight))
+        train_epochs(model, pair_data, int(epochs), batch_size=batch, progress=progress, cancel=cancel, stage="scan")
+        check_cancel(cancel)
+        p = np.asarray(heads.predict(x, batch_size=1024, verbose=0))
+        best = int(np.argmin(_scan_losses(p, p[knn[:, 0]], k, n_heads, weight)))
+        used = effective_clusters(p[:, best * k : (best + 1) * k].argmax(axis=1))
+        if used >= MIN_USED_FRACTION * k or weight * 2 > MAX_ENTROPY_WEIGHT:
+            break
+        weight *= 2
+        report(progress, "scan", 0, int(epochs), f"collapsed to {used:.1f} effective clusters; retraining with entropy weight {weight}")
     head = keras.Model(inp, outs[best])
     probs = p[:, best * k : (best + 1) * k]
 
