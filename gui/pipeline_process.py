@@ -71,25 +71,6 @@ def run_and_store(config: PipelineConfig, folder: str, source: Any, store_root: 
     return data, session
 
 
-class _EventCancelToken(CancelToken):
-    """A cancel token backed by a multiprocessing event (set by the parent)."""
-
-    def __init__(self, event) -> None:
-        super().__init__()
-        self._mp_event = event
-
-    def cancel(self) -> None:
-        self._mp_event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._mp_event.is_set()
-
-    def raise_if_cancelled(self) -> None:
-        if self._mp_event.is_set():
-            raise Cancelled("cancelled by user")
-
-
 def _child_main(config_dict: dict, folder: str, source: Any, store_root: str, events, cancel_event) -> None:
     """Entry point of the child process: run, store, report through ``events``."""
     if hasattr(os, "nice"):  # on a busy machine the window's own threads should win the CPU
@@ -108,7 +89,7 @@ def _child_main(config_dict: dict, folder: str, source: Any, store_root: str, ev
 
     try:
         config = PipelineConfig.from_dict(config_dict)
-        run_and_store(config, folder, source, store_root, _progress, _EventCancelToken(cancel_event))
+        run_and_store(config, folder, source, store_root, _progress, CancelToken(cancel_event))
     except Cancelled:
         events.put(("cancelled", None))
     except BaseException as exc:  # reported to the window, which shows it

@@ -37,10 +37,14 @@ ProgressCallback = Callable[[Progress], None]
 
 
 class CancelToken:
-    """A thread-safe flag; workers poll it via :meth:`raise_if_cancelled`."""
+    """A thread-safe flag; workers poll it via :meth:`raise_if_cancelled`.
 
-    def __init__(self) -> None:
-        self._event = threading.Event()
+    ``event`` may be any object with ``set()`` and ``is_set()``, e.g. a
+    ``multiprocessing.Event`` so a parent process can cancel a child's run.
+    """
+
+    def __init__(self, event: Any = None) -> None:
+        self._event = threading.Event() if event is None else event
 
     def cancel(self) -> None:
         self._event.set()
