@@ -8,18 +8,40 @@ BENCH_VENV := .venv-bench
 
 .PHONY: run test bench bench-env clean sysdeps
 
-# Qt needs a few shared libraries even offscreen; install them when we are root
-# and they are missing (Debian/Ubuntu). Elsewhere this is a no-op.
+# System libraries Qt needs, as soname:Debian-package. Offscreen Qt needs the first six;
+# the window's xcb platform plugin needs the rest (`ldd` on PySide6's
+# Qt/plugins/platforms/libqxcb.so and the Qt/lib/libQt6XcbQpa.so.6 it links; keep in step
+# with gui/platform_check.py). Then the programs tests/test_gui_real_display.py drives.
+QT_LIBS := libEGL.so.1:libegl1 libGL.so.1:libgl1 libxkbcommon.so.0:libxkbcommon0 \
+  libfontconfig.so.1:libfontconfig1 libdbus-1.so.3:libdbus-1-3 libglib-2.0.so.0:libglib2.0-0 \
+  libxcb.so.1:libxcb1 libxcb-cursor.so.0:libxcb-cursor0 libxcb-icccm.so.4:libxcb-icccm4 \
+  libxcb-image.so.0:libxcb-image0 libxcb-keysyms.so.1:libxcb-keysyms1 \
+  libxcb-randr.so.0:libxcb-randr0 libxcb-render.so.0:libxcb-render0 \
+  libxcb-render-util.so.0:libxcb-render-util0 libxcb-shape.so.0:libxcb-shape0 \
+  libxcb-shm.so.0:libxcb-shm0 libxcb-sync.so.1:libxcb-sync1 libxcb-util.so.1:libxcb-util1 \
+  libxcb-xfixes.so.0:libxcb-xfixes0 libxcb-xkb.so.1:libxcb-xkb1 \
+  libxkbcommon-x11.so.0:libxkbcommon-x11-0 libX11.so.6:libx11-6 libX11-xcb.so.1:libx11-xcb1 \
+  libfreetype.so.6:libfreetype6
+X_TOOLS := Xvfb:xvfb xdotool:xdotool import:imagemagick
+
+# Install what is missing when we are root on Debian/Ubuntu; quiet, and no apt-get at all
+# when nothing is missing. Elsewhere this is a no-op (the window then says what to install).
 sysdeps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  missing=""; \
-	  for lib in libEGL.so.1 libGL.so.1 libxkbcommon.so.0 libfontconfig.so.1 libdbus-1.so.3 libglib-2.0.so.0; do \
-	    ldconfig -p | grep -q "$$lib" || missing="$$missing $$lib"; \
+	  libs="$$(ldconfig -p 2>/dev/null)"; missing=""; \
+	  for pair in $(QT_LIBS); do \
+	    printf '%s\n' "$$libs" | grep -q "[[:space:]]$${pair%%:*} " || missing="$$missing $${pair#*:}"; \
+	  done; \
+	  for pair in $(X_TOOLS); do \
+	    command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
 	  done; \
 	  if [ -n "$$missing" ]; then \
-	    echo "installing system libraries for Qt:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 >/dev/null; \
+	    echo "installing system packages for Qt:$$missing"; \
+	    log="$$(mktemp)"; \
+	    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends $$missing; } >"$$log" 2>&1; then \
+	      cat "$$log" >&2; echo "warning: could not install$$missing; the window may not open" >&2; \
+	    fi; rm -f "$$log"; \
 	  fi; \
 	fi
 

@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from pipeline.loader import default_workers, load_images  # noqa: E402
-from pipeline.sources import discover  # noqa: E402
+from pipeline.io.loader import default_workers, load_images  # noqa: E402
+from pipeline.io.sources import discover  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtsrb"
 

@@ -46,15 +46,13 @@ def main() -> None:
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     import numpy as np
 
-    import pipeline.deep.extractors  # noqa: F401  (registers the deep extractors)
-    import pipeline.deep.heads  # noqa: F401  (registers dec, scan, iic)
-    from pipeline.clustering import cluster_features
+    from pipeline.clustering.api import cluster_features
     from pipeline.config import PipelineConfig, get_preset
     from pipeline.deep import DEEP_PRESETS
     from pipeline.deep.runtime import describe_device
     from pipeline.evaluate import evaluate_clustering
-    from pipeline.features import make_extractor
-    from pipeline.loader import load_images
+    from pipeline.features.registry import make_extractor
+    from pipeline.io.loader import load_images
     from pipeline.reduction import reduce_features
     from pipeline.run import compute_features
 

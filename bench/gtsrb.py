@@ -70,10 +70,10 @@ def peer_comparison(data: Path, cache_dir: Path, n: int) -> list[list]:
     """clustimage's seed recipe vs our default on the same stratified subsample."""
     import numpy as np
 
-    from pipeline.clustering import cluster_features
+    from pipeline.clustering.api import cluster_features
     from pipeline.config import get_preset
     from pipeline.evaluate import evaluate_clustering
-    from pipeline.loader import load_images
+    from pipeline.io.loader import load_images
     from pipeline.run import compute_features
 
     try:

@@ -70,7 +70,7 @@ def gap_summary(gaps_ms: np.ndarray) -> str:
 
 def pipeline_source(args):
     """(folder, source, description): GTSRB items (a seeded subset) or an in-memory demo ImageSet."""
-    from pipeline.sources import discover
+    from pipeline.io.sources import discover
 
     data = Path(args.data)
     if not args.synthetic and (data / "Train.csv").is_file():
@@ -93,8 +93,8 @@ def pipeline_source(args):
                 row["Path"] = str(data / row["Path"])
                 writer.writerow(row)
         return data, str(subset), f"GTSRB {data} (seeded subset of {args.n:,} images)"
-    from pipeline.demo import DEMO_CLASSES, render_signs
-    from pipeline.items import ImageItem, ImageSet
+    from pipeline.io.demo import DEMO_CLASSES, render_signs
+    from pipeline.core.items import ImageItem, ImageSet
 
     per_class = -(-args.n // len(DEMO_CLASSES))
     images, labels = render_signs(per_class, size=32)
@@ -189,10 +189,10 @@ def bench_pipeline(app, args, store):
 
 def build_session(store, n: int, big: int, images_like, paths_like) -> Path:
     """Save a synthetic ``n``-image project: 100-d clustered features, one cluster of ``big``."""
-    from pipeline.items import ImageItem
+    from pipeline.core.items import ImageItem
     from pipeline.review import ReviewSession
 
-    from gui.session_store import ProjectData
+    from pipeline.project.store import ProjectData
 
     rng = np.random.default_rng(0)
     k = 43
@@ -288,7 +288,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from gui.app import make_application
-    from gui.session_store import SessionStore
+    from gui.settings import SessionStore
 
     app = make_application()
     print(machine_line())

@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from pipeline.config import get_preset  # noqa: E402
-from pipeline.loader import load_images  # noqa: E402
+from pipeline.io.loader import load_images  # noqa: E402
 from pipeline.mislabels import MislabelFinder  # noqa: E402
 from pipeline.run import compute_features  # noqa: E402
 

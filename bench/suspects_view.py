@@ -29,8 +29,8 @@ def screenshot(data, out: str, seed: int = 1) -> None:
 
     from gui.suspects_view import SuspectsView
     from pipeline.config import get_preset
-    from pipeline.items import ImageItem
-    from pipeline.loader import load_images
+    from pipeline.core.items import ImageItem
+    from pipeline.io.loader import load_images
     from pipeline.mislabels import MislabelFinder
     from pipeline.review import ReviewSession, Taxonomy
     from pipeline.run import compute_features

@@ -1,4 +1,4 @@
 """Qt review window over the headless ``pipeline`` package (PySide6 + pyqtgraph)."""
-from ._qt_compat import patch_signal_emit
+from gui._qt_compat import patch_signal_emit
 
 patch_signal_emit()

@@ -40,8 +40,8 @@ def make_application(argv: Optional[Sequence[str]] = None):
 def build_window(args: argparse.Namespace):
     from pipeline.config import get_preset
 
-    from .main_window import MainWindow
-    from .session_store import SessionStore
+    from gui.main_window import MainWindow
+    from gui.settings import SessionStore
 
     store = SessionStore(args.store) if args.store else SessionStore()
     window = MainWindow(store=store)
@@ -66,6 +66,10 @@ def build_window(args: argparse.Namespace):
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the review window until it is closed; returns the exit status."""
     args = parse_args(argv)
+    from .platform_check import check_platform
+
+    if check_platform():  # no display or missing xcb libraries: say so instead of a Qt abort
+        return 2
     app = make_application()
     window = build_window(args)
     window.show()

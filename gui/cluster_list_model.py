@@ -13,7 +13,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPixmap
 
 from pipeline.review import ReviewSession, Taxonomy
 
-from .cluster_stats import ClusterStats
+from pipeline.clustering.summary import ClusterStats
 
 CLUSTER_ID_ROLE = Qt.ItemDataRole.UserRole + 10
 SORT_ROLE = Qt.ItemDataRole.UserRole + 11
@@ -125,7 +125,7 @@ class ClusterListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
             cls = self.taxonomy.by_id(s.cluster_names.get(cid))
             if cls is not None and cls.icon:
-                from .class_picker import class_icon
+                from gui.class_picker import class_icon
 
                 return class_icon(cls.icon, 24)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_NAME and cid not in s.cluster_names:

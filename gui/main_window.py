@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from pipeline.config import PipelineConfig, get_preset
-from pipeline.progress import Progress, report
+from pipeline.core.progress import Progress, report
 from pipeline.review import (
     Autosaver,
     Edit,
@@ -56,22 +56,23 @@ from pipeline.review import (
     export_tree,
 )
 
-from .class_picker import ClassPicker
-from .cluster_list_model import COL_NAME, COL_SIZE, CLUSTER_ID_ROLE, ClusterListModel, ClusterSortProxy
-from .cluster_stats import ClusterStats, compute_cluster_stats
-from .dendrogram_view import DendrogramView, KScorePlot
-from .help_dialog import HelpDialog
-from .image_viewer import ImageViewer
-from .pipeline_process import load_stored, run_and_store, run_and_store_in_process
-from .pipeline_worker import Job, ModelWorker
-from .review_dialogs import MAX_WARD_SPLIT, MoveDialog, SplitDialog
-from .session_store import ProjectData, SessionStore
-from .settings_dialog import SettingsDialog
-from .suspects_view import SuspectsView
-from .suspects_worker import SuspectsResult, can_find_suspects, suspects_job
-from .thumbnail_loader import ThumbnailLoader, array_to_qimage
-from .thumbnail_model import CHANGED, REJECTED, REVIEWED, ThumbnailDelegate, ThumbnailModel
-from .undo_commands import BatchCommand, EditCommand
+from gui.class_picker import ClassPicker
+from gui.cluster_list_model import COL_NAME, COL_SIZE, CLUSTER_ID_ROLE, ClusterListModel, ClusterSortProxy
+from pipeline.clustering.summary import ClusterStats, compute_cluster_stats
+from gui.dendrogram_view import DendrogramView, KScorePlot
+from gui.help_dialog import HelpDialog
+from gui.image_viewer import ImageViewer
+from pipeline.project.run_and_store import load_stored, run_and_store, run_and_store_in_process
+from gui.pipeline_worker import Job, ModelWorker
+from gui.review_dialogs import MAX_WARD_SPLIT, MoveDialog, SplitDialog
+from pipeline.project.store import ProjectData
+from gui.settings import SessionStore
+from gui.settings_dialog import SettingsDialog
+from gui.suspects_view import SuspectsView
+from gui.suspects_worker import SuspectsResult, can_find_suspects, suspects_job
+from gui.thumbnail_loader import ThumbnailLoader, array_to_qimage
+from gui.thumbnail_model import CHANGED, REJECTED, REVIEWED, ThumbnailDelegate, ThumbnailModel
+from gui.undo_commands import BatchCommand, EditCommand
 
 CENTER_SIZE = 112
 DEFAULT_THUMB = 64
@@ -685,7 +686,7 @@ class MainWindow(QMainWindow):
             self.open_session(path)
 
     def open_demo(self) -> None:
-        from pipeline.demo import demo_folder
+        from pipeline.io.demo import demo_folder
 
         folder = demo_folder(self.store.root / "demo")
         cfg = self.demo_config or get_preset("hog-kmeans").with_k(13)
@@ -751,7 +752,7 @@ class MainWindow(QMainWindow):
         self._recompute_for_session(session, path)
 
     def _recompute_for_session(self, session: ReviewSession, path: Path) -> None:
-        from pipeline.items import ImageItem
+        from pipeline.core.items import ImageItem
 
         try:
             config = PipelineConfig.from_dict(dict(session.config))
@@ -1209,7 +1210,7 @@ class MainWindow(QMainWindow):
         revision = self.session.revision
 
         def job(progress, cancel):
-            from pipeline.clustering import cluster_features
+            from pipeline.clustering.api import cluster_features
 
             x = np.asarray(feats[members], dtype=np.float32)
             if method == "ward":

@@ -15,12 +15,12 @@ import itertools
 import queue
 import threading
 import time
-import traceback
 from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from pipeline.progress import Cancelled, CancelToken, Progress
+from pipeline.core.errors import describe_error
+from pipeline.core.progress import Cancelled, CancelToken, Progress, throttled
 
 JobFn = Callable[[Callable[[Progress], None], CancelToken], Any]
 
@@ -28,8 +28,8 @@ PROGRESS_INTERVAL_S = 0.05
 POLL_INTERVAL_MS = 15
 #: Imported on the model thread when the window opens (what a first run would import).
 WARM_UP_MODULES = (
-    "pipeline.run", "pipeline.loader", "pipeline.cluster_methods", "pipeline.evaluate", "pipeline.kselect",
-    "pipeline.features.builtin", "pipeline.reduction", "sklearn.cluster", "sklearn.decomposition",
+    "pipeline.run", "pipeline.io.loader", "pipeline.clustering.methods", "pipeline.evaluate", "pipeline.clustering.kselect",
+    "pipeline.features.hog", "pipeline.reduction", "sklearn.cluster", "sklearn.decomposition",
     "sklearn.metrics", "scipy.cluster.hierarchy", "PIL.JpegImagePlugin", "PIL.PngImagePlugin",
 )
 
@@ -65,27 +65,17 @@ def _run_job(job: Job, events: "queue.Queue") -> None:
         events.put((job, "cancelled", None))
         return
     events.put((job, "started", time.monotonic()))
-    last = {"t": 0.0, "stage": None}
 
     def _progress(p: Progress) -> None:
-        now = time.monotonic()
-        if p.stage == last["stage"] and p.done < p.total and now - last["t"] < PROGRESS_INTERVAL_S:
-            return
-        last["t"], last["stage"] = now, p.stage
         events.put((job, "progress", p))
 
     fn, job.fn = job.fn, None  # drop the closure (it may hold large arrays) once run
     try:
-        result = fn(_progress, job.cancel_token)
+        result = fn(throttled(_progress, PROGRESS_INTERVAL_S), job.cancel_token)
     except Cancelled:
         events.put((job, "cancelled", None))
     except BaseException as exc:  # a failed run is shown in the window, never a crash
-        details = getattr(exc, "details", None)  # errors relayed from a child process carry their own
-        if details:
-            events.put((job, "failed", (str(exc), details)))
-        else:
-            message = str(exc) or type(exc).__name__
-            events.put((job, "failed", (f"{type(exc).__name__}: {message}", traceback.format_exc())))
+        events.put((job, "failed", describe_error(exc)))
     else:
         events.put((job, "cancelled" if job.cancel_token.cancelled else "finished", result))
 

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pipeline.clustering import available_methods, method_needs_k
+from pipeline.clustering.registry import available_methods, method_needs_k
 from pipeline.config import DEFAULT_PRESET, PRESETS, PipelineConfig, get_preset
-from pipeline.features.base import available_extractors
+from pipeline.features.registry import available_extractors
 
 CRITERIA = ["silhouette", "davies_bouldin", "calinski_harabasz"]
 LINKAGES = ["ward", "average", "complete", "single"]

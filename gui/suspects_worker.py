@@ -15,7 +15,7 @@ import numpy as np
 
 from pipeline.review import ReviewSession
 
-from .pipeline_worker import JobFn
+from gui.pipeline_worker import JobFn
 
 if TYPE_CHECKING:  # pipeline.mislabels imports scikit-learn: the job imports it on the model thread
     from pipeline.mislabels import MislabelFinder, SuspectReport

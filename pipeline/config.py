@@ -153,7 +153,7 @@ PRESETS: dict[str, PipelineConfig] = {
     ),
 }
 def _deep_presets() -> dict[str, PipelineConfig]:
-    from .deep import DEEP_PRESETS
+    from pipeline.deep import DEEP_PRESETS
 
     return {name: PipelineConfig.from_dict(data) for name, data in DEEP_PRESETS.items()}
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .run import PipelineResult
+from pipeline.run import PipelineResult
 
 
 def _jsonable(value: Any) -> Any:

@@ -8,12 +8,13 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from .clustering import ClusterResult, cluster_features
-from .config import PipelineConfig
-from .features import make_extractor
-from .items import ImageItem, ImageSet
-from .progress import CancelToken, ProgressCallback, check_cancel, report, scaled
-from .reduction import Reducer
+from pipeline.clustering.summary import ClusterResult
+from pipeline.clustering.api import cluster_features
+from pipeline.config import PipelineConfig
+from pipeline.features.registry import make_extractor
+from pipeline.core.items import ImageItem, ImageSet
+from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report, scaled
+from pipeline.reduction import Reducer
 
 Source = Union[str, Path, list[ImageItem], ImageSet]
 
@@ -35,11 +36,13 @@ def _extractor_params(spec: dict[str, Any], config: PipelineConfig, cache_dir: A
     train (they take ``seed`` / ``cache_dir``) unless the spec sets them itself."""
     import inspect
 
-    from .features.base import _REGISTRY, _load_builtin
+    from pipeline.features.registry import extractor_class
 
-    _load_builtin()
     params = dict(spec.get("params", {}))
-    cls = _REGISTRY.get(spec["name"])
+    try:
+        cls = extractor_class(spec["name"])
+    except ValueError:
+        cls = None
     accepted: set[str] = set()
     if cls is not None:  # explicit keyword parameters, or the defaults table of trained extractors
         accepted = set(inspect.signature(cls.__init__).parameters)
@@ -103,7 +106,7 @@ def load_source(
     """Decode ``source`` at the config's working size (an ImageSet passes through)."""
     if isinstance(source, ImageSet):
         return source
-    from .loader import load_images
+    from pipeline.io.loader import load_images
 
     return load_images(
         source, size=config.image_size, crop_roi=config.crop_roi, cache_dir=cache_dir, progress=progress, cancel=cancel
@@ -119,7 +122,7 @@ def run_pipeline(
     cache_dir: Any = None,
 ) -> PipelineResult:
     """Load ``source``, cluster it per ``config`` and score against given labels if any."""
-    from .evaluate import evaluate_clustering
+    from pipeline.evaluate import evaluate_clustering
 
     config.validate()
     timings: dict[str, float] = {}

@@ -4,8 +4,10 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.metrics import normalized_mutual_info_score
 
-from pipeline.cluster_methods import cut_tree
-from pipeline.clustering import available_methods, cluster_features, method_needs_k, summarize_clusters
+from pipeline.clustering.methods import cut_tree
+from pipeline.clustering.registry import available_methods, method_needs_k
+from pipeline.clustering.api import cluster_features
+from pipeline.clustering.summary import summarize_clusters
 from pipeline.reduction import Reducer, l2_normalize, reduce_features
 
 
@@ -105,7 +107,7 @@ def test_k_selection_scores_every_k_and_picks_best(digits):
 
 
 def test_pick_best_rules():
-    from pipeline.kselect import pick_best
+    from pipeline.clustering.kselect import pick_best
 
     ks = [2, 3, 4, 5]
     assert pick_best(ks, [0.1, 0.5, 0.52, 0.2], "silhouette") == 2

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from pipeline.config import DEFAULT_PRESET, PRESETS, PipelineConfig, get_preset
-from pipeline.clustering import available_methods
-from pipeline.features import available_extractors
+from pipeline.clustering.registry import available_methods
+from pipeline.features.registry import available_extractors
 
 
 def test_presets_are_valid_and_complete():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.decode import BACKGROUND, DecodeError, decode_image, image_metadata, read_full_image
+from pipeline.io.decode import BACKGROUND, DecodeError, decode_image, image_metadata, read_full_image
 
 RED, BLUE = (220, 20, 30), (20, 40, 210)
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from pipeline.deep.augment import AugmentConfig, augment
-from pipeline.demo import render_signs
+from pipeline.io.demo import render_signs
 
 
 def _images():

@@ -7,10 +7,9 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 import numpy as np
 import pytest
 
-import pipeline.deep.extractors  # noqa: F401  (registers the extractors)
-from pipeline.demo import render_signs
-from pipeline.features import available_extractors, make_extractor
-from pipeline.progress import CancelToken, Cancelled
+from pipeline.io.demo import render_signs
+from pipeline.features.registry import available_extractors, make_extractor
+from pipeline.core.progress import CancelToken, Cancelled
 
 pytestmark = pytest.mark.slow
 

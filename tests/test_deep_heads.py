@@ -9,11 +9,10 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import normalized_mutual_info_score
 
-import pipeline.deep.heads  # noqa: F401  (registers dec, scan, iic)
-from pipeline.clustering import _METHODS, method_needs_k
+from pipeline.clustering.registry import available_methods, get_method, method_needs_k
 from pipeline.deep.dec import target_distribution
-from pipeline.demo import render_signs
-from pipeline.progress import CancelToken, Cancelled
+from pipeline.io.demo import render_signs
+from pipeline.core.progress import CancelToken, Cancelled
 
 pytestmark = pytest.mark.slow
 
@@ -26,13 +25,13 @@ def blobs():
 
 
 def _run(method, features, k, **params):
-    return _METHODS[method](features, k, seed=0, images=params.pop("images", None), progress=params.pop("progress", None),
+    return get_method(method)(features, k, seed=0, images=params.pop("images", None), progress=params.pop("progress", None),
                             cancel=params.pop("cancel", None), **params)
 
 
 def test_heads_are_registered_and_need_k():
     for name in ("dec", "scan", "iic"):
-        assert name in _METHODS and method_needs_k(name)
+        assert name in available_methods() and method_needs_k(name)
 
 
 def test_dec_target_distribution_sharpens_and_normalises():

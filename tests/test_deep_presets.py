@@ -1,12 +1,10 @@
 """deep-fast / deep-best presets are valid pipeline configs naming registered components."""
 import pytest
 
-import pipeline.deep.extractors  # noqa: F401
-import pipeline.deep.heads  # noqa: F401
-from pipeline.clustering import available_methods
+from pipeline.clustering.registry import available_methods
 from pipeline.config import PipelineConfig
 from pipeline.deep import DEEP_PRESETS
-from pipeline.features import available_extractors
+from pipeline.features.registry import available_extractors
 
 
 @pytest.mark.parametrize("name", ["deep-fast", "deep-best"])
@@ -21,8 +19,8 @@ def test_preset_is_a_valid_config(name):
 def test_deep_fast_preset_runs_end_to_end_on_demo_signs():
     import numpy as np
 
-    from pipeline.clustering import cluster_features
-    from pipeline.demo import render_signs
+    from pipeline.clustering.api import cluster_features
+    from pipeline.io.demo import render_signs
     from pipeline.evaluate import evaluate_clustering
     from pipeline.run import compute_features
 

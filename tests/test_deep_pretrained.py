@@ -8,8 +8,7 @@ import pytest
 
 from pipeline.deep import MissingWeightsError
 from pipeline.deep.pretrained import BACKBONES, resolve_weights, weights_status
-from pipeline.features import make_extractor
-import pipeline.deep.extractors  # noqa: F401,E402
+from pipeline.features.registry import make_extractor
 
 
 @pytest.fixture

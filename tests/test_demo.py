@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.demo import (
+from pipeline.io.demo import (
     DEMO_CLASSES,
     class_name,
     demo_folder,
@@ -125,7 +125,7 @@ def test_demo_folder_is_built_once(tmp_path):
 
 
 def test_demo_folder_loads_with_class_labels(tmp_path):
-    loader = pytest.importorskip("pipeline.loader")
+    loader = pytest.importorskip("pipeline.io.loader")
     folder = demo_folder(tmp_path, n_per_class=2, size=24)
     image_set = loader.load_images(folder, size=24, crop_roi=False, workers=1)
     assert len(image_set) == 2 * len(DEMO_CLASSES) and not image_set.skipped

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from pipeline.features import available_extractors, make_extractor
+from pipeline.features.registry import available_extractors, make_extractor
 from pipeline.features.hog import hog_batch
 from pipeline.features.simple import rgb_to_hsv
-from pipeline.progress import CancelToken, Cancelled
+from pipeline.core.progress import CancelToken, Cancelled
 
 
 def _images(n=6, size=32, seed=0):

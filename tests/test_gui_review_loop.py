@@ -18,8 +18,8 @@ from gui.class_picker import ClassPicker
 from gui.cluster_list_model import CLUSTER_ID_ROLE
 from gui.main_window import MainWindow
 from gui.review_dialogs import SplitDialog
-from gui.session_store import SessionStore
-from pipeline.demo import write_demo_folder
+from gui.settings import SessionStore
+from pipeline.io.demo import write_demo_folder
 from pipeline.review import ReviewSession
 
 N_PER_CLASS = 6
@@ -285,7 +285,7 @@ def test_failed_run_is_shown_not_raised(qtbot, store, tmp_path):
 def test_cancel_stops_a_running_job(qtbot, store):
     import time as _time
 
-    from pipeline.progress import report
+    from pipeline.core.progress import report
 
     w = make_window(qtbot, store)
 

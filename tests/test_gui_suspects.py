@@ -27,9 +27,9 @@ from gui.suspects_model import (
 from gui.suspects_view import SuspectsView
 from gui.suspects_worker import can_find_suspects, labelled_images, suspects_job
 from pipeline.config import get_preset
-from pipeline.demo import render_signs
+from pipeline.io.demo import render_signs
 from pipeline.mislabels import MislabelFinder
-from pipeline.progress import CancelToken, Cancelled
+from pipeline.core.progress import CancelToken, Cancelled
 from pipeline.review import Autosaver, ReviewSession, Taxonomy, export_csv
 
 CLASSES = ["1", "2", "12", "13", "14", "17", "18", "38"]
@@ -326,8 +326,9 @@ def test_main_window_finds_and_reviews_suspects(qtbot, tmp_path, labelled_set):
     from PIL import Image
 
     from gui.main_window import MainWindow
-    from gui.session_store import ProjectData, SessionStore
-    from pipeline.items import ImageItem
+    from pipeline.project.store import ProjectData
+    from gui.settings import SessionStore
+    from pipeline.core.items import ImageItem
 
     images, features, _, noisy, flipped = labelled_set
     folder = tmp_path / "signs"

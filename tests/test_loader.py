@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import pipeline.decode as decode_module
-from pipeline.loader import load_images
-from pipeline.paths import CACHE_ENV_VAR, default_cache_dir
-from pipeline.progress import CancelToken, Cancelled
-from pipeline.sources import SourceError, discover
+from pipeline.io import decode as decode_module
+from pipeline.io.loader import load_images
+from pipeline.core.paths import CACHE_ENV_VAR, default_cache_dir
+from pipeline.core.progress import CancelToken, Cancelled
+from pipeline.io.sources import SourceError, discover
 
 
 def write_images(folder, n, prefix="img"):
@@ -144,7 +144,7 @@ def test_pools_give_the_same_images(tmp_path):
 
 
 def test_failing_process_pool_falls_back_to_threads(tmp_path, monkeypatch, caplog):
-    import pipeline.loader as loader
+    from pipeline.io import loader
 
     write_images(tmp_path, 70)
     real_make_pool = loader._make_pool

@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from pipeline.mislabels import CSV_COLUMNS, MislabelFinder, encode_labels
 from pipeline.mislabels import confident_learning as cl
-from pipeline.progress import CancelToken, Cancelled
+from pipeline.core.progress import CancelToken, Cancelled
 
 
 @pytest.fixture(scope="module")
@@ -174,8 +174,8 @@ def test_confident_learning_on_a_hand_made_example():
 
 
 def test_cli_suspects_on_a_demo_folder(tmp_path):
-    from pipeline.cli import main
-    from pipeline.demo import write_demo_folder
+    from pipeline.cli.main import main
+    from pipeline.io.demo import write_demo_folder
 
     folder = tmp_path / "demo"
     write_demo_folder(folder, n_per_class=12, seed=0)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.progress import CancelToken, Cancelled
+from pipeline.core.progress import CancelToken, Cancelled
 from pipeline.review import (
     CSV_COLUMNS,
     ExportError,

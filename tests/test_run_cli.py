@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.config import PipelineConfig, get_preset
-from pipeline.demo import write_demo_folder
-from pipeline.progress import CancelToken, Cancelled
+from pipeline.io.demo import write_demo_folder
+from pipeline.core.progress import CancelToken, Cancelled
 from pipeline.run import run_pipeline
 
 FAST = dict(image_size=32, pca=20, whiten=False)  # whitening needs more images than a test set

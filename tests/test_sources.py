@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.items import ImageItem, SkippedFile
-from pipeline.sources import MISSING_REASON, SourceError, discover
+from pipeline.core.items import ImageItem, SkippedFile
+from pipeline.io.sources import MISSING_REASON, SourceError, discover
 
 
 def write_image(path, colour=(10, 200, 30), size=(12, 10), fmt=None):
@@ -214,7 +214,7 @@ def test_list_of_items(tmp_path):
 
 
 def test_flat_folder_with_labels_csv_uses_it(tmp_path):
-    from pipeline.demo import write_demo_folder
+    from pipeline.io.demo import write_demo_folder
 
     items = write_demo_folder(tmp_path, n_per_class=2, size=24, layout="flat")
     found = discover(tmp_path)

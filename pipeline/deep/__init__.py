@@ -1,11 +1,11 @@
 """Deep clustering with Keras 3: autoencoders, SimCLR, pretrained backbones, DEC/SCAN/IIC heads.
 
 Importing this package does not import Keras; models are built on first use.
-Extractors register through :mod:`pipeline.deep.extractors`, clustering heads through
-:mod:`pipeline.deep.heads`; :data:`DEEP_PRESETS` holds the ``deep-fast`` and
+Extractors and clustering heads register through the registries in :mod:`pipeline.features.registry`
+and :mod:`pipeline.clustering.registry`; :data:`DEEP_PRESETS` holds the ``deep-fast`` and
 ``deep-best`` pipeline configurations.
 """
-from .presets import DEEP_PRESETS
-from .pretrained import MissingWeightsError
+from pipeline.deep.presets import DEEP_PRESETS
+from pipeline.deep.pretrained import MissingWeightsError
 
 __all__ = ["DEEP_PRESETS", "MissingWeightsError"]

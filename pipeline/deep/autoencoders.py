@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..features.base import register
-from .trained import TrainedExtractor
+from pipeline.features.registry import register
+from pipeline.deep.trained import TrainedExtractor
 
 
 class _Autoencoder(TrainedExtractor):
@@ -19,7 +19,7 @@ class _Autoencoder(TrainedExtractor):
     def _build(self, input_size: int):
         import keras
 
-        from .networks import autoencoder
+        from pipeline.deep.networks import autoencoder
 
         extra = {"l1": float(self.p["l1"])} if self.kind == "l1" else {}
         model, encoder = autoencoder(self.kind, input_size, int(self.p["code_dim"]), **extra)
@@ -27,7 +27,7 @@ class _Autoencoder(TrainedExtractor):
         return model, encoder
 
     def _train(self, model, images, rng, progress, cancel):
-        from .runtime import train_epochs
+        from pipeline.deep.runtime import train_epochs
 
         flat = self.kind != "conv"
 

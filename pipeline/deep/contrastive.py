@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..features.base import register
-from .augment import AugmentConfig, augment
-from .trained import TrainedExtractor
+from pipeline.features.registry import register
+from pipeline.deep.augment import AugmentConfig, augment
+from pipeline.deep.trained import TrainedExtractor
 
 
 @register("simclr")
@@ -28,7 +28,7 @@ class SimCLRExtractor(TrainedExtractor):
     def _build(self, input_size: int):
         import keras
 
-        from .networks import TwoViewModel, compact_cnn, mlp, nt_xent_loss
+        from pipeline.deep.networks import TwoViewModel, compact_cnn, mlp, nt_xent_loss
 
         width = int(self.p["width"])
         encoder = compact_cnn(input_size, width, name="simclr_encoder")
@@ -41,7 +41,7 @@ class SimCLRExtractor(TrainedExtractor):
         return model, encoder
 
     def _train(self, model, images, rng, progress, cancel):
-        from .runtime import train_epochs
+        from pipeline.deep.runtime import train_epochs
 
         cfg = AugmentConfig.from_params(self.p["augment"])
         batch = int(self.p["batch_size"])

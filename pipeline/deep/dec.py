@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..clustering import register_method
-from ..progress import check_cancel, report
-from .head_utils import check_inputs, consecutive, standardize
+from pipeline.clustering.registry import register_method
+from pipeline.core.progress import check_cancel, report
+from pipeline.deep.head_utils import check_inputs, consecutive, standardize
 
 
 def target_distribution(q: np.ndarray) -> np.ndarray:
@@ -29,8 +29,8 @@ def dec_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None,
     import keras
     from sklearn.cluster import KMeans
 
-    from .networks import ClusteringLayer, mlp
-    from .runtime import seed_everything, train_epochs
+    from pipeline.deep.networks import ClusteringLayer, mlp
+    from pipeline.deep.runtime import seed_everything, train_epochs
 
     x = standardize(check_inputs(features, k))
     seed_everything(int(seed))

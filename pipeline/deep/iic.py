@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..clustering import register_method
-from ..progress import check_cancel, report
-from .augment import AugmentConfig, augment
-from .head_utils import consecutive
+from pipeline.clustering.registry import register_method
+from pipeline.core.progress import check_cancel, report
+from pipeline.deep.augment import AugmentConfig, augment
+from pipeline.deep.head_utils import consecutive
 
 
 @register_method("iic", needs_k=True)
@@ -24,9 +24,9 @@ def iic_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None,
     """IIC labels for ``images`` (main head); curve under stage ``iic``."""
     import keras
 
-    from .networks import TwoViewModel, compact_cnn, mutual_information_loss
-    from .model_cache import ModelCache, fingerprint
-    from .runtime import predict_batches, resize_images, seed_everything, train_epochs
+    from pipeline.deep.networks import TwoViewModel, compact_cnn, mutual_information_loss
+    from pipeline.deep.model_cache import ModelCache, fingerprint
+    from pipeline.deep.runtime import predict_batches, resize_images, seed_everything, train_epochs
 
     if images is None:
         raise ValueError("iic trains on images: pass images= (the working-size uint8 batch)")

@@ -41,13 +41,13 @@ def cache_key(kind: str, params: dict[str, Any], data_fingerprint: str) -> str:
 def resolve_cache_dir(cache_dir: Union[str, os.PathLike, None, bool]) -> Optional[Path]:
     """Folder for saved models, or ``None`` to keep nothing on disk.
 
-    ``None`` means the pipeline's session cache (``pipeline.paths.default_cache_dir()``,
+    ``None`` means the pipeline's session cache (``pipeline.core.paths.default_cache_dir()``,
     which honours ``$CLUSTER_REVIEW_CACHE``); ``False`` or ``""`` disables caching.
     """
     if cache_dir is False or cache_dir == "":
         return None
     if cache_dir is None:
-        from ..paths import default_cache_dir
+        from pipeline.core.paths import default_cache_dir
 
         cache_dir = default_cache_dir()
     return Path(cache_dir).expanduser() / "models"

@@ -17,9 +17,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..features.base import FeatureExtractor, register
-from ..progress import CancelToken, ProgressCallback
-from .runtime import describe_device, predict_batches, resize_images
+from pipeline.features.base import FeatureExtractor
+from pipeline.features.registry import register
+from pipeline.core.progress import CancelToken, ProgressCallback
+from pipeline.deep.runtime import describe_device, predict_batches, resize_images
 
 
 class MissingWeightsError(FileNotFoundError):

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from ..progress import CancelToken, ProgressCallback, check_cancel, report
+from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
 
 
 def keras_backend() -> str:
@@ -45,7 +45,7 @@ def accelerators() -> list[str]:
     """Human-readable names of the GPUs the Keras backend can use (may be empty)."""
     backend = keras_backend()
     if backend == "tensorflow":
-        from . import tf_support
+        from pipeline.deep import tf_support
 
         return tf_support.gpu_names()
     if backend == "jax":
@@ -86,7 +86,7 @@ def strategy_scope(distribute: Optional[str]) -> Iterator[Any]:
             yield None
             return
         raise ValueError(f"distribute={distribute!r} needs the tensorflow backend")
-    from . import tf_support
+    from pipeline.deep import tf_support
 
     strategy = tf_support.make_strategy(distribute)
     if strategy is None:

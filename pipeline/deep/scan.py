@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..clustering import register_method
-from ..progress import check_cancel, report
-from .head_utils import check_inputs, consecutive, standardize
+from pipeline.clustering.registry import register_method
+from pipeline.core.progress import check_cancel, report
+from pipeline.deep.head_utils import check_inputs, consecutive, standardize
 
 
 #: A head whose effective number of clusters (exp of the entropy of the cluster sizes) is
@@ -74,8 +74,8 @@ def scan_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None
     """SCAN labels for ``features`` (ideally SimCLR embeddings); curves under stages ``scan``, ``scan:self-label``."""
     import keras
 
-    from .networks import TwoViewModel, scan_loss
-    from .runtime import seed_everything, train_epochs
+    from pipeline.deep.networks import TwoViewModel, scan_loss
+    from pipeline.deep.runtime import seed_everything, train_epochs
 
     x = standardize(check_inputs(features, k))
     k, n_heads = int(k), int(n_heads)

@@ -6,10 +6,16 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..features.base import FeatureExtractor
-from ..progress import CancelToken, ProgressCallback, report
-from .model_cache import ModelCache, fingerprint
-from .runtime import describe_device, predict_batches, resize_images, seed_everything, strategy_scope
+from pipeline.features.base import FeatureExtractor
+from pipeline.core.progress import CancelToken, ProgressCallback, report
+from pipeline.deep.model_cache import ModelCache, fingerprint
+from pipeline.deep.runtime import (
+    describe_device,
+    predict_batches,
+    resize_images,
+    seed_everything,
+    strategy_scope,
+)
 
 #: Parameters that change where or how fast a model trains, not what it learns.
 _NON_MODEL_PARAMS = ("cache_dir", "distribute")

@@ -1,14 +1,11 @@
-"""The feature-extractor interface and the registry that every extractor joins."""
+"""The feature-extractor interfaces (registration lives in :mod:`pipeline.features.registry`)."""
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..progress import CancelToken, ProgressCallback
-
-_REGISTRY: dict[str, type["FeatureExtractor"]] = {}
-
+from pipeline.core.progress import CancelToken, ProgressCallback
 
 class FeatureExtractor:
     """scikit-learn-style extractor over image batches.
@@ -71,7 +68,7 @@ class BatchFeatureExtractor(FeatureExtractor):
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancelToken] = None,
     ) -> np.ndarray:
-        from ..progress import check_cancel, report
+        from pipeline.core.progress import check_cancel, report
 
         out = []
         for start in range(0, len(images), self.batch_size):
@@ -79,34 +76,3 @@ class BatchFeatureExtractor(FeatureExtractor):
             out.append(self.transform_batch(images[start : start + self.batch_size]))
             report(progress, f"features: {self.name}", min(start + self.batch_size, len(images)), len(images))
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
-
-
-def register(name: str) -> Callable[[type[FeatureExtractor]], type[FeatureExtractor]]:
-    """Class decorator: make an extractor available under ``name``."""
-
-    def _decorate(cls: type[FeatureExtractor]) -> type[FeatureExtractor]:
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return _decorate
-
-
-def make_extractor(name: str, **params: Any) -> FeatureExtractor:
-    """Instantiate the registered extractor ``name`` with ``params``."""
-    _load_builtin()
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown feature extractor {name!r}; known: {sorted(_REGISTRY)}") from None
-    return cls(**params)
-
-
-def available_extractors() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
-
-
-def _load_builtin() -> None:
-    """Import the modules whose extractors register themselves."""
-    from . import builtin  # noqa: F401

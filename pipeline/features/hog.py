@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BatchFeatureExtractor, register
+from pipeline.features.base import BatchFeatureExtractor
+from pipeline.features.registry import register
 
 
 def _gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,8 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from .base import BatchFeatureExtractor, register
+from pipeline.features.base import BatchFeatureExtractor
+from pipeline.features.registry import register
 
 
 def _resize_batch(images: np.ndarray, size: int) -> np.ndarray:

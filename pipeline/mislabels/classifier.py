@@ -11,7 +11,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
-from ..progress import CancelToken, ProgressCallback, check_cancel, report
+from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
 
 CLASSIFIERS = ("logreg", "mlp")
 

@@ -5,10 +5,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..progress import CancelToken, ProgressCallback, check_cancel, report
-from . import confident_learning as cl
-from .classifier import cross_val_probabilities
-from .neighbours import (
+from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
+from pipeline.mislabels import confident_learning as cl
+from pipeline.mislabels.classifier import cross_val_probabilities
+from pipeline.mislabels.neighbours import (
     cluster_by_kmeans,
     cluster_label_probabilities,
     knn_label_probabilities,
@@ -16,7 +16,7 @@ from .neighbours import (
     nearest_neighbours,
     outlier_scores,
 )
-from .report import SuspectReport
+from pipeline.mislabels.report import SuspectReport
 
 #: Weights of the class-probability sources in the combined estimate. Chosen on GTSRB
 #: label flips (HOG + PCA 200 features, 5%/10% random/confusable flips): within 0.01

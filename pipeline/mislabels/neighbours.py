@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.neighbors import NearestNeighbors
 
-from ..progress import CancelToken, ProgressCallback, check_cancel, report
+from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
 
 
 def nearest_neighbours(

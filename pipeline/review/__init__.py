@@ -3,17 +3,17 @@
 No Qt here; the GUI wraps :class:`ReviewSession` in item models and each
 :class:`Edit` in an undo command.
 """
-from .atomic import atomic_write_bytes, atomic_write_text, remove_stale_temps
-from .edits import Edit, FlagChange, ReviewError, compose
-from .export import CSV_COLUMNS, ExportError, class_folder_name, export_csv, export_tree, safe_name
-from .session import (
-    FORMAT_VERSION,
-    Autosaver,
-    ReviewSession,
-    backup_path,
-    register_migration,
+from pipeline.review.edits import Edit, FlagChange, ReviewError, compose
+from pipeline.review.export import (
+    CSV_COLUMNS,
+    ExportError,
+    class_folder_name,
+    export_csv,
+    export_tree,
+    safe_name,
 )
-from .taxonomy import Taxonomy, TaxonomyClass, TaxonomyError
+from pipeline.review.session import FORMAT_VERSION, Autosaver, ReviewSession, backup_path, register_migration
+from pipeline.review.taxonomy import Taxonomy, TaxonomyClass, TaxonomyError
 
 __all__ = [
     "Autosaver",
@@ -27,9 +27,6 @@ __all__ = [
     "Taxonomy",
     "TaxonomyClass",
     "TaxonomyError",
-    "atomic_write_bytes",
-    "atomic_write_text",
-    "remove_stale_temps",
     "backup_path",
     "class_folder_name",
     "compose",

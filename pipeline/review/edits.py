@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .session import ReviewSession
+    from pipeline.review.session import ReviewSession
 
 
 class ReviewError(ValueError):

@@ -9,10 +9,10 @@ import shutil
 from pathlib import Path
 from typing import Optional, Union
 
-from ..progress import CancelToken, ProgressCallback, check_cancel, report
-from .atomic import atomic_write_text
-from .session import ReviewSession
-from .taxonomy import Taxonomy
+from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
+from pipeline.core.atomic import atomic_write_text
+from pipeline.review.session import ReviewSession
+from pipeline.review.taxonomy import Taxonomy
 
 PathLike = Union[str, Path]
 

@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from .atomic import atomic_write_bytes, remove_stale_temps
-from .edits import Edit, FlagChange, ReviewError, compose
+from pipeline.core.atomic import atomic_write_bytes, remove_stale_temps
+from pipeline.review.edits import Edit, FlagChange, ReviewError, compose
 
 PathLike = Union[str, Path]
 

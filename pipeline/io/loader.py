@@ -22,12 +22,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import decode as decode_module
-from .decode_cache import DecodeCache, FileKey, file_key
-from .items import ImageSet, SkippedFile
-from .paths import default_cache_dir
-from .progress import Cancelled, CancelToken, ProgressCallback, check_cancel, report
-from .sources import Discovery, Source, SourceError, discover
+from pipeline.io import decode as decode_module
+from pipeline.io.decode_cache import DecodeCache, FileKey, file_key
+from pipeline.core.items import ImageSet, SkippedFile
+from pipeline.core.paths import default_cache_dir
+from pipeline.core.progress import Cancelled, CancelToken, ProgressCallback, check_cancel, report
+from pipeline.io.sources import Discovery, Source, SourceError, discover
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from pipeline.items import ImageItem
+from pipeline.core.items import ImageItem
 
 #: The demo classes as ``(GTSRB ClassId, GTSRB sign name)``.
 DEMO_CLASSES: list[tuple[str, str]] = [
@@ -496,7 +496,7 @@ def write_demo_folder(
 
 def _default_cache_root() -> Path:
     try:
-        from pipeline.paths import default_cache_dir  # written in parallel; optional
+        from pipeline.core.paths import default_cache_dir  # written in parallel; optional
     except ImportError:
         import platformdirs
 

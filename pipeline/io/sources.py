@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
-from .items import ImageItem, SkippedFile
+from pipeline.core.items import ImageItem, SkippedFile
 
 #: File extensions handed to the decoder (lower case). Anything Pillow can open, plus
 #: formats Pillow may lack a plugin for, so that those are reported rather than ignored.

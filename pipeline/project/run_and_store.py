@@ -2,7 +2,7 @@
 
 :func:`run_and_store` runs ``run_pipeline`` and writes what the review window needs
 (features, working-size images, metadata, a fresh review session) into the
-:class:`SessionStore`. :func:`run_and_store_in_process` does the same in a separate
+:class:`~pipeline.project.store.ProjectStore`. :func:`run_and_store_in_process` does the same in a separate
 process (``spawn``): several pipeline stages hold the GIL for 100-200 ms at a time
 (decoding, PCA, JSON writing), which would freeze the window's event loop for that
 long if they ran in one of its threads. The window's model thread waits for the
@@ -16,14 +16,15 @@ import multiprocessing as mp
 import os
 import queue
 import time
-import traceback
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
 
 from pipeline.config import PipelineConfig
-from pipeline.progress import Cancelled, CancelToken, Progress, report
+from pipeline.core.errors import describe_error
+from pipeline.core.progress import Cancelled, CancelToken, Progress, report, throttled
+from pipeline.project.store import ProjectData, ProjectStore
 
 #: Seconds a cancelled child gets to stop by itself before it is terminated.
 CANCEL_GRACE_S = 5.0
@@ -52,9 +53,7 @@ def run_and_store(config: PipelineConfig, folder: str, source: Any, store_root: 
     from pipeline.review import ReviewSession
     from pipeline.run import run_pipeline
 
-    from .session_store import ProjectData, SessionStore
-
-    store = SessionStore(store_root)
+    store = ProjectStore(store_root)
     result = run_pipeline(config, source, progress=progress, cancel=cancel, cache_dir=store.pipeline_cache_dir())
     report(progress, "saving", 0, 1, "writing the feature and thumbnail cache")
     image_set = result.image_set
@@ -78,22 +77,16 @@ def _child_main(config_dict: dict, folder: str, source: Any, store_root: str, ev
             os.nice(CHILD_NICENESS)
         except OSError:
             pass
-    last = {"t": 0.0, "stage": None}
-
     def _progress(p: Progress) -> None:
-        now = time.monotonic()
-        if p.stage == last["stage"] and p.done < p.total and now - last["t"] < 0.05:
-            return
-        last["t"], last["stage"] = now, p.stage
         events.put(("progress", (p.stage, p.done, p.total, p.message)))
 
     try:
         config = PipelineConfig.from_dict(config_dict)
-        run_and_store(config, folder, source, store_root, _progress, CancelToken(cancel_event))
+        run_and_store(config, folder, source, store_root, throttled(_progress), CancelToken(cancel_event))
     except Cancelled:
         events.put(("cancelled", None))
     except BaseException as exc:  # reported to the window, which shows it
-        events.put(("failed", (f"{type(exc).__name__}: {str(exc) or type(exc).__name__}", traceback.format_exc())))
+        events.put(("failed", describe_error(exc)))
     else:
         events.put(("done", None))
 
@@ -163,9 +156,7 @@ def load_stored(store_root: str, folder: str):
     """``(ProjectData, ReviewSession)`` as :func:`run_and_store` saved them."""
     from pipeline.review import ReviewSession
 
-    from .session_store import SessionStore
-
-    store = SessionStore(store_root)
+    store = ProjectStore(store_root)
     return store.load_project(folder), ReviewSession.load(store.session_path(folder))
 
 

@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
-from ..progress import CancelToken, ProgressCallback
-from .finder import MislabelFinder
-from .report import SuspectReport
+from pipeline.mislabels.finder import MislabelFinder
+from pipeline.mislabels.suspects import find_suspects, write_conflicts_csv, write_outliers_csv
 
 
 def add_suspects_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``suspects`` options to ``parser`` (a subparser of the main CLI)."""
-    from ..config import DEFAULT_PRESET, PRESETS
+    from pipeline.config import DEFAULT_PRESET, PRESETS
 
     parser.add_argument("folder", help="labelled images: class folders, a GTSRB root or CSV, or a path,label CSV")
     parser.add_argument("--out", required=True, help="CSV to write, most suspect first")
@@ -32,66 +29,9 @@ def add_suspects_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     return parser
 
 
-def find_suspects(
-    source,
-    *,
-    preset: Optional[str] = None,
-    finder: Optional[MislabelFinder] = None,
-    crop_roi: Optional[bool] = None,
-    cache_dir=None,
-    progress: Optional[ProgressCallback] = None,
-    cancel: Optional[CancelToken] = None,
-) -> tuple[SuspectReport, list[str], int]:
-    """Load ``source``, compute the preset's features and score the labelled images.
-
-    Returns ``(report, paths, n_unlabelled)``; images without a label are left out.
-    """
-    from ..config import DEFAULT_PRESET, get_preset
-    from ..loader import load_images
-    from ..run import compute_features
-
-    config = get_preset(preset or DEFAULT_PRESET)
-    if crop_roi is not None:
-        config.crop_roi = crop_roi
-    image_set = load_images(source, size=config.image_size, crop_roi=config.crop_roi, cache_dir=cache_dir,
-                            progress=progress, cancel=cancel)
-    labels = [it.label for it in image_set.items]
-    keep = [i for i, lab in enumerate(labels) if lab not in (None, "")]
-    if not keep:
-        raise ValueError(f"no image in {source} carries a label (use class folders or a path,label CSV)")
-    labelled = image_set.subset(keep) if len(keep) < len(image_set) else image_set
-    features = compute_features(config, labelled, progress=progress, cancel=cancel)
-    finder = finder or MislabelFinder(seed=config.seed)
-    report = finder.fit(features, [labels[i] for i in keep], progress=progress, cancel=cancel)
-    return report, labelled.paths, len(image_set) - len(keep)
-
-
-def write_conflicts_csv(path, report: SuspectReport, paths) -> Path:
-    """Near-duplicate pairs with different labels: ``path_a,label_a,path_b,label_b,distance``."""
-    path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["path_a", "label_a", "path_b", "label_b", "distance"])
-        for i, j, d in report.near_duplicate_conflicts:
-            writer.writerow([paths[i], report.classes[report.given[i]], paths[j], report.classes[report.given[j]],
-                             f"{d:.4f}"])
-    return path
-
-
-def write_outliers_csv(path, report: SuspectReport, paths) -> Path:
-    """Images that fit no class well, worst first: ``path,given,outlier_score``."""
-    path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["path", "given", "outlier_score"])
-        for i in report.outliers:
-            writer.writerow([paths[i], report.classes[report.given[i]], f"{report.outlier_scores[i]:.4f}"])
-    return path
-
-
 def suspects_main(args: argparse.Namespace) -> int:
     """Run ``suspects`` from parsed arguments; writes the CSVs and prints a summary."""
-    from ..progress_bar import TextProgressBar
+    from pipeline.cli.progress_bar import TextProgressBar
 
     finder = MislabelFinder(n_neighbors=args.neighbors, cv=args.cv, seed=args.seed, classifier=args.classifier)
     bar = TextProgressBar()

@@ -4,8 +4,8 @@ One project folder per image folder under the store root holds the autosaved
 review session (``session.json``), the pipeline features (``features.npy``), the
 decoded working-size images used for thumbnails and mean images (``images.npy``) and
 ``project.json`` (items, k-selection scores, skipped files, timings). Reopening a
-folder loads these instead of running the pipeline again. Recent folders live in a
-QSettings INI file next to them.
+folder loads these instead of running the pipeline again. (The window's preferences,
+such as recent folders, live beside them in ``settings.ini``: see ``gui/settings.py``.)
 
 The root is ``$CLUSTER_REVIEW_HOME`` when set, else the per-user data folder.
 """
@@ -22,14 +22,12 @@ from typing import Any, Optional
 
 import numpy as np
 import platformdirs
-from PySide6.QtCore import QSettings
 
-from pipeline.items import ImageItem
-from pipeline.review.atomic import atomic_write_bytes
+from pipeline.core.items import ImageItem
+from pipeline.core.atomic import atomic_write_bytes
 
 HOME_ENV_VAR = "CLUSTER_REVIEW_HOME"
 PROJECT_VERSION = 1
-MAX_RECENT = 10
 
 
 def default_store_root() -> Path:
@@ -66,7 +64,7 @@ def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
         raise
 
 
-class SessionStore:
+class ProjectStore:
     """Paths and cached arrays for every folder the user reviews."""
 
     def __init__(self, root: Optional[os.PathLike | str] = None) -> None:
@@ -130,35 +128,3 @@ class SessionStore:
             meta["folder"], items, features, images, meta.get("config") or {},
             meta.get("k_selection"), meta.get("skipped") or [], meta.get("timings") or {},
         )
-
-    # -- recent folders ------------------------------------------------------------
-    def _settings(self) -> QSettings:
-        self.root.mkdir(parents=True, exist_ok=True)
-        return QSettings(str(self.root / "settings.ini"), QSettings.Format.IniFormat)
-
-    def recent_folders(self) -> list[str]:
-        value = self._settings().value("recent/folders", [])
-        if isinstance(value, str):
-            value = [value] if value else []
-        return [str(v) for v in (value or [])]
-
-    def add_recent(self, folder: os.PathLike | str) -> list[str]:
-        path = str(Path(folder).expanduser().resolve())
-        recent = [p for p in self.recent_folders() if p != path]
-        recent.insert(0, path)
-        recent = recent[:MAX_RECENT]
-        settings = self._settings()
-        settings.setValue("recent/folders", recent)
-        settings.sync()
-        return recent
-
-    # -- per-folder taxonomy -------------------------------------------------------
-    def taxonomy_path(self, folder: os.PathLike | str) -> Optional[str]:
-        """The taxonomy CSV the user loaded for ``folder`` (``None``: the default)."""
-        value = self._settings().value(f"taxonomy/{self.project_dir(folder).name}", "")
-        return str(value) if value else None
-
-    def set_taxonomy_path(self, folder: os.PathLike | str, path: Optional[str]) -> None:
-        settings = self._settings()
-        settings.setValue(f"taxonomy/{self.project_dir(folder).name}", path or "")
-        settings.sync()

@@ -28,7 +28,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .decode import DECODE_VERSION
+from pipeline.io.decode import DECODE_VERSION
 
 log = logging.getLogger(__name__)
 

@@ -86,3 +86,22 @@ def scaled(progress: Optional[ProgressCallback], stage: str) -> Optional[Progres
         progress(Progress(stage, p.done, p.total, p.message or p.stage, p.metrics))
 
     return _inner
+
+
+def throttled(progress: ProgressCallback, interval_s: float = 0.05) -> ProgressCallback:
+    """Forward at most one report per ``interval_s`` within a stage to ``progress``.
+
+    A report that starts a new stage or finishes one (``done >= total``) always passes.
+    """
+    import time
+
+    last = {"t": 0.0, "stage": None}
+
+    def _forward(p: Progress) -> None:
+        now = time.monotonic()
+        if p.stage == last["stage"] and p.done < p.total and now - last["t"] < interval_s:
+            return
+        last["t"], last["stage"] = now, p.stage
+        progress(p)
+
+    return _forward

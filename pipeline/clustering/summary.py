@@ -1,16 +1,60 @@
-"""Per-cluster figures the review window shows, computed from features and memberships.
+"""Cluster summaries: the one place centers, medoids, silhouettes and the linkage are computed.
 
-Qt-free and cheap enough to recompute after every edit (one pass over the features,
-matrix products against the K centers): centers, members ordered by distance to their
-center (outliers last), medoids, a centroid-based silhouette per cluster and a ward
-linkage over the centers for the dendrogram.
+Qt-free and cheap enough to recompute after every review edit (one pass over the
+features, matrix products against the K centers). The CLI's :class:`ClusterResult` and
+the window's :class:`ClusterStats` both come from :func:`compute_cluster_stats`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
+
+
+@dataclass
+class KSelection:
+    """Scores per candidate k; ``best_k`` is the one picked by ``criterion``.
+
+    ``errors`` holds the standard error of a score where it is estimated from a sample
+    (the silhouette), so a plot can show how flat the curve really is.
+    """
+
+    criterion: str
+    ks: list[int]
+    scores: dict[str, list[float]]
+    best_k: int
+    errors: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass
+class ClusterResult:
+    """Cluster labels plus what a reviewer needs to see each cluster.
+
+    ``labels``: ``(N,)`` int, clusters numbered ``0..K-1``, ``-1`` for noise.
+    ``centers``: ``(K, D)`` mean feature per cluster; row ``j`` belongs to cluster
+    ``ids[j]`` (``ids`` is ``arange(K)`` after a fresh run, any ids after review edits). ``medoids``: ``(K,)`` index of the
+    image nearest each center. ``sizes``: ``(K,)``. ``linkage``: ``(K-1, 4)`` scipy
+    linkage matrix over the centers (ward), for a dendrogram.
+    """
+
+    labels: np.ndarray
+    centers: np.ndarray
+    medoids: np.ndarray
+    sizes: np.ndarray
+    linkage: np.ndarray
+    method: str = ""
+    ids: Optional[np.ndarray] = None
+    k_selection: Optional[KSelection] = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.ids is None:
+            self.ids = np.arange(len(self.sizes))
+
+    @property
+    def n_clusters(self) -> int:
+        return int(len(self.sizes))
 
 
 @dataclass
@@ -108,3 +152,26 @@ def compute_cluster_stats(
 
         linkage = _linkage(centers, method="ward")
     return ClusterStats(ids, centers32, members, medoids, distance, silhouette, linkage, row_of)
+
+
+def summarize_clusters(features: np.ndarray, labels: np.ndarray, method: str = "") -> ClusterResult:
+    """Centers, medoids, sizes and a ward linkage over the centers for any labelling.
+
+    Noise (``-1``) is left out of every cluster.
+    """
+    labels = np.asarray(labels, dtype=int)
+    ids = np.unique(labels[labels >= 0])
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.r_[ids, np.iinfo(int).max])
+    memberships = {int(c): order[bounds[j]:bounds[j + 1]] for j, c in enumerate(ids)}
+    stats = compute_cluster_stats(features, memberships)
+    medoids = np.array([stats.medoids[int(c)] for c in ids], dtype=int)
+    sizes = np.array([len(memberships[int(c)]) for c in ids], dtype=int)
+    link = stats.linkage if stats.linkage is not None else np.zeros((0, 4))
+    return ClusterResult(labels, stats.centers, medoids, sizes, link, method=method, ids=ids)
+
+
+def distances_to_center(features: np.ndarray, members: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """Euclidean distance of each member to ``center`` (to order a grid, outliers last)."""
+    diff = features[members] - center[None, :]
+    return np.sqrt((diff * diff).sum(axis=1))

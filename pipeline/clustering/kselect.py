@@ -6,8 +6,9 @@ from typing import Iterable, Optional
 import numpy as np
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
 
-from .clustering import KSelection, _METHODS
-from .progress import CancelToken, ProgressCallback, check_cancel, report
+from pipeline.clustering.summary import KSelection
+from pipeline.clustering.registry import get_method
+from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
 
 CRITERIA = {"silhouette": max, "calinski_harabasz": max, "davies_bouldin": min}
 SILHOUETTE_SAMPLE = 5000
@@ -79,7 +80,7 @@ def select_k(
     ks = [int(k) for k in ks]
     tree = None
     if method == "agglomerative" and params.get("linkage", "ward") != "centroid":
-        from .cluster_methods import agglomerative_tree, cut_tree
+        from pipeline.clustering.methods import agglomerative_tree, cut_tree
 
         report(progress, "choosing k: building tree", 0, len(ks))
         tree = agglomerative_tree(features, params.get("linkage", "ward"), params.get("n_neighbors", 10))
@@ -91,7 +92,7 @@ def select_k(
         if tree is not None:
             labels = cut_tree(tree, len(features), k)
         else:
-            labels = _METHODS[method](features, k, seed=seed, images=images, progress=None, cancel=cancel, **params)
+            labels = get_method(method)(features, k, seed=seed, images=images, progress=None, cancel=cancel, **params)
         labels = np.asarray(labels)
         values = score_partition(features, labels, seed)
         errors.append(values.pop("silhouette_se"))

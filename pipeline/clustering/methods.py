@@ -15,8 +15,8 @@ from sklearn import cluster as skc
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import kneighbors_graph
 
-from .clustering import register_method
-from .progress import check_cancel, report
+from pipeline.clustering.registry import register_method
+from pipeline.core.progress import check_cancel, report
 
 LINKAGES = ("single", "complete", "average", "ward", "centroid")
 
@@ -198,4 +198,3 @@ def affinity(features, k=None, *, seed=0, images=None, progress=None, cancel=Non
     return _sample_fit_assign(features, fit, max_samples, seed)
 
 
-from .deep import heads as _deep_heads  # noqa: E402,F401  (dec, scan, iic; Keras loads lazily)

@@ -1,11 +1,11 @@
-"""A terminal progress bar fed by pipeline :class:`~pipeline.progress.Progress` reports."""
+"""A terminal progress bar fed by pipeline :class:`~pipeline.core.progress.Progress` reports."""
 from __future__ import annotations
 
 import sys
 import time
 from typing import Optional, TextIO
 
-from .progress import Progress
+from pipeline.core.progress import Progress
 
 
 class TextProgressBar:

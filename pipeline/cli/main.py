@@ -1,4 +1,4 @@
-"""Command line: ``cluster-review run | eval | presets | demo | gui | suspects``."""
+"""Command line: ``cluster-review run | eval | presets | demo | suspects`` (+ installed front ends: ``gui``)."""
 from __future__ import annotations
 
 import argparse
@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .config import DEFAULT_PRESET, PRESETS, PipelineConfig, get_preset
-from .progress import Cancelled
+from pipeline.config import DEFAULT_PRESET, PRESETS, PipelineConfig, get_preset
+from pipeline.cli.suspects import add_suspects_arguments, suspects_main
+from pipeline.core.progress import Cancelled
 
 
 def parse_k_range(text: str) -> tuple[int, int]:
@@ -36,7 +37,7 @@ def _config_from_args(args: argparse.Namespace) -> PipelineConfig:
 
 
 def _format_summary(result) -> str:
-    from .evaluate import format_metrics
+    from pipeline.evaluate import format_metrics
 
     lines = [
         f"images: {len(result.image_set)} clustered, {len(result.image_set.skipped)} skipped "
@@ -57,9 +58,9 @@ def _format_summary(result) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .outputs import write_run
-    from .progress_bar import TextProgressBar
-    from .run import run_pipeline
+    from pipeline.outputs import write_run
+    from pipeline.cli.progress_bar import TextProgressBar
+    from pipeline.run import run_pipeline
 
     config = _config_from_args(args)
     bar = TextProgressBar()
@@ -74,12 +75,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_assignments, format_metrics
+    from pipeline.evaluate import evaluate_assignments, format_metrics
 
     metrics = evaluate_assignments(args.assignments, labels_source=args.labels)
     print(format_metrics(metrics))
     if args.json:
-        from .outputs import write_json
+        from pipeline.outputs import write_json
 
         write_json(Path(args.json), metrics)
     return 0
@@ -95,22 +96,27 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import write_demo_folder
+    from pipeline.io.demo import write_demo_folder
 
     items = write_demo_folder(Path(args.folder), n_per_class=args.n_per_class, seed=args.seed, layout=args.layout)
     print(f"wrote {len(items)} demo images to {args.folder}")
     return 0
 
 
-def cmd_gui(args: argparse.Namespace) -> int:
-    from gui.app import main as gui_main
+#: Entry-point group through which installed front ends add subcommands (the window adds
+#: ``gui``); each entry point is a ``main(argv) -> int``. The core never imports them.
+COMMANDS_GROUP = "cluster_review.commands"
 
-    argv = []
-    if args.demo:
-        argv.append("--demo")
-    if args.target:
-        argv.append(args.target)
-    return int(gui_main(argv) or 0)
+
+def plugin_commands() -> dict:
+    """Installed subcommands from :data:`COMMANDS_GROUP`, name -> entry point."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+
+
+def cmd_plugin(args: argparse.Namespace) -> int:
+    return int(args.entry_point.load()(list(args.plugin_args)) or 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,23 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--layout", choices=["class-folders", "flat"], default="class-folders")
     demo.set_defaults(func=cmd_demo)
 
-    gui = sub.add_parser("gui", help="open the review window")
-    gui.add_argument("target", nargs="?", help="folder or saved session to open")
-    gui.add_argument("--demo", action="store_true", help="open the built-in demo set")
-    gui.set_defaults(func=cmd_gui)
+    sp = sub.add_parser("suspects", help="rank images whose given label is probably wrong")
+    add_suspects_arguments(sp)
+    sp.set_defaults(func=suspects_main)
 
-    _add_optional_commands(sub)
+    for name, ep in sorted(plugin_commands().items()):
+        plug = sub.add_parser(name, help=f"{name} (installed front end; see: cluster-review {name} --help)",
+                              add_help=False, prefix_chars="\0")
+        plug.add_argument("plugin_args", nargs=argparse.REMAINDER)
+        plug.set_defaults(func=cmd_plugin, entry_point=ep)
     return parser
-
-
-def _add_optional_commands(sub) -> None:
-    """Subcommands that live with their feature module."""
-    from . import mislabels
-
-    if hasattr(mislabels, "add_suspects_arguments"):
-        sp = sub.add_parser("suspects", help="rank images whose given label is probably wrong")
-        mislabels.add_suspects_arguments(sp)
-        sp.set_defaults(func=mislabels.suspects_main)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -1,0 +1,1 @@
+"""The command line: ``cluster-review run | eval | suspects | presets | demo | gui``."""

@@ -1,0 +1,1 @@
+"""Input: finding images (sources), decoding them, the decode cache, the loader and the demo set."""
