@@ -27,7 +27,7 @@ def screenshot(data, out: str, seed: int = 1) -> None:
     from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication
 
-    from gui.suspects_view import SuspectsView
+    from gui.views.suspects_view import SuspectsView
     from pipeline.config import get_preset
     from pipeline.core.items import ImageItem
     from pipeline.io.loader import load_images
@@ -35,6 +35,9 @@ def screenshot(data, out: str, seed: int = 1) -> None:
     from pipeline.review import ReviewSession, Taxonomy
     from pipeline.run import compute_features
 
+    from gui._qt_compat import patch_signal_emit
+
+    patch_signal_emit()
     app = QApplication.instance() or QApplication([])
     rows = list(csv.DictReader(open(data / "Train.csv", newline="")))
     rng = np.random.default_rng(seed)
@@ -87,11 +90,14 @@ def full_size(n: int = 39209, n_classes: int = 43, suspects: float = 0.05, seed:
     from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication
 
-    from gui.suspects_model import SuspectsModel
-    from gui.suspects_view import SuspectsView
+    from gui.models.suspects_model import SuspectsModel
+    from gui.views.suspects_view import SuspectsView
     from pipeline.mislabels import SuspectReport
     from pipeline.review import ReviewSession, Taxonomy
 
+    from gui._qt_compat import patch_signal_emit
+
+    patch_signal_emit()
     app = QApplication.instance() or QApplication([])
     rng = np.random.default_rng(seed)
     given = rng.integers(0, n_classes, n)

@@ -1,4 +1,6 @@
-"""Qt review window over the headless ``pipeline`` package (PySide6 + pyqtgraph)."""
-from gui._qt_compat import patch_signal_emit
+"""Qt review window over the headless ``pipeline`` package (PySide6 + pyqtgraph).
 
-patch_signal_emit()
+Importing ``gui`` (or ``gui.app``) loads no Qt: the pipeline's child process is
+started with ``spawn`` and re-imports the window's entry module, and must stay
+headless. :func:`gui.app.make_application` applies the binding work-arounds.
+"""

@@ -28,6 +28,9 @@ def make_application(argv: Optional[Sequence[str]] = None):
     """The existing QApplication, or a new one styled for long review sessions."""
     from PySide6.QtWidgets import QApplication
 
+    from gui._qt_compat import patch_signal_emit
+
+    patch_signal_emit()
     app = QApplication.instance()
     if app is None:
         app = QApplication(list(argv) if argv else [sys.argv[0]])

@@ -1,7 +1,10 @@
 """Signals emitted from Python must not eat references to True/False (PySide6 6.12.0 bug)."""
 import sys
 
-import gui  # noqa: F401  (applies the work-around when the binding needs it)
+import gui  # noqa: F401
+from gui._qt_compat import patch_signal_emit
+
+patch_signal_emit()  # what gui.app.make_application does before any widget exists
 from PySide6.QtCore import QObject, Signal
 
 

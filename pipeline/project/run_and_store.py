@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -70,6 +71,15 @@ def run_and_store(config: PipelineConfig, folder: str, source: Any, store_root: 
     return data, session
 
 
+#: Top-level packages of the window's toolkit, which a headless child must never load.
+TOOLKIT_PACKAGES = ("PySide6", "shiboken6", "pyqtgraph", "superqt")
+
+
+def loaded_toolkit_modules() -> list[str]:
+    """Names in ``sys.modules`` that belong to :data:`TOOLKIT_PACKAGES`."""
+    return sorted(m for m in list(sys.modules) if m.split(".")[0] in TOOLKIT_PACKAGES)
+
+
 def _child_main(config_dict: dict, folder: str, source: Any, store_root: str, events, cancel_event) -> None:
     """Entry point of the child process: run, store, report through ``events``."""
     if hasattr(os, "nice"):  # on a busy machine the window's own threads should win the CPU
@@ -79,6 +89,8 @@ def _child_main(config_dict: dict, folder: str, source: Any, store_root: str, ev
             pass
     def _progress(p: Progress) -> None:
         events.put(("progress", (p.stage, p.done, p.total, p.message)))
+
+    events.put(("started", {"pid": os.getpid(), "toolkit_modules": loaded_toolkit_modules()}))
 
     try:
         config = PipelineConfig.from_dict(config_dict)
@@ -93,8 +105,12 @@ def _child_main(config_dict: dict, folder: str, source: Any, store_root: str, ev
 
 def run_and_store_in_process(config: PipelineConfig, folder: str, source: Any, store_root: str,
                              progress: Optional[Callable[[Progress], None]] = None,
-                             cancel: Optional[CancelToken] = None) -> None:
-    """:func:`run_and_store` in a child process; raises its error or :class:`Cancelled`."""
+                             cancel: Optional[CancelToken] = None,
+                             on_started: Optional[Callable[[dict], None]] = None) -> None:
+    """:func:`run_and_store` in a child process; raises its error or :class:`Cancelled`.
+
+    ``on_started`` receives the child's ``{"pid", "toolkit_modules"}`` once it runs.
+    """
     ctx = mp.get_context("spawn")
     events = ctx.Queue()
     cancel_event = ctx.Event()
@@ -127,6 +143,10 @@ def run_and_store_in_process(config: PipelineConfig, folder: str, source: Any, s
             if kind == "progress":
                 if progress is not None:
                     progress(Progress(*payload))
+            elif kind == "started":
+                report(progress, "starting", 1, 1, f"pipeline process {payload['pid']} running")
+                if on_started is not None:
+                    on_started(payload)
             else:
                 outcome = (kind, payload)
     finally:
