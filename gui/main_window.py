@@ -56,23 +56,23 @@ from pipeline.review import (
     export_tree,
 )
 
-from gui.class_picker import ClassPicker
-from gui.cluster_list_model import COL_NAME, COL_SIZE, CLUSTER_ID_ROLE, ClusterListModel, ClusterSortProxy
+from gui.dialogs.class_picker import ClassPicker
+from gui.models.cluster_list_model import COL_NAME, COL_SIZE, CLUSTER_ID_ROLE, ClusterListModel, ClusterSortProxy
 from pipeline.clustering.summary import ClusterStats, compute_cluster_stats
-from gui.dendrogram_view import DendrogramView, KScorePlot
-from gui.help_dialog import HelpDialog
-from gui.image_viewer import ImageViewer
+from gui.views.dendrogram_view import DendrogramView, KScorePlot
+from gui.dialogs.help_dialog import HelpDialog
+from gui.views.image_viewer import ImageViewer
 from pipeline.project.run_and_store import load_stored, run_and_store, run_and_store_in_process
-from gui.pipeline_worker import Job, ModelWorker
-from gui.review_dialogs import MAX_WARD_SPLIT, MoveDialog, SplitDialog
+from gui.jobs.worker import Job, ModelWorker
+from gui.dialogs.review_dialogs import MAX_WARD_SPLIT, MoveDialog, SplitDialog
 from pipeline.project.store import ProjectData
 from gui.settings import SessionStore
-from gui.settings_dialog import SettingsDialog
-from gui.suspects_view import SuspectsView
-from gui.suspects_worker import SuspectsResult, can_find_suspects, suspects_job
-from gui.thumbnail_loader import ThumbnailLoader, array_to_qimage
-from gui.thumbnail_model import CHANGED, REJECTED, REVIEWED, ThumbnailDelegate, ThumbnailModel
-from gui.undo_commands import BatchCommand, EditCommand
+from gui.dialogs.settings_dialog import SettingsDialog
+from gui.views.suspects_view import SuspectsView
+from gui.jobs.suspects_job import SuspectsResult, can_find_suspects, suspects_job
+from gui.views.thumbnail_loader import ThumbnailLoader, array_to_qimage
+from gui.models.thumbnail_model import CHANGED, REJECTED, REVIEWED, ThumbnailDelegate, ThumbnailModel
+from gui.undo import BatchCommand, EditCommand
 
 CENTER_SIZE = 112
 DEFAULT_THUMB = 64

@@ -12,14 +12,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QListView
 
-from gui.class_picker import ClassPicker
+from gui.dialogs.class_picker import ClassPicker
 from pipeline.clustering.summary import compute_cluster_stats
-from gui.help_dialog import HelpDialog
+from gui.dialogs.help_dialog import HelpDialog
 from pipeline.project.store import ProjectData
 from gui.settings import SessionStore
-from gui.settings_dialog import SettingsDialog, parse_pca
-from gui.thumbnail_loader import ThumbnailLoader
-from gui.thumbnail_model import ThumbnailModel
+from gui.dialogs.settings_dialog import SettingsDialog, parse_pca
+from gui.views.thumbnail_loader import ThumbnailLoader
+from gui.models.thumbnail_model import ThumbnailModel
 from pipeline.core.items import ImageItem
 from pipeline.review import ReviewSession, Taxonomy
 

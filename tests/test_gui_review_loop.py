@@ -14,10 +14,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QMessageBox
 
-from gui.class_picker import ClassPicker
-from gui.cluster_list_model import CLUSTER_ID_ROLE
+from gui.dialogs.class_picker import ClassPicker
+from gui.models.cluster_list_model import CLUSTER_ID_ROLE
 from gui.main_window import MainWindow
-from gui.review_dialogs import SplitDialog
+from gui.dialogs.review_dialogs import SplitDialog
 from gui.settings import SessionStore
 from pipeline.io.demo import write_demo_folder
 from pipeline.review import ReviewSession

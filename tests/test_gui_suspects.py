@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QUndoStack
 from PySide6.QtTest import QTest
 
-from gui.suspects_model import (
+from gui.models.suspects_model import (
     ACCEPTED,
     COL_DECISION,
     FILTER_UNDECIDED,
@@ -24,8 +24,8 @@ from gui.suspects_model import (
     SuspectsModel,
     class_pixmap,
 )
-from gui.suspects_view import SuspectsView
-from gui.suspects_worker import can_find_suspects, labelled_images, suspects_job
+from gui.views.suspects_view import SuspectsView
+from gui.jobs.suspects_job import can_find_suspects, labelled_images, suspects_job
 from pipeline.config import get_preset
 from pipeline.io.demo import render_signs
 from pipeline.mislabels import MislabelFinder

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
-from gui.thumbnail_loader import array_to_qimage, load_file_qimage
+from gui.views.thumbnail_loader import array_to_qimage, load_file_qimage
 
 MetadataFn = Callable[[int], list[tuple[str, str]]]
 

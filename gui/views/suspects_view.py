@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
 
 from pipeline.review import ReviewError, ReviewSession, Taxonomy, TaxonomyClass
 
-from gui.class_picker import ClassPicker
-from gui.suspects_model import (
+from gui.dialogs.class_picker import ClassPicker
+from gui.models.suspects_model import (
     COL_CONFIDENCE,
     COL_DECISION,
     COL_GIVEN,
@@ -54,8 +54,8 @@ from gui.suspects_model import (
     class_text,
     decision_builders,
 )
-from gui.thumbnail_loader import ThumbnailLoader, array_to_qimage
-from gui.undo_commands import EditCommand
+from gui.views.thumbnail_loader import ThumbnailLoader, array_to_qimage
+from gui.undo import EditCommand
 
 if TYPE_CHECKING:  # pipeline.mislabels imports scikit-learn; only the type is needed here
     from pipeline.mislabels import SuspectReport

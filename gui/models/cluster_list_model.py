@@ -125,7 +125,7 @@ class ClusterListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
             cls = self.taxonomy.by_id(s.cluster_names.get(cid))
             if cls is not None and cls.icon:
-                from gui.class_picker import class_icon
+                from gui.dialogs.class_picker import class_icon
 
                 return class_icon(cls.icon, 24)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_NAME and cid not in s.cluster_names:

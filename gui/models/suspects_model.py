@@ -19,7 +19,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPixmap
 
 from pipeline.review import Edit, ReviewSession, Taxonomy
 
-from gui.thumbnail_loader import ThumbnailLoader
+from gui.views.thumbnail_loader import ThumbnailLoader
 
 if TYPE_CHECKING:  # pipeline.mislabels imports scikit-learn; only the type is needed here
     from pipeline.mislabels import SuspectReport

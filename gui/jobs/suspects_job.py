@@ -1,4 +1,4 @@
-"""The mislabel search as a job for :class:`gui.pipeline_worker.ModelWorker`.
+"""The mislabel search as a job for :class:`gui.jobs.worker.ModelWorker`.
 
 :func:`suspects_job` packs what :meth:`MislabelFinder.fit` needs (features, the given
 labels of the labelled images, the session's clusters) into a Qt-free
@@ -15,7 +15,7 @@ import numpy as np
 
 from pipeline.review import ReviewSession
 
-from gui.pipeline_worker import JobFn
+from gui.jobs.worker import JobFn
 
 if TYPE_CHECKING:  # pipeline.mislabels imports scikit-learn: the job imports it on the model thread
     from pipeline.mislabels import MislabelFinder, SuspectReport

@@ -1,0 +1,1 @@
+"""Dialogs: settings, split/move, class picker, help, file choices."""

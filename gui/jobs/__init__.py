@@ -1,0 +1,1 @@
+"""The job runner and the jobs it runs on the model thread."""

@@ -1,0 +1,1 @@
+"""Views: dendrogram, image viewer, thumbnail loading, the suspects table."""
