@@ -47,7 +47,7 @@ sysdeps:
 
 $(STAMP): pyproject.toml | sysdeps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade pip setuptools wheel  # the wheel test builds without isolation
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 

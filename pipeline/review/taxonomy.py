@@ -13,8 +13,16 @@ from typing import Iterable, Iterator, Optional, Union
 
 PathLike = Union[str, Path]
 
-RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
-"""The repository's top-level ``resources/`` folder (works for an editable install)."""
+
+
+def _resources_dir() -> Path:
+    """``pipeline/resources``: a link to the repository's top-level ``resources/`` that wheels
+    copy in; where a checkout has no symlinks (Windows), the top-level folder itself."""
+    packaged = Path(__file__).resolve().parents[1] / "resources"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "resources"
+
+
+RESOURCES_DIR = _resources_dir()
 
 GTSRB_CLASSES_CSV = RESOURCES_DIR / "gtsrb_classes.csv"
 
