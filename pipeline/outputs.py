@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.core.atomic import atomic_write, atomic_write_json
 from pipeline.run import PipelineResult
 
 
@@ -26,7 +27,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(_jsonable(data), indent=1), encoding="utf-8")
+    atomic_write_json(path, _jsonable(data), indent=1)
 
 
 def write_run(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
@@ -40,12 +41,12 @@ def write_run(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
         "clusters": out_dir / "clusters.json",
         "skipped": out_dir / "skipped.csv",
     }
-    with open(files["assignments"], "w", newline="", encoding="utf-8") as fh:
+    with atomic_write(files["assignments"], "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["path", "cluster", "label"])
         for item, cluster in zip(items, labels):
             writer.writerow([item.path, int(cluster), "" if item.label is None else item.label])
-    with open(files["skipped"], "w", newline="", encoding="utf-8") as fh:
+    with atomic_write(files["skipped"], "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["path", "reason"])
         for skipped in result.image_set.skipped:

@@ -15,6 +15,8 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from pipeline.core.atomic import atomic_path, atomic_write_json
+
 #: Bump when a network architecture changes so stale weights are not reused.
 FORMAT_VERSION = 1
 
@@ -90,9 +92,6 @@ class ModelCache:
         if self.folder is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{self.stem}.{os.getpid()}.weights.h5"
-        model.save_weights(str(tmp))
-        os.replace(tmp, self.weights_path)
-        tmp_json = self.folder / f".{self.stem}.{os.getpid()}.json"
-        tmp_json.write_text(json.dumps(info, default=float), encoding="utf-8")
-        os.replace(tmp_json, self.history_path)
+        with atomic_path(self.weights_path, suffix=".weights.h5") as tmp:
+            model.save_weights(str(tmp))
+        atomic_write_json(self.history_path, info, default=float)

@@ -28,6 +28,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from pipeline.core.atomic import atomic_path, atomic_write
 from pipeline.io.decode import DECODE_VERSION
 
 log = logging.getLogger(__name__)
@@ -185,10 +186,9 @@ class DecodeCache:
 
         token = uuid.uuid4().hex[:12]
         blob_name = f"{self.group}-{token}.npy"
-        part = self.folder / f"{blob_name}.part"
         total = len(new_rows) + len(kept_rows)
-        try:
-            if total:
+        if total:  # temp names start with the group, so _remove_stale sweeps a crashed writer's
+            with atomic_path(self.folder / blob_name, prefix=f"{blob_name}.", suffix=".part") as part:
                 out = np.lib.format.open_memmap(part, mode="w+", dtype=np.uint8, shape=(total, h, w, 3))
                 sources = [(images, new_rows)] + ([(old[2], kept_rows)] if kept_rows else [])
                 at = 0
@@ -199,25 +199,24 @@ class DecodeCache:
                         at += len(part_rows)
                 out.flush()
                 del out
-                os.replace(part, self.folder / blob_name)
-            index = {
-                "format": INDEX_FORMAT,
-                "size": [w, h],
-                "crop_roi": self.crop_roi,
-                "decode_version": DECODE_VERSION,
-                "source": self.source_id,
-                "blob": blob_name if total else None,
-                "entries": [k.as_json() for k in new_keys + kept_keys],
-                "failures": [keys[i].as_json() + [reason] for i, reason in failures.items() if keys[i] is not None]
-                + kept_failures,
-            }
-            index_part = self.folder / f"{self.group}.{token}.json.part"
-            with open(index_part, "w", encoding="utf-8") as fh:
-                json.dump(index, fh, separators=(",", ":"))  # ASCII: keeps undecodable (surrogate-escaped) names
-            os.replace(index_part, self.index_path)
-        finally:
-            for leftover in (part, self.folder / f"{self.group}.{token}.json.part"):
-                _remove_quietly(leftover)
+        index = {
+            "format": INDEX_FORMAT,
+            "size": [w, h],
+            "crop_roi": self.crop_roi,
+            "decode_version": DECODE_VERSION,
+            "source": self.source_id,
+            "blob": blob_name if total else None,
+            "entries": [k.as_json() for k in new_keys + kept_keys],
+            "failures": [keys[i].as_json() + [reason] for i, reason in failures.items() if keys[i] is not None]
+            + kept_failures,
+        }
+        try:  # the commit point; ASCII JSON keeps undecodable (surrogate-escaped) names
+            with atomic_write(self.index_path, "w", prefix=f"{self.group}.", suffix=".json.part") as fh:
+                json.dump(index, fh, separators=(",", ":"))
+        except BaseException:
+            if total:
+                _remove_quietly(self.folder / blob_name)
+            raise
         old = None  # release the old memory map before deleting its file (Windows)
         previous = old_index.get("blob") if old_index else None
         if previous and previous != blob_name:

@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from pipeline.core.atomic import atomic_write
 from pipeline.core.items import ImageItem
 
 #: The demo classes as ``(GTSRB ClassId, GTSRB sign name)``.
@@ -486,7 +487,7 @@ def write_demo_folder(
             img.save(path, format="JPEG", quality=92)
         items.append(ImageItem(str(path), label))
     if layout == "flat":
-        with open(root / "labels.csv", "w", newline="") as fh:
+        with atomic_write(root / "labels.csv", "w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["path", "label"])
             for it in items:

@@ -8,6 +8,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from pipeline.core.atomic import atomic_write
+
 CSV_COLUMNS = ["rank", "score", "given", "suggested", "confidence", "path",
                "knn", "cluster", "confident_learning", "flagged", "outlier"]
 
@@ -85,7 +87,7 @@ class SuspectReport:
             raise ValueError(f"{len(paths)} paths for {len(self)} images")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="", encoding="utf-8") as fh:
+        with atomic_write(path, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
             writer.writeheader()
             writer.writerows(self.rows(paths, top))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from pipeline.core.progress import CancelToken, ProgressCallback
+from pipeline.core.atomic import atomic_write
 from pipeline.mislabels.finder import MislabelFinder
 from pipeline.mislabels.report import SuspectReport
 
@@ -50,7 +51,7 @@ def find_suspects(
 def write_conflicts_csv(path, report: SuspectReport, paths) -> Path:
     """Near-duplicate pairs with different labels: ``path_a,label_a,path_b,label_b,distance``."""
     path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_write(path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["path_a", "label_a", "path_b", "label_b", "distance"])
         for i, j, d in report.near_duplicate_conflicts:
@@ -62,7 +63,7 @@ def write_conflicts_csv(path, report: SuspectReport, paths) -> Path:
 def write_outliers_csv(path, report: SuspectReport, paths) -> Path:
     """Images that fit no class well, worst first: ``path,given,outlier_score``."""
     path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_write(path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["path", "given", "outlier_score"])
         for i in report.outliers:

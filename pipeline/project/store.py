@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -24,7 +23,7 @@ import numpy as np
 import platformdirs
 
 from pipeline.core.items import ImageItem
-from pipeline.core.atomic import atomic_write_bytes
+from pipeline.core.atomic import atomic_save_npy, atomic_write_bytes
 
 HOME_ENV_VAR = "CLUSTER_REVIEW_HOME"
 PROJECT_VERSION = 1
@@ -53,15 +52,7 @@ class ProjectData:
 
 def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_save_npy(path, array)
 
 
 class ProjectStore:
