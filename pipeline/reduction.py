@@ -4,7 +4,9 @@ from __future__ import annotations
 from typing import Optional, Union
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
+from sklearn.utils.validation import check_is_fitted
 
 # Randomized PCA is fitted with at most this many components; a variance target then
 # keeps the smallest prefix reaching it. Exact SVD of 40k x 2k features is 10x slower.
@@ -17,9 +19,14 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-class Reducer:
+class Reducer(TransformerMixin, BaseEstimator):
     """PCA (``pca``: fraction of variance in (0, 1], a component count, or ``None``),
-    optional whitening, then optional L2 normalisation; ``fit``/``transform`` like sklearn.
+    optional whitening, then optional L2 normalisation; a scikit-learn transformer.
+
+    Set by :meth:`fit`: ``model_`` (the fitted :class:`~sklearn.decomposition.PCA`, or
+    ``None`` when no PCA applies: ``pca=None`` or fewer than 3 rows) and
+    ``n_components_`` (components kept, or ``None``). :meth:`transform` before
+    :meth:`fit` raises :class:`~sklearn.exceptions.NotFittedError`.
     """
 
     def __init__(
@@ -33,11 +40,10 @@ class Reducer:
         self.whiten = whiten
         self.l2 = l2
         self.seed = seed
+
+    def fit(self, x: np.ndarray, y=None) -> "Reducer":
         self.model_: Optional[PCA] = None
         self.n_components_: Optional[int] = None
-
-    def fit(self, x: np.ndarray) -> "Reducer":
-        self.model_ = None
         if self.pca is None or len(x) < 3:
             return self
         limit = min(x.shape[0], x.shape[1])
@@ -61,6 +67,7 @@ class Reducer:
         return self
 
     def transform(self, x: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, ["model_", "n_components_"])
         out = np.asarray(x, dtype=np.float32)
         if self.model_ is not None:
             out = self.model_.transform(out)[:, : self.n_components_].astype(np.float32)
@@ -68,7 +75,7 @@ class Reducer:
             out = l2_normalize(out)
         return out
 
-    def fit_transform(self, x: np.ndarray) -> np.ndarray:
+    def fit_transform(self, x: np.ndarray, y=None) -> np.ndarray:
         return self.fit(x).transform(x)
 
 

@@ -34,19 +34,13 @@ class PipelineResult:
 def _extractor_params(spec: dict[str, Any], config: PipelineConfig, cache_dir: Any) -> dict[str, Any]:
     """The spec's parameters, plus the run's seed and cache folder for extractors that
     train (they take ``seed`` / ``cache_dir``) unless the spec sets them itself."""
-    import inspect
-
-    from pipeline.features.registry import extractor_class
+    from pipeline.features.registry import extractor_param_names
 
     params = dict(spec.get("params", {}))
     try:
-        cls = extractor_class(spec["name"])
+        accepted = set(extractor_param_names(spec["name"]))  # the estimator's __init__ keywords
     except ValueError:
-        cls = None
-    accepted: set[str] = set()
-    if cls is not None:  # explicit keyword parameters, or the defaults table of trained extractors
-        accepted = set(inspect.signature(cls.__init__).parameters)
-        accepted |= set(getattr(cls, "common_defaults", {})) | set(getattr(cls, "defaults", {}))
+        accepted = set()
     if "seed" in accepted:
         params.setdefault("seed", config.seed)
     if "cache_dir" in accepted and cache_dir is not None:

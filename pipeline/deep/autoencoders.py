@@ -14,16 +14,21 @@ from pipeline.deep.trained import TrainedExtractor
 
 class _Autoencoder(TrainedExtractor):
     kind = ""
-    defaults = {"epochs": 20, "batch_size": 128, "lr": 1e-3, "code_dim": 64}
+
+    def __init__(self, *, epochs: int = 20, batch_size: int = 128, lr: float = 1e-3, code_dim: int = 64,
+                 seed: int = 0, input_size: int = 32, cache_dir=None, distribute: str = "auto") -> None:
+        self._set_common(seed, epochs, batch_size, input_size, cache_dir, distribute)
+        self.lr = lr
+        self.code_dim = code_dim
 
     def _build(self, input_size: int):
         import keras
 
         from pipeline.deep.networks import autoencoder
 
-        extra = {"l1": float(self.p["l1"])} if self.kind == "l1" else {}
-        model, encoder = autoencoder(self.kind, input_size, int(self.p["code_dim"]), **extra)
-        model.compile(optimizer=keras.optimizers.Adam(float(self.p["lr"])), loss="mse")
+        extra = {"l1": float(self.l1)} if self.kind == "l1" else {}
+        model, encoder = autoencoder(self.kind, input_size, int(self.code_dim), **extra)
+        model.compile(optimizer=keras.optimizers.Adam(float(self.lr)), loss="mse")
         return model, encoder
 
     def _train(self, model, images, rng, progress, cancel):
@@ -37,7 +42,7 @@ class _Autoencoder(TrainedExtractor):
             y = x.astype(np.float32) / 255.0
             return x, (y.reshape(len(y), -1) if flat else y)
 
-        return train_epochs(model, epoch_data, int(self.p["epochs"]), batch_size=int(self.p["batch_size"]),
+        return train_epochs(model, epoch_data, int(self.epochs), batch_size=int(self.batch_size),
                             progress=progress, cancel=cancel, stage=f"train:{self.name}")
 
 
@@ -67,4 +72,10 @@ class SparseAutoencoder(_Autoencoder):
     """Dense autoencoder with an L1 activity penalty on the code."""
 
     kind = "l1"
-    defaults = {**_Autoencoder.defaults, "l1": 1e-5}
+
+    def __init__(self, *, epochs: int = 20, batch_size: int = 128, lr: float = 1e-3, code_dim: int = 64,
+                 l1: float = 1e-5, seed: int = 0, input_size: int = 32, cache_dir=None,
+                 distribute: str = "auto") -> None:
+        super().__init__(epochs=epochs, batch_size=batch_size, lr=lr, code_dim=code_dim, seed=seed,
+                         input_size=input_size, cache_dir=cache_dir, distribute=distribute)
+        self.l1 = l1

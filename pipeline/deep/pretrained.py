@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from pipeline.features.base import FeatureExtractor
 from pipeline.features.registry import register
@@ -100,28 +101,22 @@ def weights_status(backbone: str) -> tuple[bool, str]:
 class PretrainedExtractor(FeatureExtractor):
     """Global-average-pooled features of a frozen ImageNet backbone."""
 
-    defaults = {"backbone": "resnet50", "weights": "imagenet", "input_size": 96, "batch_size": 64}
+    def __init__(self, *, backbone: str = "resnet50", weights: Optional[str] = "imagenet", input_size: int = 96,
+                 batch_size: int = 64) -> None:
+        self.backbone = backbone
+        self.weights = weights
+        self.input_size = input_size
+        self.batch_size = batch_size
 
-    def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(self.defaults)
-        if unknown:
-            raise ValueError(f"pretrained: unknown parameters {sorted(unknown)}; known: {sorted(self.defaults)}")
-        super().__init__(**params)
-        self.p = {**self.defaults, **params}
-        self.model_ = None
-        self.device_ = ""
-
-    def _model(self):
-        if self.model_ is not None:
-            return self.model_
+    def _build_model(self):
         import importlib
 
         import keras
 
-        backbone = str(self.p["backbone"]).lower()
-        path = resolve_weights(backbone, self.p["weights"])  # raises before any Keras work
+        backbone = str(self.backbone).lower()
+        path = resolve_weights(backbone, self.weights)  # raises before any Keras work
         b = BACKBONES[backbone]
-        size = int(self.p["input_size"])
+        size = int(self.input_size)
         ctor = getattr(keras.applications, b.constructor)
         base = ctor(include_top=False, weights=None, input_shape=(size, size, 3), pooling="avg")
         if path is not None:
@@ -129,17 +124,17 @@ class PretrainedExtractor(FeatureExtractor):
         preprocess = importlib.import_module(f"keras.applications.{b.module}").preprocess_input
         inp = keras.Input((size, size, 3))
         out = base(preprocess(keras.ops.cast(inp, "float32")), training=False)
-        self.model_ = keras.Model(inp, out, name=f"pretrained_{backbone}")
-        self.device_ = describe_device()
-        return self.model_
+        return keras.Model(inp, out, name=f"pretrained_{backbone}")
 
-    def fit(self, images, progress=None, cancel=None):
-        self._model()
+    def fit(self, images, y=None, *, progress=None, cancel=None) -> "PretrainedExtractor":
+        """Build the frozen backbone (nothing is trained); sets ``model_`` and ``device_``."""
+        self.model_ = self._build_model()
+        self.device_ = describe_device()
         return self
 
-    def transform(self, images: np.ndarray, progress: Optional[ProgressCallback] = None,
+    def transform(self, images: np.ndarray, *, progress: Optional[ProgressCallback] = None,
                   cancel: Optional[CancelToken] = None) -> np.ndarray:
-        model = self._model()
-        x = resize_images(images, int(self.p["input_size"]))
-        return predict_batches(model, x, batch_size=int(self.p["batch_size"]), progress=progress, cancel=cancel,
-                               stage=f"embed:pretrained:{self.p['backbone']}")
+        check_is_fitted(self, "model_")
+        x = resize_images(images, int(self.input_size))
+        return predict_batches(self.model_, x, batch_size=int(self.batch_size), progress=progress, cancel=cancel,
+                               stage=f"embed:pretrained:{self.backbone}")

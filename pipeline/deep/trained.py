@@ -5,6 +5,7 @@ import time
 from typing import Any, Optional
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from pipeline.features.base import FeatureExtractor
 from pipeline.core.progress import CancelToken, ProgressCallback, report
@@ -24,7 +25,9 @@ _NON_MODEL_PARAMS = ("cache_dir", "distribute")
 class TrainedExtractor(FeatureExtractor):
     """Trains on the images given to :meth:`fit`, then embeds any images.
 
-    Subclasses define ``defaults`` and implement ``_build(input_size)`` returning
+    Subclasses declare their parameters as explicit ``__init__`` keywords (storing
+    each under its own name, as scikit-learn estimators do; :meth:`_set_common` stores
+    the common ones) and implement ``_build(input_size)`` returning
     ``(trainable_model, encoder)`` (trainable model compiled) and
     ``_train(model, images, rng, progress, cancel) -> list[float]``.
 
@@ -32,27 +35,17 @@ class TrainedExtractor(FeatureExtractor):
     resized to it), ``cache_dir`` (``None``: the session cache; ``False``: none) and
     ``distribute`` (``none``/``auto``/``mirrored``/``multiworker``, tensorflow only).
 
-    After ``fit``: ``history_`` (loss per epoch), ``train_seconds_``, ``from_cache_``,
-    ``device_``.
+    Set by ``fit``: ``encoder_``, ``history_`` (loss per epoch), ``train_seconds_``,
+    ``from_cache_``, ``device_``.
     """
 
-    defaults: dict[str, Any] = {}
-    common_defaults: dict[str, Any] = {
-        "seed": 0, "epochs": 10, "batch_size": 128, "input_size": 32, "cache_dir": None, "distribute": "auto",
-    }
-
-    def __init__(self, **params: Any) -> None:
-        merged = {**self.common_defaults, **self.defaults}
-        unknown = set(params) - set(merged)
-        if unknown:
-            raise ValueError(f"{self.name}: unknown parameters {sorted(unknown)}; known: {sorted(merged)}")
-        super().__init__(**params)
-        self.p = {**merged, **params}
-        self.encoder_ = None
-        self.history_: list[float] = []
-        self.train_seconds_ = 0.0
-        self.from_cache_ = False
-        self.device_ = ""
+    def _set_common(self, seed, epochs, batch_size, input_size, cache_dir, distribute) -> None:
+        self.seed = seed
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.input_size = input_size
+        self.cache_dir = cache_dir
+        self.distribute = distribute
 
     # -- subclass hooks
     def _build(self, input_size: int):
@@ -63,17 +56,18 @@ class TrainedExtractor(FeatureExtractor):
 
     # -- FeatureExtractor
     def model_params(self) -> dict[str, Any]:
-        return {k: v for k, v in self.p.items() if k not in _NON_MODEL_PARAMS}
+        """The parameters that decide what the model learns (the model-cache key)."""
+        return {k: v for k, v in self.get_params().items() if k not in _NON_MODEL_PARAMS}
 
-    def fit(self, images: np.ndarray, progress: Optional[ProgressCallback] = None,
+    def fit(self, images: np.ndarray, y=None, *, progress: Optional[ProgressCallback] = None,
             cancel: Optional[CancelToken] = None) -> "TrainedExtractor":
-        x = resize_images(images, int(self.p["input_size"]))
+        x = resize_images(images, int(self.input_size))
         stage = f"train:{self.name}"
-        seed_everything(int(self.p["seed"]))
-        cache = ModelCache(self.p["cache_dir"], self.name, self.model_params(), fingerprint(x))
+        seed_everything(int(self.seed))
+        cache = ModelCache(self.cache_dir, self.name, self.model_params(), fingerprint(x))
         self.device_ = describe_device()
-        with strategy_scope(self.p["distribute"]):
-            model, encoder = self._build(int(self.p["input_size"]))
+        with strategy_scope(self.distribute):
+            model, encoder = self._build(int(self.input_size))
         info = cache.load(model)
         if info is not None:
             self.history_ = list(info.get("history", []))
@@ -82,7 +76,7 @@ class TrainedExtractor(FeatureExtractor):
             for i, loss in enumerate(self.history_):
                 report(progress, stage, i + 1, len(self.history_), "loaded from cache", epoch=i + 1, loss=loss)
         else:
-            rng = np.random.default_rng(int(self.p["seed"]))
+            rng = np.random.default_rng(int(self.seed))
             t0 = time.perf_counter()
             self.history_ = self._train(model, x, rng, progress, cancel)
             self.train_seconds_ = time.perf_counter() - t0
@@ -92,10 +86,9 @@ class TrainedExtractor(FeatureExtractor):
         self.encoder_ = encoder
         return self
 
-    def transform(self, images: np.ndarray, progress: Optional[ProgressCallback] = None,
+    def transform(self, images: np.ndarray, *, progress: Optional[ProgressCallback] = None,
                   cancel: Optional[CancelToken] = None) -> np.ndarray:
-        if self.encoder_ is None:
-            raise RuntimeError(f"{self.name}: call fit() before transform()")
-        x = resize_images(images, int(self.p["input_size"]))
+        check_is_fitted(self, "encoder_")
+        x = resize_images(images, int(self.input_size))
         return predict_batches(self.encoder_, x, batch_size=512, progress=progress, cancel=cancel,
                                stage=f"embed:{self.name}")

@@ -1,41 +1,44 @@
 """The feature-extractor interfaces (registration lives in :mod:`pipeline.features.registry`)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from pipeline.core.progress import CancelToken, ProgressCallback
 
-class FeatureExtractor:
-    """scikit-learn-style extractor over image batches.
+
+class FeatureExtractor(TransformerMixin, BaseEstimator):
+    """scikit-learn estimator over image batches.
 
     Input: ``uint8`` array ``(N, H, W, 3)``. Output: ``float32`` array ``(N, D)``.
-    Subclasses set ``name`` and implement :meth:`transform`; those that learn
-    (autoencoders, contrastive models) also override :meth:`fit`.
-    Constructor keyword arguments are the extractor's parameters and must be
-    JSON-serialisable so a pipeline config can describe them.
+    Subclasses set ``name`` (through :func:`~pipeline.features.registry.register`),
+    declare their parameters as explicit ``__init__`` keywords stored unchanged under
+    their own names (so ``get_params``/``set_params``/``sklearn.base.clone`` work), and
+    implement :meth:`fit` (setting fitted attributes ending in ``_``) and
+    :meth:`transform` (calling ``check_is_fitted``). Parameters must be
+    JSON-serialisable so a pipeline config can describe them. ``fit``/``transform``
+    also take ``progress`` and ``cancel`` keywords.
     """
 
     name: str = ""
 
-    def __init__(self, **params: Any) -> None:
-        self.params = dict(params)
-
-    def get_params(self) -> dict[str, Any]:
-        return dict(self.params)
-
     def fit(
         self,
         images: np.ndarray,
+        y=None,
+        *,
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancelToken] = None,
     ) -> "FeatureExtractor":
-        return self
+        raise NotImplementedError
 
     def transform(
         self,
         images: np.ndarray,
+        *,
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancelToken] = None,
     ) -> np.ndarray:
@@ -44,20 +47,31 @@ class FeatureExtractor:
     def fit_transform(
         self,
         images: np.ndarray,
+        y=None,
+        *,
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancelToken] = None,
     ) -> np.ndarray:
-        return self.fit(images, progress, cancel).transform(images, progress, cancel)
+        return self.fit(images, progress=progress, cancel=cancel).transform(images, progress=progress, cancel=cancel)
 
 
 class BatchFeatureExtractor(FeatureExtractor):
-    """An extractor that needs no fitting and works batch by batch.
+    """A stateless extractor that works batch by batch.
 
-    Subclasses implement :meth:`transform_batch`; :meth:`transform` walks the images in
-    batches of ``batch_size``, checking ``cancel`` and reporting progress between them.
+    It learns nothing, so it counts as fitted from the start (scikit-learn's
+    ``__sklearn_is_fitted__`` protocol, as for ``FunctionTransformer``) and
+    :meth:`fit` only validates. Subclasses implement :meth:`transform_batch`;
+    :meth:`transform` walks the images in batches of ``batch_size``, checking ``cancel``
+    and reporting progress between them.
     """
 
     batch_size: int = 1024
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def fit(self, images, y=None, *, progress=None, cancel=None) -> "BatchFeatureExtractor":
+        return self
 
     def transform_batch(self, images: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -65,11 +79,13 @@ class BatchFeatureExtractor(FeatureExtractor):
     def transform(
         self,
         images: np.ndarray,
+        *,
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancelToken] = None,
     ) -> np.ndarray:
         from pipeline.core.progress import check_cancel, report
 
+        check_is_fitted(self)
         out = []
         for start in range(0, len(images), self.batch_size):
             check_cancel(cancel)

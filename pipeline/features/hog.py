@@ -86,7 +86,11 @@ class HogFeatures(BatchFeatureExtractor):
     """HOG on the working-size image (see :func:`hog_batch` for the parameters)."""
 
     def __init__(self, cell: int = 4, block: int = 2, bins: int = 9, signed: bool = False, color: str = "max"):
-        super().__init__(cell=cell, block=block, bins=bins, signed=signed, color=color)
+        self.cell = cell
+        self.block = block
+        self.bins = bins
+        self.signed = signed
+        self.color = color
 
     def transform_batch(self, images: np.ndarray) -> np.ndarray:
-        return hog_batch(images, **self.params)
+        return hog_batch(images, **self.get_params())

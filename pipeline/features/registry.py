@@ -51,8 +51,21 @@ def extractor_class(name: str) -> type:
 
 
 def make_extractor(name: str, **params: Any):
-    """Instantiate the registered extractor ``name`` with ``params``."""
-    return extractor_class(name)(**params)
+    """Instantiate the registered extractor ``name`` with ``params``.
+
+    ``ValueError`` names the accepted parameters when one is not among them.
+    """
+    cls = extractor_class(name)
+    known = extractor_param_names(name)
+    unknown = set(params) - set(known)
+    if unknown:
+        raise ValueError(f"{name}: unknown parameters {sorted(unknown)}; known: {sorted(known)}")
+    return cls(**params)
+
+
+def extractor_param_names(name: str) -> list[str]:
+    """The ``__init__`` keywords of extractor ``name`` (scikit-learn's ``_get_param_names``)."""
+    return list(extractor_class(name)._get_param_names())
 
 
 def available_extractors() -> list[str]:

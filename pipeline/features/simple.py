@@ -25,16 +25,18 @@ class PixelFeatures(BatchFeatureExtractor):
     """
 
     def __init__(self, size: Optional[int] = None, gray: bool = False, normalize: bool = False):
-        super().__init__(size=size, gray=gray, normalize=normalize)
+        self.size = size
+        self.gray = gray
+        self.normalize = normalize
 
     def transform_batch(self, batch: np.ndarray) -> np.ndarray:
-        if self.params["size"]:
-            batch = _resize_batch(batch, int(self.params["size"]))
+        if self.size:
+            batch = _resize_batch(batch, int(self.size))
         x = batch.astype(np.float32) / 255.0
-        if self.params["gray"]:
+        if self.gray:
             x = x @ np.array([0.299, 0.587, 0.114], np.float32)
         x = x.reshape(len(x), -1)
-        if self.params["normalize"]:
+        if self.normalize:
             x = (x - x.mean(1, keepdims=True)) / (x.std(1, keepdims=True) + 1e-3)
         return x
 
@@ -62,11 +64,12 @@ class ColorHistogram(BatchFeatureExtractor):
     """
 
     def __init__(self, bins: tuple[int, int, int] | list[int] = (8, 3, 3), grid: int = 1):
-        super().__init__(bins=list(bins), grid=grid)
+        self.bins = bins
+        self.grid = grid
 
     def transform_batch(self, batch: np.ndarray) -> np.ndarray:
-        hb, sb, vb = self.params["bins"]
-        grid = int(self.params["grid"])
+        hb, sb, vb = self.bins
+        grid = int(self.grid)
         nbins = hb * sb * vb
         hsv = rgb_to_hsv(batch.astype(np.float32) / 255.0)
         n, h, w, _ = hsv.shape
