@@ -13,7 +13,7 @@ import pytest
 from pipeline.review import Autosaver, ReviewError, ReviewSession, backup_path
 from pipeline.core.atomic import atomic_write_text
 from pipeline.core import atomic as atomic_mod
-from pipeline.review import session as session_mod
+from pipeline.review import persistence as session_mod
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Headless review model: the session state, reversible edits, class lists and exports.
+"""Headless review model: the session state, reversible edits, session files, class lists and exports.
 
 No Qt here; the GUI wraps :class:`ReviewSession` in item models and each
 :class:`Edit` in an undo command.
@@ -12,7 +12,8 @@ from pipeline.review.export import (
     export_tree,
     safe_name,
 )
-from pipeline.review.session import FORMAT_VERSION, Autosaver, ReviewSession, backup_path, register_migration
+from pipeline.review.persistence import FORMAT_VERSION, Autosaver, backup_path, register_migration
+from pipeline.review.session import ReviewSession
 from pipeline.review.taxonomy import Taxonomy, TaxonomyClass, TaxonomyError
 
 __all__ = [

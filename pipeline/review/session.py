@@ -6,53 +6,35 @@ methods (``merge``, ``split``, ``move``, ``reject``, ``name``, ``accept``,
 ``set_image_label``, ``mark_reviewed``) and applied with :meth:`ReviewSession.apply`,
 so every change can be undone with :meth:`ReviewSession.revert`.
 
-Persistence is a versioned JSON file written atomically, keeping ``<name>.bak``
-of the previous good version; :class:`Autosaver` saves after every edit.
+Persistence (a versioned JSON file written atomically, keeping ``<name>.bak`` of the
+previous good version, and :class:`Autosaver`) lives in :mod:`pipeline.review.persistence`;
+its public names are importable from here too.
 """
 from __future__ import annotations
 
-import base64
-import json
-import math
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from pipeline.core.atomic import atomic_write_bytes, remove_stale_temps
 from pipeline.review.edits import Edit, FlagChange, ReviewError, compose
+from pipeline.review.persistence import (  # noqa: F401 - re-exported
+    _MIGRATIONS,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    Autosaver,
+    SessionFile,
+    backup_path,
+    register_migration,
+)
 
 PathLike = Union[str, Path]
-
-FORMAT_NAME = "cluster-review-session"
-FORMAT_VERSION = 1
-
-Migration = Callable[[dict], dict]
-_MIGRATIONS: dict[int, Migration] = {}
-
-
-def register_migration(from_version: int) -> Callable[[Migration], Migration]:
-    """Register a function turning a version ``from_version`` dict into ``from_version + 1``."""
-
-    def _register(fn: Migration) -> Migration:
-        _MIGRATIONS[from_version] = fn
-        return fn
-
-    return _register
-
-
-def backup_path(path: PathLike) -> Path:
-    """Where :meth:`ReviewSession.save` keeps the previous good version of ``path``."""
-    path = Path(path)
-    return path.with_name(path.name + ".bak")
-
 
 Listener = Callable[[Edit], None]
 
 
-class ReviewSession:
+class ReviewSession(SessionFile):
     """Clusters, names and decisions for ``len(paths)`` images; see the module docstring.
 
     Fields: ``folder`` (source folder), ``config`` (pipeline config dict), ``paths``,
@@ -66,6 +48,8 @@ class ReviewSession:
 
     Change the state only through edits (or call :meth:`touch` after changing
     ``assignments`` directly) so cached cluster memberships stay right.
+    ``to_dict``/``to_json``/``from_dict``/``save``/``load`` come from
+    :class:`~pipeline.review.persistence.SessionFile`.
     """
 
     def __init__(
@@ -502,284 +486,6 @@ class ReviewSession:
                 edit.revert(self)
                 self._groups = None
         return compose(done, text)
-
-    # ------------------------------------------------------------------ persistence
-    def to_dict(self) -> dict:
-        """The JSON-serialisable form written by :meth:`save`."""
-        a = self.assignments
-        if len(a) and (a.min() < np.iinfo(np.int32).min or a.max() > np.iinfo(np.int32).max):
-            raise ReviewError("cluster ids must fit in 32 bits to be saved")
-        return {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "n_images": len(self),
-            "folder": self.folder,
-            "config": self.config,
-            "paths": self.paths,
-            "given_labels": self.given_labels,
-            "assignments": {
-                "dtype": "int32-le",
-                "base64": base64.b64encode(a.astype("<i4").tobytes()).decode("ascii"),
-            },
-            "cluster_names": {str(k): v for k, v in sorted(self.cluster_names.items())},
-            "image_labels": {str(k): v for k, v in sorted(self.image_labels.items())},
-            "rejected": sorted(self.rejected),
-            "accepted": sorted(self.accepted),
-            "reviewed": sorted(self.reviewed),
-            "notes": self.notes,
-        }
-
-    def to_json(self) -> str:
-        """:meth:`to_dict` as compact JSON (numpy values in ``config``/``notes`` become plain ones).
-
-        The encoded ``paths`` and ``given_labels`` are cached (they are most of the
-        file and never change through edits), which keeps autosave cheap; assign new
-        lists rather than changing them in place.
-        """
-        data = self.to_dict()
-        key = (id(self.paths), len(self.paths), id(self.given_labels), len(self.given_labels))
-        cached = self._static_json
-        if cached is None or cached[0] != key:
-            static = _dumps({"paths": data["paths"], "given_labels": data["given_labels"]})
-            cached = (key, static[1:-1])
-            self._static_json = cached
-        del data["paths"], data["given_labels"]
-        return "{" + cached[1] + "," + _dumps(data)[1:]
-
-    @classmethod
-    def from_dict(cls, data: Any, *, source: str = "session") -> "ReviewSession":
-        """Rebuild a session from :meth:`to_dict` output, migrating older versions.
-
-        Raises :class:`ReviewError` naming ``source`` and the problem.
-        """
-        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-            raise ReviewError(f"{source} is not a Cluster Review session file")
-        version = data.get("version")
-        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-            raise ReviewError(f"{source}: invalid format version {version!r}")
-        if version > FORMAT_VERSION:
-            raise ReviewError(
-                f"{source} was written by a newer version of Cluster Review (format {version}; "
-                f"this version reads up to {FORMAT_VERSION}). Please update the application."
-            )
-        while version < FORMAT_VERSION:
-            migrate = _MIGRATIONS.get(version)
-            if migrate is None:
-                raise ReviewError(f"{source}: cannot read format version {version} (no migration available)")
-            data = migrate(dict(data))
-            version += 1
-            data["version"] = version
-        try:
-            return cls._from_current(data)
-        except ReviewError as exc:
-            raise ReviewError(f"{source}: {exc}") from None
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ReviewError(f"{source}: malformed session data ({type(exc).__name__}: {exc})") from None
-
-    @classmethod
-    def _from_current(cls, data: dict) -> "ReviewSession":
-        n = data["n_images"]
-        paths = data["paths"]
-        given = data["given_labels"]
-        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-            raise ReviewError("'paths' must be a list of strings")
-        if not isinstance(given, list) or not all(g is None or isinstance(g, str) for g in given):
-            raise ReviewError("'given_labels' must be a list of strings or nulls")
-        enc = data["assignments"]
-        if not isinstance(enc, dict) or enc.get("dtype") != "int32-le":
-            raise ReviewError("'assignments' has an unknown encoding")
-        try:
-            raw = base64.b64decode(enc["base64"], validate=True)
-        except (ValueError, TypeError) as exc:
-            raise ReviewError(f"'assignments' is not valid base64 ({exc})") from None
-        if len(raw) % 4:
-            raise ReviewError("'assignments' is truncated")
-        assignments = np.frombuffer(raw, dtype="<i4").astype(np.int64)
-        if not (n == len(paths) == len(given) == len(assignments)):
-            raise ReviewError(
-                f"inconsistent lengths: n_images={n}, paths={len(paths)}, "
-                f"given_labels={len(given)}, assignments={len(assignments)}"
-            )
-
-        def _index_set(key: str, limit: Optional[int]) -> set[int]:
-            values = data[key]
-            if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-                raise ReviewError(f"'{key}' must be a list of integers")
-            if limit is not None and any(v < 0 or v >= limit for v in values):
-                raise ReviewError(f"'{key}' has an image index out of range")
-            return set(values)
-
-        def _int_map(key: str, limit: Optional[int]) -> dict[int, str]:
-            values = data[key]
-            if not isinstance(values, dict):
-                raise ReviewError(f"'{key}' must be an object")
-            out = {}
-            for k, v in values.items():
-                if not isinstance(v, str) or not v:
-                    raise ReviewError(f"'{key}' value for {k} must be a non-empty string")
-                out[int(k)] = v
-            if limit is not None and any(k < 0 or k >= limit for k in out):
-                raise ReviewError(f"'{key}' has an image index out of range")
-            return out
-
-        notes = data.get("notes", {})
-        config = data.get("config", {})
-        if not isinstance(notes, dict) or not isinstance(config, dict):
-            raise ReviewError("'notes' and 'config' must be objects")
-        return cls(
-            data["folder"],
-            config,
-            paths,
-            given,
-            assignments,
-            cluster_names=_int_map("cluster_names", None),
-            image_labels=_int_map("image_labels", n),
-            rejected=_index_set("rejected", n),
-            accepted=_index_set("accepted", None),
-            reviewed=_index_set("reviewed", n),
-            notes=notes,
-        )
-
-    def save(self, path: PathLike) -> None:
-        """Write the session atomically to ``path``.
-
-        The file being replaced is kept as ``<name>.bak`` when it is a valid session
-        (a file this object saved, or one that loads), so the last good version is
-        never lost even if ``path`` was damaged by something else.
-        """
-        path = Path(path)
-        data = self.to_json().encode("utf-8")
-        backup = None
-        if path.exists() and self._is_good_file(path):
-            backup = backup_path(path)
-        atomic_write_bytes(path, data, backup=backup)
-        self._last_saved = (str(path.resolve()), _signature(path))
-
-    def _is_good_file(self, path: Path) -> bool:
-        last = self._last_saved
-        if last is not None and last[0] == str(path.resolve()) and last[1] == _signature(path):
-            return True
-        try:
-            type(self).load(path)
-        except ReviewError:
-            return False
-        return True
-
-    @classmethod
-    def load(cls, path: PathLike) -> "ReviewSession":
-        """Read a session saved by :meth:`save`.
-
-        Raises :class:`ReviewError` with the reason for a missing, corrupt, truncated
-        or too-new file, mentioning ``<name>.bak`` when a backup exists.
-        """
-        path = Path(path)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise ReviewError(f"session file not found: {path}") from None
-        except OSError as exc:
-            raise ReviewError(f"cannot read session file {path}: {exc.strerror or exc}") from None
-        try:
-            if not raw.strip():
-                raise ReviewError(f"session file {path} is empty")
-            try:
-                data = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                raise ReviewError(f"session file {path} is corrupt (not UTF-8 text at byte {exc.start})") from None
-            except json.JSONDecodeError as exc:
-                what = "truncated" if exc.pos >= len(raw.rstrip()) - 1 else "corrupt"
-                raise ReviewError(
-                    f"session file {path} is {what} (invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg})"
-                ) from None
-            return cls.from_dict(data, source=f"session file {path}")
-        except ReviewError as exc:
-            bak = backup_path(path)
-            if bak.exists() and bak != path:
-                raise ReviewError(f"{exc}. The previous version is kept in {bak}") from None
-            raise
-
-
-def _json_default(value: Any) -> Any:
-    """Encode the numpy scalars/arrays, paths and sets that configs and notes may hold."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError(f"cannot save a value of type {type(value).__name__} in a session file")
-
-
-def _dumps(data: Any) -> str:
-    try:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-    except (TypeError, ValueError) as exc:
-        raise ReviewError(f"session cannot be saved: {exc} (check 'config' and 'notes')") from None
-
-
-def _signature(path: Path) -> tuple[int, int, int]:
-    st = path.stat()
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-class Autosaver:
-    """Save ``session`` to ``path`` after every applied or reverted edit.
-
-    Errors are not raised into the edit that triggered the save (the edit is already
-    done); they are stored in :attr:`last_error` and passed to ``on_error``.
-    Call :meth:`close` (or use as a context manager) to stop.
-    """
-
-    def __init__(
-        self,
-        session: ReviewSession,
-        path: PathLike,
-        *,
-        on_error: Optional[Callable[[Exception], None]] = None,
-        save_now: bool = False,
-    ) -> None:
-        self.session = session
-        self.path = Path(path)
-        self.on_error = on_error
-        self.saves = 0
-        self.last_error: Optional[Exception] = None
-        self.last_save_seconds: float = math.nan
-        self._closed = False
-        remove_stale_temps(self.path)
-        session.add_listener(self._on_edit)
-        if save_now:
-            self.save_now()
-
-    def _on_edit(self, edit: Edit) -> None:
-        self.save_now()
-
-    def save_now(self) -> bool:
-        """Save immediately; returns ``False`` (and records the error) on failure."""
-        t0 = time.perf_counter()
-        try:
-            self.session.save(self.path)
-        except Exception as exc:  # noqa: BLE001 - reported, never raised into the GUI's edit
-            self.last_error = exc
-            if self.on_error is not None:
-                self.on_error(exc)
-            return False
-        self.last_save_seconds = time.perf_counter() - t0
-        self.last_error = None
-        self.saves += 1
-        return True
-
-    def close(self) -> None:
-        if not self._closed:
-            self.session.remove_listener(self._on_edit)
-            self._closed = True
-
-    def __enter__(self) -> "Autosaver":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 __all__ = [
