@@ -103,7 +103,9 @@ def test_float_cluster_ids_with_noise():
 
 def test_result_is_json_serialisable():
     m = evaluate_clustering(np.array([3, 3, 4]), np.array([1, 1, 1]))
-    json.loads(json.dumps(m))
+    back = json.loads(json.dumps(m, allow_nan=False))
+    assert back["acc"] == pytest.approx(2 / 3) and back["n_clusters"] == 1 and back["nmi"] == 0.0
+    assert set(back["per_class"]) == {"3", "4"} and back["mapping"] == {"1": 3}
 
 
 def test_rejects_bad_input():
