@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 BENCH_VENV := .venv-bench
 
-.PHONY: run test bench bench-env clean sysdeps
+.PHONY: run test test-fast bench bench-env clean sysdeps
 
 # System libraries Qt needs, as soname:Debian-package. Offscreen Qt needs the first six;
 # the window's xcb platform plugin needs the rest (`ldd` on PySide6's
@@ -57,6 +57,11 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen KERAS_BACKEND=$${KERAS_BACKEND:-tensorflow} TF_CPP_MIN_LOG_LEVEL=2 \
 	  $(PY) -m pytest -q -p no:cacheprovider
+
+# The edit loop: everything except the tests marked slow (model training, wheel build).
+test-fast: $(STAMP)
+	QT_QPA_PLATFORM=offscreen KERAS_BACKEND=$${KERAS_BACKEND:-tensorflow} TF_CPP_MIN_LOG_LEVEL=2 \
+	  $(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
 # Peers (clustimage, cleanlab) are compared against in bench/ but are never project
 # dependencies: they live in a separate venv that also sees the project's venv.
