@@ -113,14 +113,14 @@ def stage_screenshot(app, window, path: Path) -> None:
     for cid in ids[:8]:
         major = s.majority_label(cid)
         if major is not None and (s.purity(cid) or 0) >= 0.9 and named < 5:
-            window.name_clusters([cid], major)
+            window.review.name([cid], major)
             named += 1
-    window.accept_selected()
-    window.select_cluster(ids[0])
+    window.act("accept").trigger()
+    window.review.select([ids[0]])
     window.thumb_slider.setValue(80)  # above 2x the working size: sharp thumbnails from the files
-    window.tabs.setCurrentIndex(0)
+    window.clusters.tabs.setCurrentIndex(0)
     for _ in range(3):  # let the deferred refresh run and the visible thumbnails arrive
-        wait_until(app, lambda: window.loader.wait_idle(10), 30)
+        wait_until(app, lambda: window.clusters.loader.wait_idle(10), 30)
         t = time.perf_counter()
         wait_until(app, lambda: time.perf_counter() - t > 0.3, 1)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +144,7 @@ def bench_pipeline(app, args, store):
     window.show()
     # The window imports the model libraries on its model thread at start; a user picks a
     # folder seconds later, so the run is measured once that warm-up is over.
-    wait_until(app, lambda: all(j.done for j in window.worker._jobs), 120)
+    wait_until(app, lambda: all(j.done for j in window.jobs.worker._jobs), 120)
     installed: list[float] = []
     failed: list[str] = []
     finished_at: list[float] = []
@@ -154,7 +154,7 @@ def bench_pipeline(app, args, store):
     print(f"pipeline: preset {config.name}, k={config.k}, on {what}; load average {os.getloadavg()[0]:.1f}")
     t0 = time.perf_counter()
     ticks.start()
-    job = window.run_pipeline(folder, config, source=source)
+    job = window.projects.run_pipeline(folder, config, source=source)
     job.finished.connect(lambda *_: finished_at.append(time.perf_counter()))
     stages: list[tuple[float, str]] = []  # (time the GUI got the report, stage)
     job.progress.connect(lambda p: stages.append((time.perf_counter(), p.stage)))
@@ -165,7 +165,7 @@ def bench_pipeline(app, args, store):
     t_total = installed[0] - t0
     stamps = np.asarray(ticks.ticks)
     run_gaps = np.diff(stamps[stamps <= finished_at[0]]) * 1000.0
-    timings = window.project.timings
+    timings = window.review.project.timings
     print(f"  run {t_total:.1f} s in the model thread "
           f"(load {timings.get('load', float('nan')):.1f} s, features {timings.get('features', float('nan')):.1f} s, "
           f"cluster {timings.get('cluster', float('nan')):.1f} s); {len(window.session.cluster_ids())} clusters")
@@ -182,7 +182,7 @@ def bench_pipeline(app, args, store):
             by_stage.setdefault(name, []).append((stamps[i + 1] - stamps[i]) * 1000.0)
         print("  gaps > 50 ms by the stage reported just before: " + "; ".join(
             f"{k}: {len(v)} (max {max(v):.0f} ms)" for k, v in by_stage.items()))
-    wait_until(app, lambda: window.loader.wait_idle(10), 30)
+    wait_until(app, lambda: window.clusters.loader.wait_idle(10), 30)
     app.processEvents()
     return window, source
 
@@ -232,22 +232,22 @@ def bench_reopen(app, store, folder: Path, n: int) -> None:
     window.show()
     app.processEvents()
     watch = PaintWatch()
-    window.grid.viewport().installEventFilter(watch)
+    window.clusters.grid.viewport().installEventFilter(watch)
     t0 = time.perf_counter()
-    window.restore_project(folder)
+    window.projects.restore_project(folder)
     t_restored = time.perf_counter()
     wait_until(app, lambda: any(t > t_restored for t in watch.times), 30)
     t_paint = next(t for t in watch.times if t > t_restored)
-    model = window.thumb_model
+    model = window.clusters.thumb_model
 
     def visible_loaded() -> bool:
-        vp = window.grid.viewport().rect()
-        rows = [r for r in range(min(model.rowCount(), 400)) if window.grid.visualRect(model.index(r)).intersects(vp)]
-        return bool(rows) and all(window.loader.cached(model.image_index(r), model.thumb_size) for r in rows)
+        vp = window.clusters.grid.viewport().rect()
+        rows = [r for r in range(min(model.rowCount(), 400)) if window.clusters.grid.visualRect(model.index(r)).intersects(vp)]
+        return bool(rows) and all(window.clusters.loader.cached(model.image_index(r), model.thumb_size) for r in rows)
 
     wait_until(app, visible_loaded, 30)
     t_thumbs = time.perf_counter()
-    shown = window.thumb_model.rowCount()
+    shown = window.clusters.thumb_model.rowCount()
     print(f"reopen a saved {n:,}-image session ({len(window.session.cluster_ids())} clusters; "
           f"the grid shows a {shown:,}-image cluster):")
     print(f"  restore (load session + memory-map caches + stats + models): {t_restored - t0:.2f} s")
@@ -255,7 +255,7 @@ def bench_reopen(app, store, folder: Path, n: int) -> None:
     print(f"  to all visible thumbnails drawn: {t_thumbs - t0:.2f} s")
 
     # Scroll through the big cluster page by page; each step waits for the repaint.
-    bar = window.grid.verticalScrollBar()
+    bar = window.clusters.grid.verticalScrollBar()
     steps = []
     ticks = TickRecorder()
     ticks.start()
@@ -269,8 +269,8 @@ def bench_reopen(app, store, folder: Path, n: int) -> None:
     gaps = ticks.stop()
     print(f"  scrolling the {shown:,}-image grid in 60 jumps: slowest repaint {max(steps):.1f} ms, "
           f"median {np.median(steps):.1f} ms; UI {gap_summary(gaps)}")
-    print(f"  thumbnail cache: {len(window.loader):,} pixmaps, {window.loader.cache_bytes / 2**20:.1f} MiB "
-          f"(bound {window.loader.max_bytes / 2**20:.0f} MiB)")
+    print(f"  thumbnail cache: {len(window.clusters.loader):,} pixmaps, {window.clusters.loader.cache_bytes / 2**20:.1f} MiB "
+          f"(bound {window.clusters.loader.max_bytes / 2**20:.0f} MiB)")
     window.close()
 
 
@@ -297,7 +297,7 @@ def main(argv=None) -> int:
         window, source = bench_pipeline(app, args, store)
         if args.screenshot:
             stage_screenshot(app, window, Path(args.screenshot))
-        images = np.asarray(window.project.images)
+        images = np.asarray(window.review.project.images)
         paths = window.session.paths
         window.close()
         folder = build_session(store, args.session_images, args.big_cluster, images, paths)

@@ -48,6 +48,7 @@ def build_window(args: argparse.Namespace):
 
     store = SessionStore(args.store) if args.store else SessionStore()
     window = MainWindow(store=store)
+    projects = window.projects
     config = None
     if args.preset:
         config = get_preset(args.preset)
@@ -55,14 +56,14 @@ def build_window(args: argparse.Namespace):
             config = config.with_k(args.k)
     if args.demo:
         if config is not None:
-            window.demo_config = config
-        window.open_demo()
+            projects.demo_config = config
+        projects.open_demo()
     elif args.target:
         target = os.path.abspath(args.target)
         if os.path.isdir(target):
-            window.open_folder(target, config=config, force_run=args.rerun)
+            projects.open_folder(target, config=config, force_run=args.rerun)
         else:
-            window.open_path(target)
+            projects.open_path(target)
     return window
 
 

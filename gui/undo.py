@@ -1,9 +1,13 @@
-"""QUndoCommands wrapping review-model edits (one command = one undo step)."""
+"""The review session's edits on a ``QUndoStack`` (one command = one undo step).
+
+Bulk actions (naming many clusters, a dendrogram cut) are one :class:`Edit` built by
+``ReviewSession.batch``, so they need no command of their own.
+"""
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional
+from typing import Optional
 
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtGui import QAction, QUndoCommand, QUndoStack
 
 from pipeline.review import Edit, ReviewSession
 
@@ -23,51 +27,11 @@ class EditCommand(QUndoCommand):
         self.session.revert(self.edit)
 
 
-class BatchCommand(QUndoCommand):
-    """Several edits as a single undo step (bulk naming, a dendrogram cut...).
+def follow_undo_stack(stack: QUndoStack, undo: QAction, redo: QAction) -> None:
+    """Keep the tooltips of fixed-text Undo/Redo actions naming the step from ``stack``.
 
-    Edits may depend on each other (each builder sees the state left by the previous
-    one), so :meth:`build` applies them while building; the first ``redo`` that
-    ``QUndoStack.push`` calls is then skipped.
+    (The stack's own actions rename themselves after every command, which makes the
+    toolbar jump; here the step to be undone/redone is in the tooltip.)
     """
-
-    def __init__(self, session: ReviewSession, edits: list[Edit], text: str, applied: bool) -> None:
-        super().__init__(text)
-        self.session = session
-        self.edits = edits
-        self._skip_redo = applied
-
-    @classmethod
-    def build(
-        cls, session: ReviewSession, builders: Iterable[Callable[[], Edit]], text: str
-    ) -> Optional["BatchCommand"]:
-        """Build and apply each edit in turn; ``None`` when nothing changed.
-
-        If a builder raises, the edits applied so far are reverted and the error re-raised.
-        """
-        edits: list[Edit] = []
-        try:
-            for make in builders:
-                edit = make()
-                if edit.is_empty:
-                    continue
-                session.apply(edit)
-                edits.append(edit)
-        except Exception:
-            for edit in reversed(edits):
-                session.revert(edit)
-            raise
-        if not edits:
-            return None
-        return cls(session, edits, text, applied=True)
-
-    def redo(self) -> None:
-        if self._skip_redo:
-            self._skip_redo = False
-            return
-        for edit in self.edits:
-            self.session.apply(edit)
-
-    def undo(self) -> None:
-        for edit in reversed(self.edits):
-            self.session.revert(edit)
+    stack.undoTextChanged.connect(lambda t: undo.setToolTip(f"Undo: {t} (Ctrl+Z)" if t else "Nothing to undo"))
+    stack.redoTextChanged.connect(lambda t: redo.setToolTip(f"Redo: {t} (Ctrl+Shift+Z)" if t else "Nothing to redo"))

@@ -63,6 +63,8 @@ def test_cluster_stats_orders_members_and_scores_separation():
 def test_thumbnail_loader_is_lazy_and_bounded(qtbot):
     rng = np.random.default_rng(1)
     images = rng.integers(0, 255, size=(300, 32, 32, 3), dtype=np.uint8)
+    images[5] = (200, 20, 20)  # image 5: left half red, right half blue
+    images[5, :, 16:] = (20, 20, 200)
     paths = [f"/nonexistent/{i}.png" for i in range(300)]
     per_thumb = 48 * 48 * 4
     loader = ThumbnailLoader(paths, images, max_bytes=per_thumb * 40)
@@ -74,7 +76,9 @@ def test_thumbnail_loader_is_lazy_and_bounded(qtbot):
     assert pix is not None and pix.width() == 48
     # The pixels come from the decoded array (no file on disk).
     img = pix.toImage()
-    assert img.pixelColor(0, 0).isValid()
+    left, right = img.pixelColor(6, 24), img.pixelColor(41, 24)
+    assert left.red() > 150 and left.blue() < 60, left.getRgb()
+    assert right.blue() > 150 and right.red() < 60, right.getRgb()
     for i in range(200):
         loader.request(i, 48)
     qtbot.waitUntil(lambda: loader.wait_idle(100) and len(loader) >= 40, timeout=20_000)
@@ -180,30 +184,30 @@ def test_restore_viewer_help_and_k_plot(qtbot, tmp_path):
     w = MainWindow(store=store)
     qtbot.addWidget(w)
     w.show()
-    assert w.restore_project(folder)
-    assert w.cluster_proxy.rowCount() == 2 and w.kscores.has_scores()
-    assert w.tabs.isTabEnabled(1) and "k = 2" in w.kscores.info.text()
+    assert w.projects.restore_project(folder)
+    assert w.clusters.proxy.rowCount() == 2 and w.clusters.kscores.has_scores()
+    assert w.clusters.tabs.isTabEnabled(1) and "k = 2" in w.clusters.kscores.info.text()
     # Sorting by purity and by name through the header.
-    w.cluster_table.sortByColumn(3, Qt.SortOrder.AscendingOrder)
-    assert w.cluster_proxy.rowCount() == 2
+    w.clusters.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)
+    assert w.clusters.proxy.rowCount() == 2
     # Space on a selected image opens the full-size viewer with path and metadata.
     w.activateWindow()
     qtbot.waitActive(w)
-    w.grid.setCurrentIndex(w.thumb_model.index(0))
-    assert w.act_view.isEnabled(), (w.selected_images(),)
-    QTest.keyClick(w.grid, Qt.Key.Key_Space)
-    viewer = w.viewer
+    w.clusters.grid.setCurrentIndex(w.clusters.thumb_model.index(0))
+    assert w.act("view").isEnabled(), (w.review.selected_images,)
+    QTest.keyClick(w.clusters.grid, Qt.Key.Key_Space)
+    viewer = w.clusters.viewer
     assert viewer is not None and viewer.isVisible()
-    first = w.thumb_model.image_index(0)
+    first = w.clusters.thumb_model.image_index(0)
     assert viewer.path_label.text() == w.session.paths[first]
     assert viewer._pixmap.width() == 24  # the original file, not the thumbnail
     fields = [viewer.form.itemAt(r, viewer.form.ItemRole.LabelRole).widget().text() for r in range(viewer.form.rowCount())]
     assert any("Given label" in f for f in fields) and any("Cluster" in f for f in fields)
     viewer.step(1)
-    assert viewer.image_index == w.thumb_model.image_index(1)
+    assert viewer.image_index == w.clusters.thumb_model.image_index(1)
     viewer.close()
     # The help dialog lists every action's shortcut.
-    w.act_help.trigger()
+    w.act("help").trigger()
     help_dlg = w.dialog
     assert isinstance(help_dlg, HelpDialog)
     texts = help_dlg.shortcut_texts()
@@ -211,7 +215,7 @@ def test_restore_viewer_help_and_k_plot(qtbot, tmp_path):
         assert any(expected in t.split(", ") for t in texts), expected
     # Thumbnail size slider resizes the grid cells.
     w.thumb_slider.setValue(96)
-    assert w.thumb_model.thumb_size == 96 and w.grid.gridSize().width() == 104
+    assert w.clusters.thumb_model.thumb_size == 96 and w.clusters.grid.gridSize().width() == 104
     # Loading a taxonomy CSV is remembered for the folder.
     tax = tmp_path / "tax.csv"
     tax.write_text("a,Apple\nb,Banana\n")
@@ -256,9 +260,9 @@ def test_ward_split_drop_and_recent_folders(qtbot, tmp_path):
     cid = w.session.cluster_ids()[0]
     n_before = len(w.session.cluster_ids())
     with qtbot.waitSignal(w.job_finished, timeout=20_000):
-        w.split_cluster(cid, 2, "ward")
+        w.review.split(cid, 2, "ward")
     qtbot.waitUntil(lambda: len(w.session.cluster_ids()) == n_before + 1)
-    assert w.undo_stack.count() == 1
+    assert w.review.undo_stack.count() == 1
     # The folder is listed under File > Open recent and on the welcome page.
     texts = [a.text() for a in w.recent_menu.actions()]
     assert str(folder.resolve()) in texts

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QMessageBox
 
@@ -52,24 +52,24 @@ def key(window, key, modifier=Qt.KeyboardModifier.NoModifier, widget=None):
     if QApplication.activeWindow() is not window:
         window.activateWindow()
         QApplication.setActiveWindow(window) if hasattr(QApplication, "setActiveWindow") else None
-    QTest.keyClick(widget or window.cluster_table, key, modifier)
+    QTest.keyClick(widget or window.clusters.table, key, modifier)
 
 
 def click_cluster_row(window, qtbot, row, modifier=Qt.KeyboardModifier.NoModifier):
-    table = window.cluster_table
-    rect = table.visualRect(window.cluster_proxy.index(row, 1))
+    table = window.clusters.table
+    rect = table.visualRect(window.clusters.proxy.index(row, 1))
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
 
 
 def click_grid_row(window, qtbot, row, modifier=Qt.KeyboardModifier.NoModifier):
-    rect = window.grid.visualRect(window.thumb_model.index(row))
-    qtbot.mouseClick(window.grid.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+    rect = window.clusters.grid.visualRect(window.clusters.thumb_model.index(row))
+    qtbot.mouseClick(window.clusters.grid.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
 
 
 def run_via_menu(window, qtbot, folder, monkeypatch, k=N_CLASSES):
     """File > Open folder, choose the hog-kmeans preset with k in the settings dialog, click Run."""
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **kw: str(folder))
-    window.act_open_folder.trigger()
+    window.act("open_folder").trigger()
     dlg = window.settings_dialog
     assert dlg is not None and dlg.isVisible()
     dlg.preset.setCurrentIndex(dlg.preset.findData("hog-kmeans"))
@@ -85,7 +85,7 @@ def run_via_menu(window, qtbot, folder, monkeypatch, k=N_CLASSES):
 
 
 def table_ids(window) -> list[int]:
-    p = window.cluster_proxy
+    p = window.clusters.proxy
     return [int(p.data(p.index(r, 0), CLUSTER_ID_ROLE)) for r in range(p.rowCount())]
 
 
@@ -95,77 +95,77 @@ def test_full_review_loop(qtbot, demo_dir, store, monkeypatch, tmp_path):
     s = w.session
     n_images = N_PER_CLASS * N_CLASSES
     assert len(s) == n_images
-    assert w.cluster_proxy.rowCount() == N_CLASSES
-    assert w.current_cid is not None
-    assert w.thumb_model.rowCount() == s.size(w.current_cid)
+    assert w.clusters.proxy.rowCount() == N_CLASSES
+    assert w.review.current is not None
+    assert w.clusters.thumb_model.rowCount() == s.size(w.review.current)
     # Grid rows are ordered by distance to the cluster center (outliers last).
-    d = w.stats.distance[w.thumb_model.indices()]
+    d = w.review.stats.distance[w.clusters.thumb_model.indices()]
     assert np.all(np.diff(d) >= -1e-6)
     assert "78 images" in w.counts_label.text()
 
     # --- merge two clusters (click, Ctrl+click, M)
     click_cluster_row(w, qtbot, 0)
     click_cluster_row(w, qtbot, 1, Qt.KeyboardModifier.ControlModifier)
-    a, b = w.selected_clusters()[:2]
+    a, b = w.review.selected[:2]
     size_ab = s.size(a) + s.size(b)
     key(w, Qt.Key.Key_M)
-    qtbot.waitUntil(lambda: w.cluster_proxy.rowCount() == N_CLASSES - 1)
+    qtbot.waitUntil(lambda: w.clusters.proxy.rowCount() == N_CLASSES - 1)
     merged = min(a, b)
     assert s.size(merged) == size_ab and not s.has_cluster(max(a, b))
-    assert w.current_cid == merged and w.thumb_model.rowCount() == size_ab
+    assert w.review.current == merged and w.clusters.thumb_model.rowCount() == size_ab
 
     # --- undo / redo with the keyboard
     key(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: w.cluster_proxy.rowCount() == N_CLASSES)
+    qtbot.waitUntil(lambda: w.clusters.proxy.rowCount() == N_CLASSES)
     assert s.has_cluster(max(a, b))
     key(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: w.cluster_proxy.rowCount() == N_CLASSES - 1)
-    assert w.undo_stack.count() == 1
+    qtbot.waitUntil(lambda: w.clusters.proxy.rowCount() == N_CLASSES - 1)
+    assert w.review.undo_stack.count() == 1
 
     # --- split the merged cluster back into 2 parts (S, dialog, k-means in the model thread)
-    w.select_cluster(merged)
+    w.review.select([merged])
     key(w, Qt.Key.Key_S)
-    dlg = w.dialog
+    dlg = w.clusters.dialog
     assert isinstance(dlg, SplitDialog) and dlg.isVisible()
     dlg.parts.setValue(2)
     with qtbot.waitSignal(w.job_finished, timeout=60_000):
         dlg.accept()
-    qtbot.waitUntil(lambda: w.cluster_proxy.rowCount() == N_CLASSES)
-    assert w.undo_stack.count() == 2
-    assert sum(s.size(c) for c in w.selected_clusters()) == size_ab
+    qtbot.waitUntil(lambda: w.clusters.proxy.rowCount() == N_CLASSES)
+    assert w.review.undo_stack.count() == 2
+    assert sum(s.size(c) for c in w.review.selected) == size_ab
 
     # --- move two images of the shown cluster to a new cluster (click, Ctrl+click, N)
-    cid = w.current_cid
+    cid = w.review.current
     click_grid_row(w, qtbot, 0)
     click_grid_row(w, qtbot, 1, Qt.KeyboardModifier.ControlModifier)
-    moving = w.selected_images()
+    moving = w.review.selected_images
     assert len(moving) == 2
-    key(w, Qt.Key.Key_N, widget=w.grid)
-    qtbot.waitUntil(lambda: w.cluster_proxy.rowCount() == N_CLASSES + 1)
+    key(w, Qt.Key.Key_N, widget=w.clusters.grid)
+    qtbot.waitUntil(lambda: w.clusters.proxy.rowCount() == N_CLASSES + 1)
     new_cid = s.cluster_of(moving[0])
     assert new_cid not in (cid,) and s.cluster_of(moving[1]) == new_cid
-    assert w.current_cid == cid  # the reviewer stays on the cluster they were cleaning
+    assert w.review.current == cid  # the reviewer stays on the cluster they were cleaning
 
     # --- move one image to an existing cluster through the move dialog (V)
     click_grid_row(w, qtbot, 0)
-    img = w.selected_images()[0]
-    key(w, Qt.Key.Key_V, widget=w.grid)
-    mdlg = w.dialog
+    img = w.review.selected_images[0]
+    key(w, Qt.Key.Key_V, widget=w.clusters.grid)
+    mdlg = w.clusters.dialog
     mdlg.select_cluster(new_cid)
     mdlg.accept()
     qtbot.waitUntil(lambda: s.cluster_of(img) == new_cid)
 
     # --- reject an image (X) and un-reject it again (X)
     click_grid_row(w, qtbot, 0)
-    rej = w.selected_images()[0]
-    key(w, Qt.Key.Key_X, widget=w.grid)
+    rej = w.review.selected_images[0]
+    key(w, Qt.Key.Key_X, widget=w.clusters.grid)
     qtbot.waitUntil(lambda: rej in s.rejected)
     qtbot.waitUntil(lambda: "1 rejected" in w.counts_label.text())
 
     # --- name the shown cluster through the searchable picker (L, type, Enter)
-    w.select_cluster(cid)
+    w.review.select([cid])
     key(w, Qt.Key.Key_L)
-    picker = w.dialog
+    picker = w.clusters.dialog
     assert isinstance(picker, ClassPicker)
     QTest.keyClicks(picker.search, "stop")
     assert picker.chosen() == "14"
@@ -174,11 +174,11 @@ def test_full_review_loop(qtbot, demo_dir, store, monkeypatch, tmp_path):
 
     # --- accept the cluster (A) -> moves on to the next one
     click_cluster_row(w, qtbot, 0)
-    acc = w.current_cid
+    acc = w.review.current
     key(w, Qt.Key.Key_A)
     qtbot.waitUntil(lambda: acc in s.accepted)
-    qtbot.waitUntil(lambda: w.current_cid == table_ids(w)[1])
-    n_steps = w.undo_stack.count()
+    qtbot.waitUntil(lambda: w.review.current == table_ids(w)[1])
+    n_steps = w.review.undo_stack.count()
     assert n_steps == 7
 
     # --- the autosaved file holds exactly the current state
@@ -190,7 +190,7 @@ def test_full_review_loop(qtbot, demo_dir, store, monkeypatch, tmp_path):
     w2 = make_window(qtbot, store)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **kw: str(demo_dir))
     with qtbot.waitSignal(w2.session_installed, timeout=10_000):
-        w2.act_open_folder.trigger()  # cached project: restored, no settings dialog, no pipeline run
+        w2.act("open_folder").trigger()  # cached project: restored, no settings dialog, no pipeline run
     assert w2.settings_dialog is None
     s2 = w2.session
     assert np.array_equal(s2.assignments, s.assignments)
@@ -201,7 +201,7 @@ def test_full_review_loop(qtbot, demo_dir, store, monkeypatch, tmp_path):
     # --- export the CSV through the menu action and check every row
     out = tmp_path / "labels.csv"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **kw: (str(out), "CSV (*.csv)"))
-    w2.act_export_csv.trigger()
+    w2.act("export_csv").trigger()
     assert out.is_file()
     with open(out, newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -211,7 +211,7 @@ def test_full_review_loop(qtbot, demo_dir, store, monkeypatch, tmp_path):
         assert int(row["cluster_id"]) == s2.cluster_of(i)
         cls = s2.class_of_image(i)
         assert row["class_id"] == (cls or "")
-        assert row["class_name"] == (w2.taxonomy.name_of(cls) if cls else "")
+        assert row["class_name"] == (w2.review.taxonomy.name_of(cls) if cls else "")
         assert row["original_label"] == Path(s2.paths[i]).parent.name
         assert row["changed"] == ("yes" if s2.is_changed(i) else "no")
         assert row["reviewed"] == ("yes" if s2.is_reviewed(i) else "no")
@@ -223,48 +223,67 @@ def test_full_review_loop(qtbot, demo_dir, store, monkeypatch, tmp_path):
     before = out.read_bytes()
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **kw: asked.append(a) or QMessageBox.StandardButton.No)
-    w2.act_export_csv.trigger()
+    w2.act("export_csv").trigger()
     assert asked and out.read_bytes() == before
-    assert not w2.export_csv_to(out)
+    assert not w2.review.export_csv_to(out)
     assert w2.error_banner.isVisible() and "already exists" in w2.last_error
 
     # --- folder-tree export (copies) runs in the worker with progress
     tree = tmp_path / "tree"
     with qtbot.waitSignal(w2.job_finished, timeout=30_000):
-        w2.export_tree_to(tree, "copy")
+        w2.review.export_tree_to(tree, "copy")
     assert (tree / "14_Stop").is_dir() or any(p.name.startswith("14") for p in tree.iterdir())
     assert sum(1 for p in tree.rglob("*.png")) == n_images
 
 
 def test_dendrogram_cut_merges_in_one_undo_step(qtbot, demo_dir, store, monkeypatch):
     w = make_window(qtbot, store)
-    w.run_in_process = False  # the in-thread path (the other tests use the child process)
+    w.projects.run_in_process = False  # the in-thread path (the other tests use the child process)
     run_via_menu(w, qtbot, demo_dir, monkeypatch)
     s = w.session
-    heights = w.stats.linkage[:, 2]
+    heights = w.review.stats.linkage[:, 2]
     cut = float(np.sort(heights)[3]) + 1e-9  # merges the 4 closest pairs/chains
-    w.tabs.setCurrentWidget(w.dendrogram)
-    w.dendrogram.set_cut(cut)
-    groups = w.dendrogram.pending_groups()
+    w.clusters.tabs.setCurrentWidget(w.clusters.dendrogram)
+    w.clusters.dendrogram.set_cut(cut)
+    groups = w.clusters.dendrogram.pending_groups()
     expected = N_CLASSES - sum(len(g) - 1 for g in groups)
     assert expected < N_CLASSES
-    qtbot.mouseClick(w.dendrogram.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.clusters.dendrogram.apply_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(s.cluster_ids()) == expected)
-    assert w.undo_stack.count() == 1
-    w.act_undo.trigger()
+    assert w.review.undo_stack.count() == 1
+    w.act("undo").trigger()
     qtbot.waitUntil(lambda: len(s.cluster_ids()) == N_CLASSES)
 
     # Clicking a branch selects the clusters under it.
-    order = w.dendrogram.leaf_order()
-    got = w.dendrogram.branch_at(0.0, 5.0)
+    order = w.clusters.dendrogram.leaf_order()
+    got = w.clusters.dendrogram.branch_at(0.0, 5.0)
     assert got == [order[0]]
-    root = int(np.argmax(w.dendrogram._dcoord[:, 1]))
-    ic = w.dendrogram._icoord[root]
-    top = float(w.dendrogram._dcoord[root, 1])
-    assert sorted(w.dendrogram.branch_at(top, (ic[1] + ic[2]) / 2)) == sorted(order)
-    with qtbot.waitSignal(w.dendrogram.clusters_clicked):
-        w.dendrogram.clusters_clicked.emit(order[:3])
-    assert sorted(w.selected_clusters()) == sorted(order[:3])
+    root = int(np.argmax(w.clusters.dendrogram._dcoord[:, 1]))
+    ic = w.clusters.dendrogram._icoord[root]
+    top = float(w.clusters.dendrogram._dcoord[root, 1])
+    assert sorted(w.clusters.dendrogram.branch_at(top, (ic[1] + ic[2]) / 2)) == sorted(order)
+    # A real mouse click on a branch (the plot's viewport, through pyqtgraph's scene) selects
+    # the clusters under it, in the controller and in the table.
+    dendro = w.clusters.dendrogram
+    w.review.select([order[0]])
+    links = [r for r in range(len(dendro._dcoord)) if r != root]
+    row = max(links, key=lambda r: len(dendro.branch_at(float(dendro._dcoord[r, 1]),
+                                                         (dendro._icoord[r][1] + dendro._icoord[r][2]) / 2)))
+    height = float(dendro._dcoord[row, 1])
+    leaf_pos = (dendro._icoord[row][1] + dendro._icoord[row][2]) / 2
+    expected = sorted(dendro.branch_at(height, leaf_pos))
+    assert 2 <= len(expected) < N_CLASSES
+    qtbot.waitUntil(lambda: dendro.plot.isVisible() and dendro.plot.viewport().width() > 50)
+    vb = dendro.plot.getViewBox()
+    pos = dendro.plot.mapFromScene(vb.mapViewToScene(QPointF(height, leaf_pos)))
+    clicked = []
+    dendro.clusters_clicked.connect(clicked.append)
+    qtbot.mouseClick(dendro.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: bool(clicked), timeout=5000)
+    assert sorted(clicked[0]) == expected
+    assert sorted(w.review.selected) == expected
+    assert sorted(w.clusters.table_selection()) == expected
+    assert w.review.current in expected
 
 
 def test_failed_run_is_shown_not_raised(qtbot, store, tmp_path):
@@ -275,7 +294,7 @@ def test_failed_run_is_shown_not_raised(qtbot, store, tmp_path):
     (empty / "notes.txt").write_text("no images here")
     w = make_window(qtbot, store)
     with qtbot.waitSignal(w.job_failed, timeout=30_000):
-        w.open_folder(empty, config=get_preset("hog-kmeans").with_k(3))
+        w.projects.open_folder(empty, config=get_preset("hog-kmeans").with_k(3))
     assert w.error_banner.isVisible()
     assert "failed" in w.last_error
     assert w.session is None and w.isVisible()
@@ -297,7 +316,7 @@ def test_cancel_stops_a_running_job(qtbot, store):
         return "finished"
 
     got = []
-    job = w._submit("Slow job", slow, got.append, name="slow")
+    job = w.jobs.start("Slow job", slow, got.append, name="slow")
     qtbot.waitUntil(lambda: w.progress_panel.bar.value() > 0, timeout=10_000)
     assert w.progress_panel.isVisible() and "working" in w.progress_panel.stage.text()
     assert "elapsed" in w.progress_panel.times.text()
@@ -311,32 +330,45 @@ def test_open_saved_session_file_and_drop(qtbot, demo_dir, store, monkeypatch, t
     w = make_window(qtbot, store)
     run_via_menu(w, qtbot, demo_dir, monkeypatch)
     cid = w.session.cluster_ids()[0]
-    w.name_clusters([cid], "13")
+    w.review.name([cid], "13")
     copy = tmp_path / "my-review.json"
-    w.save_session_to(copy)
+    w.review.save_session_to(copy)
     w.close()
 
     w2 = make_window(qtbot, store)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **kw: (str(copy), ""))
     with qtbot.waitSignal(w2.session_installed, timeout=10_000):
-        w2.act_open_session.trigger()
+        w2.act("open_session").trigger()
     assert w2.session.cluster_names[cid] == "13"
     # Edits now autosave into the opened file.
-    w2.name_clusters([cid], "14")
+    w2.review.name([cid], "14")
     assert ReviewSession.load(copy).cluster_names[cid] == "14"
     # Dropping a non-image file shows an error instead of failing.
-    w2.open_path(tmp_path / "nothing.txt")
+    w2.projects.open_path(tmp_path / "nothing.txt")
     assert w2.error_banner.isVisible()
 
 
 def test_cancel_a_pipeline_running_in_its_process(qtbot, demo_dir, store):
+    import os
+    import re
+
     from pipeline.config import get_preset
 
     w = make_window(qtbot, store)
-    assert w.run_in_process
-    job = w.run_pipeline(demo_dir, get_preset("hog-kmeans").with_k(N_CLASSES))
+    assert w.projects.run_in_process
+    job = w.projects.run_pipeline(demo_dir, get_preset("hog-kmeans").with_k(N_CLASSES))
+    pids = []
+    job.progress.connect(lambda p: pids.extend(int(m) for m in re.findall(r"pipeline process (\d+) running",
+                                                                        p.message or "")))
+    qtbot.waitUntil(lambda: bool(pids), timeout=60_000)  # the child reported itself: it really runs
+    pid = pids[0]
+    assert pid != os.getpid()
+    os.kill(pid, 0)  # alive (raises if not)
+    assert w.act("cancel").isEnabled()
     with qtbot.waitSignal(w.job_failed, timeout=60_000) as blocker:
-        w.act_cancel.trigger()
+        w.act("cancel").trigger()
     assert blocker.args == ["pipeline", "cancelled"]
-    assert job.done and w.session is None and not w.worker.busy()
+    assert job.done and w.session is None and not w.jobs.busy()
     assert not store.has_project(demo_dir)
+    with pytest.raises(ProcessLookupError):  # the child is gone (joined or terminated)
+        os.kill(pid, 0)

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QImage, QUndoStack
 from PySide6.QtTest import QTest
 
 from gui.models.suspects_model import (
@@ -71,6 +71,14 @@ def labelled_set():
 def report(labelled_set):
     _, features, _, noisy, _ = labelled_set
     return MislabelFinder(cv=3, seed=0).fit(features, noisy)
+
+
+def assert_rendered(image: QImage, width: int, height: int, min_colors: int = 20) -> None:
+    """``image`` has the widget's size and real content: many distinct colours, not one flat fill."""
+    assert not image.isNull() and image.width() >= width and image.height() >= height
+    step = max(1, min(image.width(), image.height()) // 40)
+    colors = {image.pixel(x, y) for x in range(0, image.width(), step) for y in range(0, image.height(), step)}
+    assert len(colors) >= min_colors, len(colors)
 
 
 def _session(tmp_path: Path, noisy) -> ReviewSession:
@@ -279,7 +287,7 @@ def test_worker_job_scores_labelled_images_and_cancels(tmp_path, labelled_set):
 
 
 def test_screenshot(qtbot, tmp_path, labelled_set, report):
-    """Render the view after a few decisions (bench/out/suspects.png, for a look)."""
+    """Render the view after a few decisions into tmp_path and check the picture has content."""
     images, _, _, noisy, _ = labelled_set
     session = _session(tmp_path, noisy)
     stack = QUndoStack()
@@ -290,9 +298,14 @@ def test_screenshot(qtbot, tmp_path, labelled_set, report):
     view.select_entry(view.model.entry(2))
     qtbot.waitUntil(lambda: view.loader.idle(), timeout=5000)
     view.loader._drain()
-    out = Path(__file__).resolve().parents[1] / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    assert view.grab().save(str(out / "suspects.png"))
+    shot = tmp_path / "suspects.png"
+    assert view.grab().save(str(shot))
+    image = QImage(str(shot))
+    assert_rendered(image, view.width(), view.height())
+    # the large picture shows the selected suspect's image (not a blank label)
+    picture = view.picture.pixmap()
+    assert picture is not None and not picture.isNull()
+    assert_rendered(picture.toImage(), 32, 32, min_colors=8)
 
 
 def test_pictograms_come_from_the_taxonomy_icons(qtbot, tmp_path, labelled_set, report):
@@ -349,20 +362,20 @@ def test_main_window_finds_and_reviews_suspects(qtbot, tmp_path, labelled_set):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    assert not w.act_suspects.isEnabled()
-    assert w.restore_project(folder)
-    assert w.act_suspects.isEnabled() and w.act_suspects.shortcut().toString() == "Ctrl+Shift+M"
+    assert not w.act("suspects").isEnabled()
+    assert w.projects.restore_project(folder)
+    assert w.act("suspects").isEnabled() and w.act("suspects").shortcut().toString() == "Ctrl+Shift+M"
     finished = []
     w.job_finished.connect(finished.append)
-    w.act_suspects.trigger()
+    w.act("suspects").trigger()
     qtbot.waitUntil(lambda: "suspects" in finished, timeout=60_000)
-    view = w.suspects_view
-    assert view is not None and w.review_tabs.currentWidget() is w.suspects_page
+    view = w.suspects.view
+    assert view is not None and w.review_tabs.currentWidget() is w.suspects
     # cluster actions are off while the Suspects tab is shown, on again on the Clusters tab
-    assert not (w.act_reject.isEnabled() or w.act_accept.isEnabled() or w.act_merge.isEnabled())
+    assert not (w.act("reject").isEnabled() or w.act("accept").isEnabled() or w.act("merge").isEnabled())
     w.review_tabs.setCurrentIndex(0)
-    w.review_tabs.setCurrentWidget(w.suspects_page)
-    assert not w.act_reject.isEnabled()
+    w.review_tabs.setCurrentWidget(w.suspects)
+    assert not w.act("reject").isEnabled()
     top = [int(view.model.indices[e]) for e in view.model.entries()[:N_FLIPS]]
     assert len(set(top) & flipped) >= N_FLIPS // 2
 
@@ -373,20 +386,20 @@ def test_main_window_finds_and_reviews_suspects(qtbot, tmp_path, labelled_set):
     view.table.setFocus()
     QTest.keyClick(view.table, Qt.Key.Key_A)
     assert w.session.class_of_image(i0) == view.model.suggested_ids[e0]
-    assert not w.session.accepted and w.undo_stack.count() == 1
+    assert not w.session.accepted and w.review.undo_stack.count() == 1
     assert ReviewSession.load(store.session_path(folder)).image_labels == {i0: view.model.suggested_ids[e0]}
-    w.act_undo.trigger()
+    w.act("undo").trigger()
     assert not w.session.image_labels and view.model.decision(e0) == UNDECIDED
-    w.act_redo.trigger()
+    w.act("redo").trigger()
     out = tmp_path / "labels.csv"
-    export_csv(w.session, out, w.taxonomy)
+    export_csv(w.session, out, w.review.taxonomy)
     row = _csv_rows(out)[i0]
     assert (row["changed"], row["class_id"], row["reviewed"]) == ("yes", view.model.suggested_ids[e0], "yes")
 
-    out_dir = Path(__file__).resolve().parents[1] / "bench" / "out"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    assert w.grab().save(str(out_dir / "suspects_window.png"))
+    shot = tmp_path / "suspects_window.png"
+    assert w.grab().save(str(shot))
+    assert_rendered(QImage(str(shot)), w.width(), w.height())
 
     # Closing the window drops the view and its session listener.
     w.close()
-    assert w.suspects_view is None and view._listening is False
+    assert w.suspects.view is None and view._listening is False

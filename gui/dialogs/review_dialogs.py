@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 #: Sub-dendrogram splits build a full linkage over the members: O(n^2) memory.
-MAX_WARD_SPLIT = 4000
+from pipeline.clustering.split import MAX_WARD_SPLIT
+
 NEW_CLUSTER = -(2**31)
 
 

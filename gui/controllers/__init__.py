@@ -1,0 +1,1 @@
+"""Controllers: review state and edits, opening and running projects (no widgets)."""

@@ -1,0 +1,178 @@
+"""Opening a project: restore a folder's stored review, open a session file, or run the pipeline.
+
+:class:`ProjectController` decides what opening a path means and runs the long parts on
+the :class:`~gui.jobs.runner.JobRunner` (the pipeline itself in a child process started
+by :func:`pipeline.project.run_and_store.run_and_store_in_process`). When a project is
+ready it emits :attr:`loaded`; when it needs settings first it emits
+:attr:`settings_needed` (the window asks with a dialog and calls :meth:`run_pipeline`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QObject, Signal
+
+from pipeline.config import PipelineConfig, get_preset
+from pipeline.core.progress import report
+from pipeline.project.run_and_store import load_stored, run_and_store, run_and_store_in_process
+from pipeline.project.store import ProjectData
+from pipeline.review import ReviewError, ReviewSession, Taxonomy, TaxonomyError
+
+from gui.jobs.runner import JobRunner
+from gui.jobs.worker import Job
+from gui.settings import SessionStore
+
+
+class ProjectController(QObject):
+    """Open / restore / run / install a project into the window."""
+
+    loaded = Signal(object, object, object)  # ProjectData, ReviewSession, session path
+    settings_needed = Signal(object)  # folder (Path): ask for a config, then run_pipeline
+    error = Signal(str, str)
+    message = Signal(str, int)
+
+    def __init__(self, store: SessionStore, runner: JobRunner, demo_config: Optional[PipelineConfig] = None,
+                 parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.runner = runner
+        self.demo_config = demo_config
+        #: Run the pipeline in a child process (keeps GIL-heavy stages out of the UI's
+        #: process); False runs it on the model thread itself.
+        self.run_in_process = True
+
+    def open_path(self, path) -> None:
+        """Open a folder or a session file, whichever ``path`` is."""
+        p = Path(path)
+        if p.is_dir():
+            self.open_folder(p)
+        elif p.suffix.lower() == ".json" and p.is_file():
+            self.open_session(p)
+        else:
+            self.error.emit(f"Drop a folder of images or a session .json file (got {p.name})", "")
+
+    def open_demo(self) -> None:
+        from pipeline.io.demo import demo_folder
+
+        folder = demo_folder(self.store.root / "demo")
+        self.open_folder(folder, config=self.demo_config or get_preset("hog-kmeans").with_k(13))
+
+    def open_folder(self, folder, config: Optional[PipelineConfig] = None, force_run: bool = False) -> None:
+        """Restore the folder's saved review, or ask for settings (unless ``config``) and run the pipeline."""
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            self.error.emit(f"Not a folder: {folder}", "")
+            return
+        folder = folder.resolve()
+        if not force_run and self.store.has_project(folder):
+            self.restore_project(folder)
+        elif config is not None:
+            self.run_pipeline(folder, config)
+        else:
+            self.settings_needed.emit(folder)
+
+    def restore_project(self, folder, session: Optional[ReviewSession] = None,
+                        session_path: Optional[Path] = None) -> bool:
+        """Load a folder's cached arrays and review session (no pipeline run)."""
+        try:
+            data = self.store.load_project(folder)
+            path = Path(session_path) if session_path else self.store.session_path(folder)
+            if session is None:
+                session = ReviewSession.load(path)
+            if len(session) != len(data.items):
+                raise ReviewError(f"the session has {len(session)} images but the cache has {len(data.items)}")
+        except (OSError, ValueError) as exc:
+            self.error.emit(f"Cannot restore {folder}: {exc}", "")
+            return False
+        self.loaded.emit(data, session, path)
+        return True
+
+    def open_session(self, path) -> Optional[Job]:
+        """Open a session file saved anywhere; its folder's cached features are reused."""
+        path = Path(path)
+        try:
+            session = ReviewSession.load(path)
+        except ReviewError as exc:
+            self.error.emit(f"Cannot open the session: {exc}", "")
+            return None
+        if self.store.has_project(Path(session.folder)):
+            self.restore_project(Path(session.folder), session=session, session_path=path)
+            return None
+        return self._recompute_for_session(session, path)  # other machine, cleared cache
+
+    def _recompute_for_session(self, session: ReviewSession, path: Path) -> Optional[Job]:
+        from pipeline.core.items import ImageItem
+
+        try:
+            config = PipelineConfig.from_dict(dict(session.config))
+        except (ValueError, TypeError) as exc:
+            self.error.emit(f"The session's pipeline config is not valid: {exc}", "")
+            return None
+        items = [ImageItem(p, g) for p, g in zip(session.paths, session.given_labels)]
+        store = self.store
+
+        def job(progress, cancel):
+            from pipeline.run import compute_features, load_source  # heavy imports: off the UI thread
+
+            image_set = load_source(items, config, cache_dir=store.pipeline_cache_dir(), progress=progress,
+                                    cancel=cancel)
+            if len(image_set) != len(items):
+                raise ReviewError(f"{len(items) - len(image_set)} images of the session cannot be read any more")
+            features = compute_features(config, image_set, progress=progress, cancel=cancel)
+            data = ProjectData(str(session.folder), list(image_set.items), features, image_set.images,
+                               config.to_dict())
+            store.save_project(data)
+            return data
+
+        return self.runner.start("Computing features for the session", job,
+                                 lambda data: self.loaded.emit(data, session, path))
+
+    def run_pipeline(self, folder, config: PipelineConfig, source=None) -> Optional[Job]:
+        """Run the pipeline on ``folder`` on the model thread (in a child process), then load the result.
+
+        ``source`` (a list of ImageItem, an ImageSet or a CSV path) replaces the folder
+        scan, e.g. to review a subset; the review is still stored under ``folder``.
+        """
+        folder = Path(folder).resolve()
+        source = str(folder) if source is None else source
+        run_in_process, store_root = self.run_in_process, str(self.store.root)
+
+        def job(progress, cancel):
+            if run_in_process:
+                run_and_store_in_process(config, str(folder), source, store_root, progress, cancel)
+                report(progress, "loading result", 0, 1, "reading the stored result")
+                return load_stored(store_root, str(folder))
+            return run_and_store(config, str(folder), source, store_root, progress, cancel)
+
+        def done(out) -> None:
+            data, session = out
+            self.loaded.emit(data, session, self.store.session_path(folder))
+            t = data.timings.get("total")
+            msg = f"Clustered {len(data.items):,} images into {len(session.cluster_ids())} clusters"
+            msg += f" in {t:.1f}s" if t is not None else ""
+            msg += f"; {len(data.skipped)} unreadable files skipped" if data.skipped else ""
+            self.message.emit(msg, 10000)
+
+        return self.runner.start(f"Running {config.name} on {folder.name}", job, done, name="pipeline")
+
+    def taxonomy_for(self, folder) -> Taxonomy:
+        """The folder's remembered taxonomy CSV, else GTSRB's (with pictograms when the folder has Meta/)."""
+        taxonomy = Taxonomy.gtsrb(folder)
+        saved = self.store.taxonomy_path(folder)
+        if saved:
+            try:
+                taxonomy = Taxonomy.load_csv(saved)
+            except TaxonomyError as exc:
+                self.error.emit(f"Cannot load the saved taxonomy: {exc}", "")
+        return taxonomy
+
+
+def initial_config(session: Optional[ReviewSession]) -> Optional[PipelineConfig]:
+    """The config a session was made with (to prefill the settings dialog), if valid."""
+    if session is None or not session.config:
+        return None
+    try:
+        return PipelineConfig.from_dict(dict(session.config))
+    except (ValueError, TypeError):
+        return None

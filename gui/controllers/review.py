@@ -1,0 +1,339 @@
+"""The review state and its edit commands, without widgets.
+
+:class:`ReviewController` holds the installed session (with its project arrays, cluster
+statistics, autosaver and undo stack), the selected clusters, the shown ("current")
+cluster, the selected images and the refresh pending after edits. Every edit command
+(merge, split, move, reject, name, label, accept, dendrogram cut) builds a session
+:class:`Edit` and pushes it as one undo step; the session's listener collects what
+changed and one throttled :meth:`flush` per event-loop turn recomputes the statistics
+and announces the new selection. Pages subscribe to its signals; tests drive it directly.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+from superqt.utils import qthrottled
+
+from pipeline.clustering.split import split_cluster, split_method_for
+from pipeline.clustering.summary import ClusterStats, compute_cluster_stats
+from pipeline.project.store import ProjectData
+from pipeline.review import (Autosaver, Edit, ExportError, ReviewError, ReviewSession, Taxonomy, TaxonomyError,
+                             export_csv, export_tree)
+
+from gui.jobs.runner import JobRunner
+from gui.jobs.worker import Job
+from gui.models.cluster_text import cluster_label
+from gui.undo import EditCommand
+
+
+class ReviewController(QObject):
+    """Current cluster, selection, pending refresh and the edit commands of one session."""
+
+    installed = Signal()  # a session is in place (stats computed, nothing selected yet)
+    uninstalled = Signal()
+    refreshed = Signal(object, bool)  # changed cluster ids (None: all), membership changed
+    selection_changed = Signal(list)  # clusters selected by the controller (pages follow)
+    current_changed = Signal(object, bool)  # shown cluster id (or None), keep the grid's scroll
+    current_updated = Signal()  # the shown cluster's flags or figures changed, not its members
+    taxonomy_changed = Signal()
+    state_changed = Signal()  # something action enablement depends on
+    flushed = Signal()  # a refresh after edits is complete
+    error = Signal(str, str)  # message, details
+    message = Signal(str, int)  # status text, milliseconds
+
+    def __init__(self, runner: JobRunner, taxonomy: Optional[Taxonomy] = None, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.taxonomy = taxonomy or Taxonomy.gtsrb()
+        self.undo_stack = QUndoStack(self)
+        for changed in (self.undo_stack.canUndoChanged, self.undo_stack.canRedoChanged):
+            changed.connect(lambda _: self.state_changed.emit())
+        self.session: Optional[ReviewSession] = None
+        self.project: Optional[ProjectData] = None
+        self.session_path: Optional[Path] = None
+        self.stats: Optional[ClusterStats] = None
+        self.autosaver: Optional[Autosaver] = None
+        self.current: Optional[int] = None
+        self.selected: list[int] = []
+        self.selected_images: list[int] = []
+        #: Cluster ids in the order the reviewer sees them (the table's sort); set by the page.
+        self.display_order: Callable[[], list[int]] = lambda: self.session.cluster_ids() if self.session else []
+        self._pending_clusters: set[int] = set()
+        self._pending_all = False
+        self._want_selected: Optional[list[int]] = None
+        self.schedule_flush = qthrottled(self.flush, timeout=0, leading=False, parent=self)
+
+    # ================================================================== install
+    def install(self, data: ProjectData, session: ReviewSession, session_path, taxonomy: Optional[Taxonomy] = None) -> None:
+        self.teardown()
+        self.project, self.session, self.session_path = data, session, Path(session_path)
+        if taxonomy is not None:
+            self.taxonomy = taxonomy
+        self.autosaver = Autosaver(session, self.session_path, on_error=lambda e: self._error(f"Autosave failed: {e}"))
+        session.add_listener(self._on_edit)
+        self.stats = self.compute_stats()
+        self.current, self.selected, self.selected_images = None, [], []
+        self.installed.emit()
+        self.state_changed.emit()
+
+    def teardown(self) -> None:
+        if self.autosaver is not None:
+            self.autosaver.close()
+            self.autosaver = None
+        if self.session is not None:
+            self.session.remove_listener(self._on_edit)
+            self.session = None
+            self.uninstalled.emit()
+        self.undo_stack.clear()
+
+    def compute_stats(self) -> ClusterStats:
+        s = self.session
+        return compute_cluster_stats(self.project.features, {c: s.members(c) for c in s.cluster_ids()})
+
+    def label(self, cid: int) -> str:
+        return cluster_label(self.session, self.taxonomy, cid)
+
+    # ================================================================== selection
+    def set_selection(self, cids: Sequence[int], current: Optional[int] = None) -> None:
+        """The reviewer selected ``cids`` in a view (``current`` first if given); no echo to the views."""
+        self.selected = [int(c) for c in cids]
+        cid = current if current is not None else (self.selected[0] if self.selected else None)
+        if cid != self.current:
+            self.show(cid)
+        self.state_changed.emit()
+
+    def select(self, cids: Sequence[int]) -> None:
+        """Select ``cids`` (the first becomes the shown cluster) and tell the views."""
+        cids = [int(c) for c in cids if self.session is not None and self.session.has_cluster(int(c))]
+        self.selected = cids
+        self.selection_changed.emit(list(cids))
+        if (cids[0] if cids else None) != self.current:
+            self.show(cids[0] if cids else None)
+        self.state_changed.emit()
+
+    def show(self, cid: Optional[int], keep_scroll: bool = False) -> None:
+        self.current = cid
+        self.selected_images = []
+        self.current_changed.emit(cid, keep_scroll)
+
+    def set_selected_images(self, images: Sequence[int]) -> None:
+        self.selected_images = sorted(int(i) for i in images)
+        self.state_changed.emit()
+
+    def step(self, delta: int) -> None:
+        """Select the cluster ``delta`` rows from the current one in display order."""
+        order = self.display_order()
+        if not order:
+            return
+        row = order.index(self.current) if self.current in order else -1
+        self.select([order[min(max(0, row + delta), len(order) - 1)]])
+
+    def neighbour(self, cid: int, delta: int) -> int:
+        """The cluster ``delta`` rows from ``cid`` in display order (``cid`` at the ends)."""
+        order = self.display_order()
+        if cid not in order:
+            return cid
+        row = order.index(cid) + delta
+        return order[row] if 0 <= row < len(order) else cid
+
+    # ================================================================== pushing edits
+    def push(self, edit: Edit, select: Optional[Sequence[int]] = None) -> bool:
+        """Push one edit as an undo step; False when it would change nothing."""
+        if edit.is_empty:
+            self.message.emit("Nothing to change", 3000)
+            return False
+        self._want_selected = list(select) if select is not None else None
+        self.undo_stack.push(EditCommand(self.session, edit))
+        return True
+
+    def attempt(self, make: Callable[[], Edit], select: Optional[Sequence[int]] = None, text: Optional[str] = None) -> bool:
+        """Build an edit with ``make`` (a :class:`ReviewError` is shown, not raised) and push it."""
+        try:
+            edit = make()
+        except ReviewError as exc:
+            self._error(str(exc))
+            return False
+        if text:
+            self.message.emit(text, 5000)
+        return self.push(edit, select=select)
+
+    def push_batch(self, builders: Sequence[Callable[[], Edit]], text: str, select: Optional[Sequence[int]] = None) -> bool:
+        """Several steps as one edit (``ReviewSession.batch``): one undo step, one autosave."""
+        return self.attempt(lambda: self.session.batch(builders, text), select=select)
+
+    # ================================================================== edit commands
+    def merge(self, cids: Sequence[int]) -> bool:
+        cids = list(cids)
+        if len(cids) < 2:
+            self.message.emit("Select at least two clusters to merge (Ctrl/Shift+click)", 4000)
+            return False
+        return self.attempt(lambda: self.session.merge(cids), select=[min([c for c in cids if c >= 0] or cids)])
+
+    def split(self, cid: int, parts: int, method: str = "kmeans") -> Optional[Job]:
+        """Re-cluster ``cid`` into ``parts`` on the model thread, then push the split."""
+        members = self.session.members(cid)
+        if len(members) < parts:
+            self._error(f"Cluster {cid} has only {len(members)} images; cannot split into {parts}")
+            return None
+        method = split_method_for(method, len(members))
+        feats, seed = self.project.features, int(self.session.config.get("seed", 0) or 0)
+        session, revision = self.session, self.session.revision
+
+        def job(progress, cancel):
+            return split_cluster(feats[members], parts, method, seed=seed, progress=progress, cancel=cancel)
+
+        def done(sub) -> None:
+            if self.session is not session or session.revision != revision:
+                self._error("The session changed while splitting; split again.")
+            elif len(np.unique(sub)) < 2:
+                self._error(f"Cluster {cid} could not be split: all images fell into one part")
+            else:
+                try:
+                    edit = session.split(cid, sub)
+                except ReviewError as exc:
+                    self._error(str(exc))
+                    return
+                self.push(edit, select=[cid, *edit.new_clusters])
+
+        return self.runner.start(f"Splitting cluster {cid}", job, done, name="split")
+
+    def move(self, images: Sequence[int], target: Optional[int]) -> bool:
+        images = list(images)
+        if not images:
+            self.message.emit("Select images in the grid first", 4000)
+            return False
+        dest = "a new cluster" if target is None else self.label(target)
+        return self.attempt(lambda: self.session.move(images, target), text=f"Moved {len(images)} images to {dest}",
+                            select=[self.current] if self.current is not None else None)
+
+    def reject(self, images: Sequence[int]) -> bool:
+        """Reject the images, or take the mark back when all are rejected already."""
+        images = list(images)
+        if not images:
+            self.message.emit("Select images in the grid first", 4000)
+            return False
+        value = not all(i in self.session.rejected for i in images)
+        return self.attempt(lambda: self.session.reject(images, value))
+
+    def name(self, cids: Sequence[int], class_id: Optional[str]) -> bool:
+        cids = list(cids)
+        if len(cids) == 1:
+            return self.attempt(lambda: self.session.name(cids[0], class_id), select=cids)
+        label = self.taxonomy.name_of(class_id) if class_id else "no class"
+        return self.push_batch([lambda c=c: self.session.name(c, class_id) for c in cids],
+                               f"Name {len(cids)} clusters as {label}", select=cids)
+
+    def label_images(self, images: Sequence[int], class_id: Optional[str]) -> bool:
+        images = list(images)
+        return self.attempt(lambda: self.session.set_image_label(images, class_id, mark_reviewed=True))
+
+    def accept(self, cids: Sequence[int]) -> bool:
+        """Accept the clusters (or withdraw when all are accepted); one cluster: go on to the next."""
+        cids = list(cids)
+        if not cids:
+            return False
+        value = not all(c in self.session.accepted for c in cids)
+        if len(cids) == 1:
+            cid = cids[0]
+            return self.attempt(lambda: self.session.accept(cid, value),
+                                select=[self.neighbour(cid, 1)] if value else [cid])
+        text = f"{'Accept' if value else 'Withdraw acceptance of'} {len(cids)} clusters"
+        return self.push_batch([lambda c=c: self.session.accept(c, value) for c in cids], text, select=cids)
+
+    def apply_cut(self, groups: Sequence[Sequence[int]]) -> bool:
+        """Merge each group of clusters (from the dendrogram cut) as one undo step."""
+        groups = [list(g) for g in groups if len(g) > 1]
+        if not groups:
+            return False
+        n = sum(len(g) for g in groups)
+        return self.push_batch([lambda g=g: self.session.merge(g) for g in groups],
+                               f"Cut dendrogram: merge {n} clusters into {len(groups)}",
+                               select=[min([c for c in g if c >= 0] or g) for g in groups])
+
+    # ================================================================== refresh after edits
+    def _on_edit(self, edit: Edit) -> None:
+        self._pending_clusters |= set(edit.clusters)
+        if len(edit.assign_indices):
+            self._pending_all = True
+        self.schedule_flush()
+
+    def flush(self) -> None:
+        """Recompute what the pending edits changed, then re-announce selection and current cluster."""
+        if self.session is None:
+            return
+        changed, membership = self._pending_clusters, self._pending_all
+        self._pending_clusters, self._pending_all = set(), False
+        current = self.current
+        if membership:
+            self.stats = self.compute_stats()
+        want = self._want_selected if self._want_selected is not None else list(self.selected)
+        self._want_selected = None
+        self.refreshed.emit(None if membership else changed, membership)
+        want = [c for c in want if self.session.has_cluster(c)]
+        if not want and current is not None and self.session.has_cluster(current):
+            want = [current]
+        if not want:
+            want = self.display_order()[:1]
+        self.selected = want
+        self.selection_changed.emit(list(want))
+        new = want[0] if want else None
+        if new != current or (membership and new in changed):
+            self.show(new, keep_scroll=(new == current))
+        else:
+            self.current_updated.emit()
+        self.state_changed.emit()
+        self.flushed.emit()
+
+    # ================================================================== taxonomy, save, export
+    def set_taxonomy(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self.taxonomy_changed.emit()
+
+    def load_taxonomy(self, path) -> Optional[Taxonomy]:
+        try:
+            tax = Taxonomy.load_csv(path)
+        except TaxonomyError as exc:
+            self._error(str(exc))
+            return None
+        self.set_taxonomy(tax)
+        self.message.emit(f"Taxonomy: {len(tax)} classes from {path}", 5000)
+        return tax
+
+    def save_session_to(self, path) -> bool:
+        """Save a copy of the session; autosave keeps writing the project's own file."""
+        try:
+            self.session.save(path)
+        except (OSError, ReviewError) as exc:
+            self._error(f"Cannot save the session: {exc}")
+            return False
+        self.message.emit(f"Session saved to {path}", 5000)
+        return True
+
+    def export_csv_to(self, path, overwrite: bool = False) -> bool:
+        try:
+            n = export_csv(self.session, path, self.taxonomy, overwrite=overwrite)
+        except ExportError as exc:
+            self._error(f"Export refused: {exc}")
+            return False
+        self.message.emit(f"Exported {n:,} rows to {path}", 8000)
+        return True
+
+    def export_tree_to(self, folder, mode: str = "copy", overwrite: bool = False) -> Optional[Job]:
+        session, taxonomy = self.session, self.taxonomy
+
+        def job(progress, cancel):
+            return export_tree(session, folder, taxonomy, mode=mode, overwrite=overwrite, progress=progress,
+                               cancel=cancel)
+
+        def done(counts) -> None:
+            self.message.emit(f"Exported {sum(counts.values()):,} images into {len(counts)} folders under {folder}",
+                              8000)
+
+        return self.runner.start(f"Exporting to {folder}", job, done, name="export")
+
+    def _error(self, message: str, details: str = "") -> None:
+        self.error.emit(message, details)

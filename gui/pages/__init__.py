@@ -1,0 +1,1 @@
+"""Pages of the review area: clusters and suspects."""

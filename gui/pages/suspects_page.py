@@ -1,0 +1,93 @@
+"""The Suspects page: an introduction with a Find button, then the result of a mislabel search."""
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QStackedWidget, QToolButton, QVBoxLayout, QWidget
+
+from gui.controllers.review import ReviewController
+from gui.jobs.suspects_job import SuspectsResult, can_find_suspects, suspects_job
+from gui.jobs.worker import Job
+from gui.views.suspects_view import SuspectsView
+
+INTRO = ("<h3>Find mislabeled images</h3>Ranks the images that came with a label by how likely that label is "
+         "wrong (nearest neighbours, clusters and a cross-validated classifier on the pipeline's features), then "
+         "lets you accept the suggested class, keep the label, choose another class or reject each image with "
+         "one key.<br><br>Needs labelled images (class folders or a path,label CSV).")
+
+
+class SuspectsPage(QStackedWidget):
+    """Intro page until a search ran; then a :class:`SuspectsView` on the review's session."""
+
+    shown = Signal()  # a result is on screen (the window switches to this tab)
+    message = Signal(str, int)
+
+    def __init__(self, review: ReviewController, find_action: QAction, parent=None) -> None:
+        super().__init__(parent)
+        self.review = review
+        self.view: Optional[SuspectsView] = None
+        intro = QWidget()
+        il = QVBoxLayout(intro)
+        il.addStretch(1)
+        text = QLabel(INTRO)
+        text.setWordWrap(True)
+        text.setMaximumWidth(560)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        il.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        find = QToolButton()
+        find.setDefaultAction(find_action)
+        find.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        find.setMinimumHeight(32)
+        il.addWidget(find, 0, Qt.AlignmentFlag.AlignHCenter)
+        il.addStretch(2)
+        self.addWidget(intro)
+        review.uninstalled.connect(self.drop)
+        review.taxonomy_changed.connect(lambda: self.view.set_taxonomy(review.taxonomy) if self.view else None)
+
+    def find(self) -> Optional[Job]:
+        """Run the mislabel search on the model thread; the result replaces the page's content."""
+        r = self.review
+        if r.session is None or r.project is None:
+            return None
+        if not can_find_suspects(r.session):
+            r.error.emit("Finding mislabeled images needs labelled images (class folders or a label CSV) "
+                         "in at least two classes.", "")
+            return None
+        session = r.session
+        try:
+            fn = suspects_job(session, r.project.features)
+        except ValueError as exc:
+            r.error.emit(f"Cannot search for mislabeled images: {exc}", "")
+            return None
+        return r.runner.start("Finding mislabeled images", fn,
+                              lambda result: self.show_result(result) if r.session is session else None,
+                              name="suspects")
+
+    def show_result(self, result: SuspectsResult) -> SuspectsView:
+        """Show a search result (replacing an earlier one)."""
+        self.drop()
+        r = self.review
+        view = SuspectsView(r.session, result.report, r.taxonomy, r.undo_stack,
+                            images=r.project.images if r.project is not None else None, indices=result.indices)
+        view.message.connect(lambda text: self.message.emit(text, 5000))
+        self.view = view
+        self.addWidget(view)
+        self.setCurrentWidget(view)
+        self.shown.emit()
+        view.table.setFocus()
+        self.message.emit(f"{len(view.model.suspects):,} suspects among {len(result.report):,} labelled images", 8000)
+        return view
+
+    def drop(self) -> None:
+        if self.view is not None:
+            self.view.detach()
+            self.removeWidget(self.view)
+            self.view.deleteLater()
+            self.view = None
+        self.setCurrentIndex(0)
+
+    def focus_view(self) -> None:
+        if self.view is not None:
+            self.view.table.setFocus()

@@ -1,0 +1,1 @@
+"""Small standalone widgets: progress panel, error banner, center view, welcome page."""
