@@ -115,7 +115,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, log=print) -> t
             stats["accept_pages"] += 1
             wrong = truth[shown] != it.class_id
             first = int(np.argmax(wrong)) if wrong.any() else len(shown)
-            if wrong.mean() > 0.5 and first < 0.5 * len(shown):  # a bad page: decline it whole (1 command)
+            if wrong.all():  # a bad page: decline it whole (1 command)
                 stats["declined_pages"] += 1
                 for i in shown.tolist():
                     declined.setdefault(i, set()).add(it.class_id)
@@ -142,7 +142,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, log=print) -> t
             fix = 2 if cut else clicks
             if not wrong.any():
                 r.command(session.name(cid, major))
-            elif (count / len(shown) >= 0.5 and fix <= 6) or len(shown) < 4:
+            elif count / len(shown) >= 0.5 or len(shown) < 4:
                 r.command(session.name(cid, major))
                 pick = shown[first:] if cut else shown[wrong]
                 r.command(session.move(pick, None), clicks=fix)

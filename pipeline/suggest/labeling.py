@@ -15,8 +15,8 @@ from pipeline.suggest.propagation import Suggestions
 
 
 def overcluster_k(n_images: int, n_classes: int = 43) -> int:
-    """A cluster count for labeling mode: about 10 per class, at most one per 30 images."""
-    return int(max(n_classes, min(10 * n_classes, n_images // 30)))
+    """A cluster count for labeling mode: one per 15 images, at least one per class, at most 60 per class."""
+    return int(max(n_classes, min(60 * n_classes, n_images // 15)))
 
 
 def overcluster(

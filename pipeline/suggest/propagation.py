@@ -71,8 +71,8 @@ class Propagator:
         ridge: float = 1.0,
         mix: float = 0.6,
         temperature: float = 12.0,
-        mass_ref: float = 0.05,
-        none_score: float = 0.5,
+        mass_ref: float = 0.01,
+        none_score: float = 0.3,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.alpha = alpha

@@ -21,9 +21,9 @@ from pipeline.suggest.decided import undecided_mask
 from pipeline.suggest.propagation import Suggestions
 
 #: Confidence floors tried in turn for accept pages (the first that yields a page wins).
-ACCEPT_FLOORS = (0.9, 0.75, 0.5, 0.0)
-#: At most this many images on one accept page (10 screens of 60 thumbnails).
-PAGE = 600
+ACCEPT_FLOORS = (0.5, 0.3, 0.15)
+#: At most this many images on one accept page (2 screens of 60 thumbnails).
+PAGE = 120
 
 
 @dataclass
@@ -77,18 +77,30 @@ def accept_items(
         return []
     declined = declined or {}
     cand = np.flatnonzero(undecided)
-    if declined:
-        keep = [suggestions.classes[suggestions.top[i]] not in declined.get(int(i), ()) for i in cand.tolist()]
-        cand = cand[np.asarray(keep, dtype=bool)]
+    top = suggestions.top.copy()
+    conf_all = suggestions.confidence.copy()
+    col = {c: j for j, c in enumerate(suggestions.classes)}
+    for i, refused in declined.items():  # next-best class for images whose suggestion was refused
+        if not undecided[i]:
+            continue
+        p = suggestions.proba[i].copy()
+        p[[col[c] for c in refused if c in col]] = 0.0
+        top[i] = int(p.argmax())
+        conf_all[i] = suggestions.confidence[i] * float(p[top[i]]) / max(float(suggestions.proba[i].max()), 1e-12)
+        if p[top[i]] <= 0.0:
+            conf_all[i] = -1.0
+    cand = cand[conf_all[cand] >= 0.0]
     items = []
-    conf_all = suggestions.confidence
-    for j in np.unique(suggestions.top[cand]).tolist():
-        group = cand[suggestions.top[cand] == j]
+    for j in np.unique(top[cand]).tolist():
+        group = cand[top[cand] == j]
         conf = conf_all[group]
+        chosen = group[:0]
         for floor in ACCEPT_FLOORS:
             chosen = group[conf >= floor]
             if len(chosen):
                 break
+        if len(chosen) == 0:
+            continue
         chosen = chosen[np.argsort(-conf_all[chosen], kind="stable")][:page]
         c = conf_all[chosen]
         items.append(QueueItem("accept", chosen, suggestions.classes[j], float(c.mean()), float(c.sum()),

@@ -1,0 +1,73 @@
+"""Propagation from reviewer decisions on sklearn digits (no shared data)."""
+import numpy as np
+import pytest
+
+from pipeline.review.session import ReviewSession
+from pipeline.suggest import Propagator, decided_labels, undecided_mask
+from pipeline.suggest.propagation import disagreements
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+    from sklearn.decomposition import PCA
+
+    d = load_digits()
+    x = PCA(30, random_state=0).fit_transform(d.data.astype(np.float32))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), np.array([str(v) for v in d.target], dtype=object)
+
+
+def _session(y, clusters):
+    return ReviewSession.from_result("f", {}, [f"{i}.png" for i in range(len(y))], None, clusters)
+
+
+def test_propagation_suggests_classes_from_few_decisions(digits):
+    x, y = digits
+    rng = np.random.default_rng(0)
+    idx = np.concatenate([rng.choice(np.flatnonzero(y == c), 5, replace=False) for c in np.unique(y)])
+    s = Propagator().prepare(x).fit(idx, list(y[idx]))
+    pred = np.asarray(s.classes, dtype=object)[s.top]
+    rest = np.setdiff1d(np.arange(len(y)), idx)
+    assert (pred[rest] == y[rest]).mean() > 0.85
+    conf = s.confidence[rest]
+    hi = conf >= np.quantile(conf, 0.5)
+    assert (pred[rest][hi] == y[rest][hi]).mean() >= (pred[rest] == y[rest]).mean()
+    assert s.proba.shape == (len(y), 10) and np.allclose(s.proba.sum(1), 1.0, atol=1e-4)
+
+
+def test_propagation_fixes_an_image_a_named_cluster_holds_wrongly(digits):
+    x, y = digits
+    clusters = np.array([int(v) for v in y])
+    wrong = int(np.flatnonzero(y == "3")[0])
+    clusters[wrong] = 8  # a "3" sits in the cluster of eights
+    session = _session(y, clusters)
+    for c in range(10):
+        session.apply(session.name(c, str(c)))
+    idx, cls = decided_labels(session)
+    assert len(idx) == len(y) and cls[int(np.searchsorted(idx, wrong))] == "8"
+    s = Propagator().prepare(x).fit_session(session)
+    assert s.top_class(wrong) == "3"
+    assert wrong in disagreements(session, s, min_confidence=0.0).tolist()
+
+
+def test_unseen_class_is_not_confident(digits):
+    x, y = digits
+    seen = np.flatnonzero(y != "0")
+    idx = seen[::10]
+    s = Propagator().prepare(x).fit(idx, list(y[idx]))
+    zeros = np.flatnonzero(y == "0")
+    others = np.setdiff1d(np.flatnonzero(y != "0"), idx)
+    assert np.median(s.confidence[zeros]) < np.median(s.confidence[others])
+
+
+def test_refit_is_fast_and_undecided_mask(digits):
+    x, y = digits
+    session = _session(y, np.array([int(v) for v in y]))
+    assert undecided_mask(session).all()
+    session.apply(session.name(1, "1"))
+    session.apply(session.reject([0]))
+    mask = undecided_mask(session)
+    assert not mask[y == "1"].any() and not mask[0] and mask.sum() == len(y) - (y == "1").sum() - (y[0] != "1")
+    s = Propagator().prepare(x).fit_session(session)
+    assert s.fit_seconds < 1.0 and s.classes == ["1"]
