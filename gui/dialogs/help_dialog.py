@@ -15,7 +15,7 @@ MOUSE_HELP = [
     ("Drop a folder or session file", "Open it"),
 ]
 
-SUSPECTS_HELP = [  # keys of the Suspects tab (gui/suspects_view.py)
+SUSPECTS_HELP = [  # keys of the Suspects tab (gui/views/suspects_view.py)
     ("A (Suspects tab)", "Accept the suggested class for the selected suspects"),
     ("K (Suspects tab)", "Keep the given label"),
     ("C (Suspects tab)", "Choose another class from the taxonomy"),

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Optional
 
 from PySide6.QtCore import Qt
+from superqt.utils import signals_blocked
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -199,9 +200,8 @@ class SettingsDialog(QDialog):
 
     def _mark_custom(self, *_) -> None:
         if not self._loading and self.preset.currentData() is not None:
-            self.preset.blockSignals(True)
-            self.preset.setCurrentIndex(self.preset.count() - 1)
-            self.preset.blockSignals(False)
+            with signals_blocked(self.preset):
+                self.preset.setCurrentIndex(self.preset.count() - 1)
 
     def _update_enabled(self, *_) -> None:
         method = self.method.currentText()

@@ -1,10 +1,10 @@
-"""The mislabel search as a job for :class:`gui.jobs.worker.ModelWorker`.
+"""The mislabel search as a model-thread job (Qt-free function, result on the GUI thread).
 
 :func:`suspects_job` packs what :meth:`MislabelFinder.fit` needs (features, the given
 labels of the labelled images, the session's clusters) into a Qt-free
-``fn(progress, cancel)``; submit it with ``ModelWorker.create/start`` (or the window's
-``_submit``) so it runs on the model thread with progress and cancel, and the result,
-a :class:`SuspectsResult`, arrives on the GUI thread.
+``fn(progress, cancel)``; start it with :meth:`gui.jobs.runner.JobRunner.start` so it
+runs on the model thread with progress and cancel, and the result, a
+:class:`SuspectsResult`, arrives on the GUI thread.
 """
 from __future__ import annotations
 

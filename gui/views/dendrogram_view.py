@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from scipy.cluster.hierarchy import dendrogram, fcluster
+from superqt.utils import signals_blocked
 
 pg.setConfigOptions(antialias=True, background="w", foreground="k")
 
@@ -109,9 +110,8 @@ class DendrogramView(QWidget):
         self.plot.setYRange(0, 10.0 * len(self.ids), padding=0.01)
         self.cut_line.setBounds([0, top * 1.05])
         self.cut_line.show()
-        self.cut_line.blockSignals(True)
-        self.cut_line.setValue(0.0)
-        self.cut_line.blockSignals(False)
+        with signals_blocked(self.cut_line):
+            self.cut_line.setValue(0.0)
         self.group_lines.setData([], [])
         self.cut_info.setText("Drag the red line to preview a cut")
 
@@ -251,12 +251,11 @@ class KScorePlot(QWidget):
     def set_selection(self, selection: Optional[dict]) -> None:
         """``selection``: ``{"criterion", "ks", "scores": {name: [...]}, "best_k"}`` or ``None``."""
         self.selection = selection
-        self.which.blockSignals(True)
-        self.which.clear()
-        if selection:
-            self.which.addItems(list(selection["scores"]))
-            self.which.setCurrentText(selection["criterion"])
-        self.which.blockSignals(False)
+        with signals_blocked(self.which):
+            self.which.clear()
+            if selection:
+                self.which.addItems(list(selection["scores"]))
+                self.which.setCurrentText(selection["criterion"])
         self.which.setVisible(bool(selection))
         self._draw()
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import numpy as np
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap, QUndoStack
+from superqt.utils import signals_blocked
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -249,9 +250,8 @@ class SuspectsView(QWidget):
         keep = self._current_entry
         self.model.set_filter(name)
         if self.filter_box.currentData() != name:
-            self.filter_box.blockSignals(True)
-            self.filter_box.setCurrentIndex(list(FILTERS).index(name))
-            self.filter_box.blockSignals(False)
+            with signals_blocked(self.filter_box):
+                self.filter_box.setCurrentIndex(list(FILTERS).index(name))
         if not self.select_entry(keep):
             self.select_first_undecided()
 
