@@ -1,8 +1,6 @@
 """Review-window parts on their own: stats, thumbnail loading/cache, dialogs, viewer, entry point."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 

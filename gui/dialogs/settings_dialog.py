@@ -5,8 +5,6 @@ import json
 from dataclasses import replace
 from typing import Optional
 
-from PySide6.QtCore import Qt
-from superqt.utils import signals_blocked
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,6 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import signals_blocked
 
 from pipeline.clustering.registry import available_methods, method_needs_k
 from pipeline.config import DEFAULT_PRESET, PRESETS, PipelineConfig, get_preset
