@@ -236,6 +236,7 @@ class MainWindow(QMainWindow):
     def _install(self, data, session: ReviewSession, session_path) -> None:
         taxonomy = self.projects.taxonomy_for(session.folder) if self._default_taxonomy else None
         self.review.install(data, session, session_path, taxonomy)
+        self.review_tabs.setCurrentWidget(self.clusters)
         self.stack.setCurrentIndex(1)
         self.store.add_recent(session.folder)
         self._update_recent()
