@@ -7,10 +7,11 @@ plugins import only this module.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Callable
 
 import numpy as np
+
+from pipeline.core.plugins import PluginRegistry
 
 ClusterFn = Callable[..., np.ndarray]
 
@@ -22,45 +23,22 @@ PLUGIN_MODULES = (
     "pipeline.deep.iic",
 )
 
-_METHODS: dict[str, ClusterFn] = {}
-_NEEDS_K: dict[str, bool] = {}
-_loaded = False
+_METHODS = PluginRegistry("clustering method", PLUGIN_MODULES)
 
 
 def register_method(name: str, needs_k: bool = True) -> Callable[[ClusterFn], ClusterFn]:
     """Decorator: make ``fn`` available as clustering method ``name``."""
-
-    def _decorate(fn: ClusterFn) -> ClusterFn:
-        _METHODS[name] = fn
-        _NEEDS_K[name] = needs_k
-        return fn
-
-    return _decorate
-
-
-def load_plugins() -> None:
-    """Import every module in :data:`PLUGIN_MODULES` once."""
-    global _loaded
-    if not _loaded:
-        for module in PLUGIN_MODULES:
-            importlib.import_module(module)
-        _loaded = True
+    return _METHODS.decorator(name, needs_k=needs_k)
 
 
 def get_method(name: str) -> ClusterFn:
     """The method registered as ``name``; ``ValueError`` names the known ones."""
-    load_plugins()
-    try:
-        return _METHODS[name]
-    except KeyError:
-        raise ValueError(f"unknown clustering method {name!r}; known: {sorted(_METHODS)}") from None
+    return _METHODS.get(name)
 
 
 def available_methods() -> list[str]:
-    load_plugins()
-    return sorted(_METHODS)
+    return _METHODS.names()
 
 
 def method_needs_k(name: str) -> bool:
-    get_method(name)
-    return _NEEDS_K[name]
+    return bool(_METHODS.info(name)["needs_k"])

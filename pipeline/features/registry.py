@@ -5,8 +5,9 @@ lookup, so the registry imports none of them and they import only this module.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any, Callable
+
+from pipeline.core.plugins import PluginRegistry
 
 #: Modules whose extractors register themselves on import (Keras loads lazily inside them).
 PLUGIN_MODULES = (
@@ -17,37 +18,22 @@ PLUGIN_MODULES = (
     "pipeline.deep.pretrained",
 )
 
-_REGISTRY: dict[str, type] = {}
-_loaded = False
+_REGISTRY = PluginRegistry("feature extractor", PLUGIN_MODULES)
 
 
 def register(name: str) -> Callable[[type], type]:
-    """Class decorator: make an extractor available under ``name``."""
+    """Class decorator: make an extractor available under ``name`` (and set its ``name``)."""
 
     def _decorate(cls: type) -> type:
         cls.name = name
-        _REGISTRY[name] = cls
-        return cls
+        return _REGISTRY.register(name, cls)
 
     return _decorate
 
 
-def load_plugins() -> None:
-    """Import every module in :data:`PLUGIN_MODULES` once."""
-    global _loaded
-    if not _loaded:
-        for module in PLUGIN_MODULES:
-            importlib.import_module(module)
-        _loaded = True
-
-
 def extractor_class(name: str) -> type:
     """The class registered as ``name``; ``ValueError`` names the known ones."""
-    load_plugins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown feature extractor {name!r}; known: {sorted(_REGISTRY)}") from None
+    return _REGISTRY.get(name)
 
 
 def make_extractor(name: str, **params: Any):
@@ -69,5 +55,4 @@ def extractor_param_names(name: str) -> list[str]:
 
 
 def available_extractors() -> list[str]:
-    load_plugins()
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
