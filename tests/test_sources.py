@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from pipeline.core.items import ImageItem, SkippedFile
-from pipeline.io.sources import MISSING_REASON, SourceError, discover
+from pipeline.io.sources import MISSING_REASON, NOT_IMAGE_REASON, SourceError, discover
 
 
 def write_image(path, colour=(10, 200, 30), size=(12, 10), fmt=None):
@@ -31,7 +31,8 @@ def test_flat_folder_ignores_hidden_and_non_images(tmp_path):
     assert found.layout == "flat"
     assert names(found) == ["broken.png", "IMG1.JPEG", "img2.jpg", "img10.png", "no_extension"]
     assert all(it.label is None and it.roi is None for it in found.items)
-    assert found.skipped == []
+    # ignored types are listed with their reason; hidden and system files are not
+    assert [(os.path.basename(s.path), s.reason) for s in found.skipped] == [("notes.txt", NOT_IMAGE_REASON)]
 
 
 def test_class_folders(tmp_path):

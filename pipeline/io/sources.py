@@ -33,27 +33,7 @@ from pathlib import Path
 from typing import Iterable, Optional, Union
 
 from pipeline.core.items import ImageItem, SkippedFile
-
-#: File extensions handed to the decoder (lower case). Anything Pillow can open, plus
-#: formats Pillow may lack a plugin for, so that those are reported rather than ignored.
-IMAGE_EXTENSIONS = frozenset(
-    {
-        ".ppm", ".pgm", ".pbm", ".pnm", ".pfm",
-        ".png", ".apng",
-        ".jpg", ".jpeg", ".jpe", ".jfif",
-        ".bmp", ".dib",
-        ".tif", ".tiff",
-        ".webp",
-        ".gif",
-        ".ico", ".icns", ".cur",
-        ".tga", ".pcx", ".sgi", ".rgb", ".bw", ".ras", ".xbm", ".dds", ".qoi", ".psd",
-        ".jp2", ".j2k", ".jpx", ".jpf",
-        ".heic", ".heif", ".avif", ".jxl",
-    }
-)
-
-#: Folder names that are never image folders.
-_IGNORED_DIRS = frozenset({"__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Information"})
+from pipeline.io.walk import IMAGE_EXTENSIONS, NOT_IMAGE_REASON, FolderWalker, is_hidden  # noqa: F401
 
 MISSING_REASON = "listed in CSV but missing"
 DUPLICATE_REASON = "listed more than once in CSV"
@@ -141,63 +121,24 @@ def _check_readable_dir(folder: Path) -> None:
         raise SourceError(f"cannot read {folder}: {exc.strerror or exc}") from None
 
 
-def _is_hidden(name: str) -> bool:
-    return name.startswith(".") or name in _IGNORED_DIRS
-
-
-def _is_candidate(name: str) -> bool:
-    """Files worth handing to the decoder: image extension or no extension at all."""
-    if _is_hidden(name):
-        return False
-    suffix = os.path.splitext(name)[1].lower()
-    return suffix == "" or suffix in IMAGE_EXTENSIONS
-
-
 def _scan(folder: Path, skipped: list[SkippedFile]) -> tuple[list[str], list[str]]:
-    """Non-hidden ``(files, subfolders)`` of ``folder``; unreadable folders are reported."""
-    files, dirs = [], []
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if _is_hidden(entry.name):
-                    continue
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                if is_dir:
-                    dirs.append(entry.path)
-                elif _is_candidate(entry.name):
-                    files.append(entry.path)  # includes broken links: the decoder reports them
-    except PermissionError:
-        skipped.append(SkippedFile(str(folder), "unreadable folder: permission denied"))
-    except OSError as exc:
-        skipped.append(SkippedFile(str(folder), f"unreadable folder: {exc.strerror or exc}"))
-    return files, dirs
-
-
-def _walk_files(folder: Path, skipped: list[SkippedFile]) -> list[str]:
-    """All candidate files below ``folder`` (no symlinked folders, to avoid cycles)."""
-    out: list[str] = []
-    stack = [folder]
-    while stack:
-        current = stack.pop()
-        files, dirs = _scan(current, skipped)
-        out.extend(files)
-        stack.extend(Path(d) for d in dirs if not os.path.islink(d))
-    return out
+    """Candidate ``(files, subfolders)`` directly in ``folder`` (see :class:`FolderWalker`)."""
+    walker = FolderWalker(skipped)
+    real = walker.enter(os.fspath(folder))
+    dirs = walker.scan(os.fspath(folder), real, None) if real is not None else []
+    return [path for path, _ in walker.files(read_links=False)], dirs + walker.linked_folders()
 
 
 def _discover_plain_folder(root: Path) -> Discovery:
     skipped: list[SkippedFile] = []
-    top_files, subdirs = _scan(root, skipped)
-    items = [ImageItem(p) for p in top_files]
-    labelled = []
-    for sub in subdirs:
-        label = os.path.basename(sub)
-        labelled.extend(ImageItem(p, label) for p in _walk_files(Path(sub), skipped))
-    layout = "class-folders" if labelled else "flat"
-    return Discovery(_sorted(items + labelled), layout, skipped)
+    walker = FolderWalker(skipped)
+    top = os.fspath(root)
+    real = walker.enter(top)
+    for sub in walker.scan(top, real, None, label_links=True) if real is not None else []:
+        walker.walk(sub, os.path.basename(sub))
+    items = [ImageItem(path, label) for path, label in walker.files()]
+    layout = "class-folders" if any(it.label is not None for it in items) else "flat"
+    return Discovery(_sorted(items), layout, skipped)
 
 
 _NATURAL = re.compile(r"(\d+)")
@@ -238,7 +179,7 @@ def _gt_csvs(folder: Path) -> list[Path]:
 
 def _has_official_classes(folder: Path) -> bool:
     try:
-        subdirs = [p for p in folder.iterdir() if p.is_dir() and not _is_hidden(p.name)]
+        subdirs = [p for p in folder.iterdir() if p.is_dir() and not is_hidden(p.name)]
     except OSError:
         return False
     return bool(subdirs) and all(p.name.isdigit() for p in subdirs) and any(_gt_csvs(p) for p in subdirs)
