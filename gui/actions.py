@@ -4,11 +4,12 @@ An :class:`ActionSpec` says an action's id, text, keys, tip, icon, where it appe
 and group, toolbar slot, welcome page) and when it is enabled (a predicate over an
 :class:`ActionState`). :func:`build_actions` turns the table into ``QAction`` objects
 bound to handlers by id; :func:`build_menus` and :func:`build_toolbar` lay them out;
-:func:`update_enabled` applies the predicates.
+:func:`update_enabled` applies the predicates, and :func:`disabled_reason` says in words
+why an action cannot apply now (the window posts it when its key is pressed anyway).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping, Optional
 
 from PySide6.QtGui import QAction, QKeySequence
@@ -29,6 +30,7 @@ class ActionState:
     has_labels: bool = False  # enough given labels to search for mislabeled images
     can_undo: bool = False
     can_redo: bool = False
+    locked: bool = False  # a pipeline run will replace the shown review: it is read-only meanwhile
 
 
 def _always(s: ActionState) -> bool:
@@ -40,15 +42,15 @@ def _idle(s: ActionState) -> bool:
 
 
 def _session(s: ActionState) -> bool:
-    return s.has_session
+    return s.has_session and not s.locked
 
 
 def _clusters(s: ActionState) -> bool:
-    return s.has_session and s.n_clusters >= 1
+    return _session(s) and s.n_clusters >= 1
 
 
 def _images(s: ActionState) -> bool:
-    return s.has_session and s.n_images >= 1
+    return _session(s) and s.n_images >= 1
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class ActionSpec:
     icon: Optional[str] = None  # a QStyle.StandardPixmap name
     welcome: bool = False  # a button on the welcome page
     enabled_when: Callable[[ActionState], bool] = _always
+    checkable: bool = False  # a toggle (the handler reads the action's checked state)
+    needs: str = ""  # what the action needs, said when its key is pressed while it is disabled
 
 
 MENUS = ("&File", "&Edit", "&Review", "&View", "&Help")
@@ -79,11 +83,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("demo", "Open the &demo set", (), "Cluster the built-in synthetic traffic signs", "&File", 0,
                welcome=True, enabled_when=_idle),
     ActionSpec("run", "&Run pipeline…", ("Ctrl+R",), "Run the pipeline on the open folder with new settings",
-               "&File", 1, 12, "SP_MediaPlay", enabled_when=lambda s: s.has_session and not s.busy),
+               "&File", 1, 12, "SP_MediaPlay", enabled_when=lambda s: s.has_session and not s.busy and not s.locked),
     ActionSpec("cancel", "&Cancel run", ("Ctrl+.",), "Cancel the running job", "&File", 1, icon="SP_BrowserStop",
-               enabled_when=lambda s: s.busy),
+               enabled_when=lambda s: s.busy, needs="no job is running"),
     ActionSpec("save_as", "Save session &as…", ("Ctrl+Shift+S",), "Write the review session to a file of your choice",
                "&File", 2, icon="SP_DialogSaveButton", enabled_when=_session),
+    ActionSpec("clear_selection", "C&lear selection", ("Esc",), "Clear the selected images (again: the selected clusters)",
+               "&Edit", 1, enabled_when=lambda s: _session(s) and s.on_clusters and (s.n_images > 0 or s.n_clusters > 0),
+               needs="nothing is selected"),
     ActionSpec("taxonomy", "Load &taxonomy CSV…", (), "Use your own class list (id,name[,icon])", "&File", 2),
     ActionSpec("export_csv", "&Export CSV…", ("Ctrl+E",), "One row per image with its cluster and class", "&File", 3,
                40, enabled_when=_session),
@@ -93,38 +100,50 @@ ACTIONS: tuple[ActionSpec, ...] = (
                enabled_when=_session),
     ActionSpec("quit", "&Quit", ("Ctrl+Q",), "Close the window (the session is already saved)", "&File", 4),
     ActionSpec("undo", "&Undo", ("Ctrl+Z",), "Undo the last edit", "&Edit", 0, 20, "SP_ArrowBack",
-               enabled_when=lambda s: s.can_undo),
+               enabled_when=lambda s: s.can_undo and not s.locked, needs="nothing to undo"),
     ActionSpec("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the edit", "&Edit", 0, 21, "SP_ArrowForward",
-               enabled_when=lambda s: s.can_redo),
+               enabled_when=lambda s: s.can_redo and not s.locked, needs="nothing to redo"),
     ActionSpec("select_all", "Select all &images", ("Ctrl+A",), "Select every image of the cluster", "&Edit", 1,
                enabled_when=_session),
     ActionSpec("merge", "&Merge clusters", ("M",), "Merge the selected clusters", "&Review", 0, 30,
-               enabled_when=lambda s: s.has_session and s.n_clusters >= 2),
+               enabled_when=lambda s: _session(s) and s.n_clusters >= 2,
+               needs="select at least two clusters in the table (Ctrl/Shift+click)"),
     ActionSpec("split", "&Split cluster…", ("S",), "Split the cluster into n parts", "&Review", 0, 31,
-               enabled_when=lambda s: s.has_session and s.has_current and not s.busy),
+               enabled_when=lambda s: _session(s) and s.has_current and not s.busy, needs="select a cluster in the table first"),
     ActionSpec("move", "Mo&ve images to…", ("V",), "Move the selected images to another cluster", "&Review", 0, 32,
-               enabled_when=_images),
+               enabled_when=_images, needs="select images in the grid first (click, Ctrl/Shift+click, Ctrl+A)"),
     ActionSpec("move_new", "Move images to a &new cluster", ("N",), "Move the selected images to a new cluster",
-               "&Review", 0, enabled_when=_images),
+               "&Review", 0, enabled_when=_images, needs="select images in the grid first (click, Ctrl/Shift+click, Ctrl+A)"),
     ActionSpec("reject", "&Reject images", ("X", "Delete"),
                "Mark the selected images as 'not a sign / reject' (again: undo the mark)", "&Review", 0, 33,
-               enabled_when=_images),
+               enabled_when=_images, needs="select images in the grid first (click, Ctrl/Shift+click, Ctrl+A)"),
     ActionSpec("name", "&Name cluster…", ("L",), "Give the selected clusters a class", "&Review", 0, 34,
-               enabled_when=_clusters),
+               enabled_when=_clusters, needs="select a cluster in the table first"),
     ActionSpec("label_images", "&Label images…", ("Shift+L",), "Give the selected images a class of their own",
-               "&Review", 0, enabled_when=_images),
+               "&Review", 0, enabled_when=_images, needs="select images in the grid first (click, Ctrl/Shift+click, Ctrl+A)"),
     ActionSpec("accept", "&Accept cluster", ("A",), "Mark the selected clusters as reviewed and go to the next one",
-               "&Review", 0, 35, enabled_when=_clusters),
+               "&Review", 0, 35, enabled_when=_clusters, needs="select a cluster in the table first"),
     ActionSpec("next", "Ne&xt cluster", ("J", "Ctrl+Down"), "Select the next cluster", "&Review", 1,
                enabled_when=_session),
     ActionSpec("prev", "&Previous cluster", ("K", "Ctrl+Up"), "Select the previous cluster", "&Review", 1,
                enabled_when=_session),
     ActionSpec("suspects", "Find &mislabeled images…", ("Ctrl+Shift+M",),
                "Rank the labelled images by how likely their given label is wrong", "&Review", 2,
-               enabled_when=lambda s: s.has_session and s.has_labels and s.has_project and not s.busy),
-    ActionSpec("view", "&View image", ("Space",), "Show the image full size", "&View", 0, enabled_when=_images),
+               enabled_when=lambda s: _session(s) and s.has_labels and s.has_project and not s.busy,
+               needs="it needs images that came with labels (class folders or a label CSV) in two classes or more"),
+    ActionSpec("more_like_this", "More li&ke this…", ("Shift+M",),
+               "Show the images nearest the current image across all clusters, to move them into its cluster",
+               "&Review", 2, enabled_when=_session, needs="open a folder first"),
+    ActionSpec("view", "&View image", ("Space",), "Show the image full size", "&View", 0, enabled_when=_images,
+               needs="select an image in the grid first"),
     ActionSpec("bigger", "&Bigger thumbnails", ("Ctrl+=",), "Larger thumbnails", "&View", 0),
     ActionSpec("smaller", "S&maller thumbnails", ("Ctrl+-",), "Smaller thumbnails", "&View", 0),
+    ActionSpec("auto_contrast", "Auto &contrast", ("B",),
+               "Stretch the contrast of thumbnails and the viewer (display only; files are not changed)", "&View", 1,
+               checkable=True),
+    ActionSpec("disagree_only", "Only &disagreeing labels", ("D",),
+               "Show only images whose given label differs from the cluster's name or majority", "&View", 1,
+               enabled_when=lambda s: s.has_session and s.has_labels and s.on_clusters, checkable=True),
     ActionSpec("help", "&Keyboard shortcuts", ("F1",), "List every shortcut", "&Help", 0, icon="SP_DialogHelpButton"),
 )
 SPECS = {spec.id: spec for spec in ACTIONS}
@@ -139,6 +158,7 @@ def build_actions(parent: QWidget, handlers: Mapping[str, Callable[[], object]])
     for spec in ACTIONS:
         act = QAction(spec.text, parent)
         act.setObjectName(f"action_{spec.id}")
+        act.setCheckable(spec.checkable)
         if spec.keys:
             act.setShortcuts([QKeySequence(k) for k in spec.keys])
         if spec.tip:
@@ -191,6 +211,24 @@ def welcome_actions(actions: Mapping[str, QAction]) -> list[QAction]:
 def ordered(actions: Mapping[str, QAction]) -> list[QAction]:
     """The actions in table order (what the F1 help lists)."""
     return [actions[spec.id] for spec in ACTIONS]
+
+
+def disabled_reason(spec: ActionSpec, state: ActionState) -> str:
+    """Why ``spec`` cannot apply in ``state``, as a sentence ("" when it can)."""
+    if spec.enabled_when(state):
+        return ""
+    name = spec.text.replace("&", "").rstrip(".…")
+    if state.locked:
+        why = "the review shown is locked while the new pipeline run goes (Cancel to get it back)"
+    elif not state.has_session and spec.enabled_when(replace(state, has_session=True, has_project=True)):
+        why = "open a folder first"
+    elif state.busy and spec.enabled_when(replace(state, busy=False)):
+        why = "wait for the running job to finish, or cancel it"
+    elif not state.on_clusters and spec.enabled_when(replace(state, on_clusters=True)):
+        why = "it works on the Clusters tab"
+    else:
+        why = spec.needs or "it does not apply here"
+    return f"{name}: {why}"
 
 
 def update_enabled(actions: Mapping[str, QAction], state: ActionState) -> None:

@@ -4,7 +4,10 @@
 the :class:`~gui.jobs.runner.JobRunner` (the pipeline itself in a child process started
 by :func:`pipeline.project.run_and_store.run_and_store_in_process`). When a project is
 ready it emits :attr:`loaded`; when it needs settings first it emits
-:attr:`settings_needed` (the window asks with a dialog and calls :meth:`run_pipeline`).
+:attr:`settings_needed` (the window asks with a dialog and calls :meth:`run_pipeline`),
+but only after a quick, bounded look found images in the folder. A finished run is read
+back and its cluster statistics computed on the model thread, so installing it costs the
+UI thread only the widgets' own work.
 """
 from __future__ import annotations
 
@@ -13,9 +16,12 @@ from typing import Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from pipeline.config import PipelineConfig, get_preset
+from pipeline.clustering.summary import compute_cluster_stats
+from pipeline.config import DEFAULT_PRESET, PipelineConfig, get_preset
 from pipeline.core.progress import report
+from pipeline.io.probe import probe_folder
 from pipeline.project.run_and_store import load_stored, run_and_store, run_and_store_in_process
+from pipeline.project.sessions import SessionDamaged, load_project_session, recover_from_good_copy
 from pipeline.project.store import ProjectData
 from pipeline.review import ReviewError, ReviewSession, Taxonomy, TaxonomyError
 
@@ -27,10 +33,11 @@ from gui.settings import SessionStore
 class ProjectController(QObject):
     """Open / restore / run / install a project into the window."""
 
-    loaded = Signal(object, object, object)  # ProjectData, ReviewSession, session path
+    loaded = Signal(object, object, object, object)  # ProjectData, ReviewSession, session path, ClusterStats|None
     settings_needed = Signal(object)  # folder (Path): ask for a config, then run_pipeline
     error = Signal(str, str)
     message = Signal(str, int)
+    damaged = Signal(object, str)  # folder, message: its review file is damaged, a good copy exists (recover())
 
     def __init__(self, store: SessionStore, runner: JobRunner, demo_config: Optional[PipelineConfig] = None,
                  parent: Optional[QObject] = None) -> None:
@@ -41,6 +48,9 @@ class ProjectController(QObject):
         #: Run the pipeline in a child process (keeps GIL-heavy stages out of the UI's
         #: process); False runs it on the model thread itself.
         self.run_in_process = True
+        #: The folder the running pipeline job works on (None when none runs).
+        self.running_folder: Optional[Path] = None
+        runner.job_over.connect(self._job_over)
 
     def open_path(self, path) -> None:
         """Open a folder or a session file, whichever ``path`` is."""
@@ -69,8 +79,21 @@ class ProjectController(QObject):
             self.restore_project(folder)
         elif config is not None:
             self.run_pipeline(folder, config)
-        else:
+        elif self.check_has_images(folder):
             self.settings_needed.emit(folder)
+
+    def check_has_images(self, folder: Path) -> bool:
+        """A bounded look for images (milliseconds); says why when there are none."""
+        try:
+            probe = probe_folder(folder)
+        except OSError as exc:
+            self.error.emit(f"Cannot read the folder {folder}: {exc.strerror or exc}", "")
+            return False
+        if not probe.may_have_images:
+            self.error.emit(f"No images in {folder.name}: it and its subfolders hold no image files "
+                            f"(.png, .jpg, .ppm, …) and no label CSV. Choose the folder the images are in.", "")
+            return False
+        return True
 
     def restore_project(self, folder, session: Optional[ReviewSession] = None,
                         session_path: Optional[Path] = None) -> bool:
@@ -79,14 +102,31 @@ class ProjectController(QObject):
             data = self.store.load_project(folder)
             path = Path(session_path) if session_path else self.store.session_path(folder)
             if session is None:
-                session = ReviewSession.load(path)
+                session, path = load_project_session(self.store, folder)
             if len(session) != len(data.items):
                 raise ReviewError(f"the session has {len(session)} images but the cache has {len(data.items)}")
+        except SessionDamaged as exc:
+            if exc.backup is not None:
+                self.damaged.emit(Path(folder), str(exc))
+            else:
+                self.error.emit(f"Cannot restore {folder}: {exc} Run the pipeline again to start over "
+                                "(the damaged file is kept in the project history).", "")
+            return False
         except (OSError, ValueError) as exc:
             self.error.emit(f"Cannot restore {folder}: {exc}", "")
             return False
-        self.loaded.emit(data, session, path)
+        self.loaded.emit(data, session, path, None)
         return True
+
+    def recover(self, folder) -> bool:
+        """Continue from the last good copy of a damaged review (the damaged file stays in the history)."""
+        try:
+            path = recover_from_good_copy(self.store, folder)
+        except (OSError, ReviewError) as exc:
+            self.error.emit(f"Cannot recover the review of {folder}: {exc}", "")
+            return False
+        self.message.emit(f"Recovered the last good copy of the review as {path.name}", 8000)
+        return self.restore_project(folder)
 
     def open_session(self, path) -> Optional[Job]:
         """Open a session file saved anywhere; its folder's cached features are reused."""
@@ -126,7 +166,7 @@ class ProjectController(QObject):
             return data
 
         return self.runner.start("Computing features for the session", job,
-                                 lambda data: self.loaded.emit(data, session, path))
+                                 lambda data: self.loaded.emit(data, session, path, None))
 
     def run_pipeline(self, folder, config: PipelineConfig, source=None) -> Optional[Job]:
         """Run the pipeline on ``folder`` on the model thread (in a child process), then load the result.
@@ -142,19 +182,31 @@ class ProjectController(QObject):
             if run_in_process:
                 run_and_store_in_process(config, str(folder), source, store_root, progress, cancel)
                 report(progress, "loading result", 0, 1, "reading the stored result")
-                return load_stored(store_root, str(folder))
-            return run_and_store(config, str(folder), source, store_root, progress, cancel)
+                data, session = load_stored(store_root, str(folder))
+            else:
+                data, session = run_and_store(config, str(folder), source, store_root, progress, cancel)
+            report(progress, "loading result", 0, 1, "cluster statistics")
+            stats = compute_cluster_stats(data.features, {c: session.members(c) for c in session.cluster_ids()})
+            return data, session, stats
 
         def done(out) -> None:
-            data, session = out
-            self.loaded.emit(data, session, self.store.session_path(folder))
+            data, session, stats = out
+            self.loaded.emit(data, session, self.store.session_path(folder), stats)
             t = data.timings.get("total")
             msg = f"Clustered {len(data.items):,} images into {len(session.cluster_ids())} clusters"
             msg += f" in {t:.1f}s" if t is not None else ""
             msg += f"; {len(data.skipped)} unreadable files skipped" if data.skipped else ""
             self.message.emit(msg, 10000)
 
-        return self.runner.start(f"Running {config.name} on {folder.name}", job, done, name="pipeline")
+        previous, self.running_folder = self.running_folder, folder  # the window reads it on job_started
+        started = self.runner.start(f"Running {config.name} on {folder.name}", job, done, name="pipeline")
+        if started is None:
+            self.running_folder = previous
+        return started
+
+    def _job_over(self) -> None:
+        if not self.runner.busy():
+            self.running_folder = None
 
     def taxonomy_for(self, folder) -> Taxonomy:
         """The folder's remembered taxonomy CSV, else GTSRB's (with pictograms when the folder has Meta/)."""
@@ -166,6 +218,11 @@ class ProjectController(QObject):
             except TaxonomyError as exc:
                 self.error.emit(f"Cannot load the saved taxonomy: {exc}", "")
         return taxonomy
+
+
+def recommended_config(n_classes: int) -> PipelineConfig:
+    """What a folder opened for the first time starts from: the default preset, one cluster per class."""
+    return get_preset(DEFAULT_PRESET).with_k(max(2, int(n_classes)))
 
 
 def initial_config(session: Optional[ReviewSession]) -> Optional[PipelineConfig]:

@@ -1,17 +1,24 @@
-"""Stage, progress bar, elapsed / remaining time and Cancel, for the status bar."""
+"""Stage, progress bar, elapsed / remaining time and Cancel, for the status bar.
+
+A stage that can count its work shows a filling bar and the time left in it; a stage
+that cannot (:attr:`Progress.indeterminate`: a PCA fit, a ward linkage) shows a busy bar
+and how long it has run. The labels shorten with "…" (full text in the tooltip), so the
+panel fits a narrow window without its text running under the Cancel button.
+"""
 from __future__ import annotations
 
 import math
 import time
 from typing import Optional
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSizePolicy, QWidget
+from superqt import QElidingLabel
 
 from pipeline.core.progress import Progress
 
 
-def _format_seconds(s: float) -> str:
+def format_seconds(s: float) -> str:
     if not math.isfinite(s):
         return "–"
     s = int(round(s))
@@ -27,21 +34,28 @@ class ProgressPanel(QWidget):
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.stage = QLabel()
-        self.stage.setMinimumWidth(220)
+        self.stage = QElidingLabel()
+        self.stage.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.stage.setMinimumWidth(60)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
-        self.bar.setFixedWidth(220)
-        self.times = QLabel()
-        self.times.setMinimumWidth(170)
+        self.bar.setMinimumWidth(60)
+        self.bar.setMaximumWidth(200)
+        self.bar.setTextVisible(False)
+        self.times = QElidingLabel()
+        self.times.setElideMode(Qt.TextElideMode.ElideLeft)
+        self.times.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.cancel = QPushButton("Cancel")
         self.cancel.clicked.connect(self.cancel_clicked)
-        for w in (self.stage, self.bar, self.times, self.cancel):
-            lay.addWidget(w)
+        lay.addWidget(self.stage, 3)
+        lay.addWidget(self.bar, 2)
+        lay.addWidget(self.times, 2)
+        lay.addWidget(self.cancel, 0)
         self._t0 = 0.0
         self._stage_name: Optional[str] = None
         self._stage_t0 = 0.0
         self._fraction = 0.0
+        self._indeterminate = True
         self.timer = QTimer(self)
         self.timer.setInterval(500)
         self.timer.timeout.connect(self._tick)
@@ -49,9 +63,9 @@ class ProgressPanel(QWidget):
 
     def start(self, title: str) -> None:
         self._t0 = time.monotonic()
-        self._stage_name, self._fraction = None, 0.0
-        self.stage.setText(title)
-        self.bar.setValue(0)
+        self._stage_name, self._fraction, self._indeterminate = None, 0.0, True
+        self._set_stage(title)
+        self.bar.setRange(0, 0)  # busy until the first countable report
         self.cancel.setEnabled(True)
         self.show()
         self.timer.start()
@@ -62,28 +76,41 @@ class ProgressPanel(QWidget):
         if p.stage != self._stage_name:
             self._stage_name, self._stage_t0 = p.stage, now
         self._fraction = p.fraction
-        text = p.stage + (f" — {p.message}" if p.message and p.message != p.stage else "")
-        self.stage.setText(text[:80])
-        if p.total > 0:
+        self._indeterminate = p.indeterminate
+        self._set_stage(p.stage + (f" — {p.message}" if p.message and p.message != p.stage else ""))
+        if p.indeterminate:
+            self.bar.setRange(0, 0)
+        else:
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(1000 * p.fraction))
-        else:
-            self.bar.setRange(0, 0)
         self._tick()
 
-    def _tick(self) -> None:
+    def _set_stage(self, text: str) -> None:
+        self.stage.setText(text)
+        self.stage.setToolTip(text)
+
+    def times_text(self) -> str:
+        """``elapsed 1:12 · 14s left`` (countable stage) or ``1:05 in stage · elapsed 1:12`` (busy)."""
         now = time.monotonic()
-        elapsed = now - self._t0
-        remaining = float("nan")
-        if self._stage_name is not None and 0.02 < self._fraction < 1.0:
-            st = now - self._stage_t0
-            remaining = st * (1.0 - self._fraction) / self._fraction
-        rem = f" · {_format_seconds(remaining)} left in stage" if math.isfinite(remaining) else ""
-        self.times.setText(f"elapsed {_format_seconds(elapsed)}{rem}")
+        elapsed = f"elapsed {format_seconds(now - self._t0)}"
+        if self._stage_name is None:
+            return elapsed
+        in_stage = now - self._stage_t0
+        if self._indeterminate:
+            return f"busy {format_seconds(in_stage)} in stage · {elapsed}"
+        if 0.02 < self._fraction < 1.0:
+            remaining = in_stage * (1.0 - self._fraction) / self._fraction
+            return f"{elapsed} · {format_seconds(remaining)} left in stage"
+        return elapsed
+
+    def _tick(self) -> None:
+        text = self.times_text()
+        self.times.setText(text)
+        self.times.setToolTip(text)
 
     def cancelling(self) -> None:
         self.cancel.setEnabled(False)
-        self.stage.setText("Cancelling…")
+        self._set_stage("Cancelling…")
 
     def stop(self) -> None:
         self.timer.stop()

@@ -19,7 +19,9 @@ class Progress:
     """One progress report: ``done`` of ``total`` units of ``stage``.
 
     ``metrics`` carries extra figures such as ``{"epoch": 3, "loss": 0.41}`` so a GUI
-    can plot training curves.
+    can plot training curves. A stage with no countable units (``total <= 0``, or one
+    unit not yet done: a single library call such as a PCA fit or a ward linkage) is
+    :attr:`indeterminate`: a listener shows that it is busy and for how long, not a fraction.
     """
 
     stage: str
@@ -31,6 +33,10 @@ class Progress:
     @property
     def fraction(self) -> float:
         return 0.0 if self.total <= 0 else min(1.0, self.done / self.total)
+
+    @property
+    def indeterminate(self) -> bool:
+        return self.total <= 0 or (self.total == 1 and self.done < 1)
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -75,6 +81,11 @@ def report(
     """Send a :class:`Progress` to ``progress`` if one was given."""
     if progress is not None:
         progress(Progress(stage, done, total, message, dict(metrics)))
+
+
+def busy(progress: Optional[ProgressCallback], stage: str, message: str = "") -> None:
+    """Report that ``stage`` runs but cannot say how far it is (``total`` 0: indeterminate)."""
+    report(progress, stage, 0, 0, message)
 
 
 def scaled(progress: Optional[ProgressCallback], stage: str) -> Optional[ProgressCallback]:
