@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from pipeline.core.atomic import atomic_write_text
+
 
 @dataclass
 class PipelineConfig:
@@ -38,6 +40,9 @@ class PipelineConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PipelineConfig":
+        if not isinstance(data, dict):
+            raise ValueError("a pipeline config must be a set of named settings (a JSON object or TOML table), "
+                             f"not {_kind(data)}")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -60,30 +65,99 @@ class PipelineConfig:
         return replace(self)
 
     def validate(self) -> None:
-        if self.image_size < 8:
-            raise ValueError("image_size must be at least 8 pixels")
-        if not self.features:
-            raise ValueError("a pipeline needs at least one feature extractor")
-        for spec in self.features:
-            if "name" not in spec:
-                raise ValueError(f"feature spec without a name: {spec}")
-        if self.k_range is not None and (len(self.k_range) != 2 or self.k_range[0] > self.k_range[1]):
-            raise ValueError(f"k_range must be [lo, hi] with lo <= hi, got {self.k_range}")
+        """Raise ``ValueError`` naming the first setting that is wrong and what is allowed."""
+        _check_config(self)
 
     def save(self, path: Union[str, Path]) -> None:
         """Write as JSON (any suffix but ``.toml``, which is read-only here)."""
         path = Path(path)
-        if path.suffix == ".toml":
-            path.write_text(_to_toml(self.to_dict()), encoding="utf-8")
-        else:
-            path.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        text = _to_toml(self.to_dict()) if path.suffix == ".toml" else json.dumps(self.to_dict(), indent=2)
+        atomic_write_text(path, text)
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "PipelineConfig":
         path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-        return cls.from_dict(data)
+        kind = "TOML" if path.suffix == ".toml" else "JSON"
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text) if kind == "TOML" else json.loads(text)
+        except OSError as exc:
+            raise ValueError(f"cannot read config {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"cannot read config {path}: not a UTF-8 text file") from None
+        except ValueError as exc:  # json.JSONDecodeError, tomllib.TOMLDecodeError
+            raise ValueError(f"config {path} is not valid {kind}: {exc}") from None
+        try:
+            return cls.from_dict(data)
+        except ValueError as exc:
+            raise ValueError(f"config {path}: {exc}") from None
+
+
+def _kind(value: Any) -> str:
+    """What a JSON/TOML value is, in words, for messages."""
+    if isinstance(value, bool):
+        return f"true/false ({value})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"text ({value!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return "null" if value is None else type(value).__name__
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+K_CRITERIA = ("silhouette", "davies_bouldin", "calinski_harabasz")
+
+
+def _check_config(cfg: "PipelineConfig") -> None:
+    def bad(key: str, allowed: str) -> ValueError:
+        return ValueError(f"{key} must be {allowed}, got {_kind(getattr(cfg, key))}")
+
+    for key in ("name", "method", "description"):
+        if not isinstance(getattr(cfg, key), str):
+            raise bad(key, "text")
+    if not cfg.method:
+        raise ValueError("method must name a clustering method (see cluster-review presets -v)")
+    if not _is_int(cfg.image_size) or not 8 <= cfg.image_size <= 1024:
+        raise bad("image_size", "a whole number of pixels from 8 to 1024")
+    for key in ("crop_roi", "whiten", "l2_normalize"):
+        if not isinstance(getattr(cfg, key), bool):
+            raise bad(key, "true or false")
+    if not isinstance(cfg.features, list) or not cfg.features:
+        raise ValueError("a pipeline needs at least one feature extractor (features: a list of "
+                         '{"name": ..., "params": {...}})')
+    for spec in cfg.features:
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
+            raise ValueError(f"feature spec without a name: {spec} (each needs \"name\": an extractor name)")
+        if not isinstance(spec.get("params", {}), dict):
+            raise ValueError(f"feature {spec['name']!r}: params must be a table of settings, got {_kind(spec['params'])}")
+        if not _is_number(spec.get("weight", 1.0)) or spec.get("weight", 1.0) <= 0:
+            raise ValueError(f"feature {spec['name']!r}: weight must be a number above 0, got {_kind(spec['weight'])}")
+    pca = cfg.pca
+    if pca is not None and not ((_is_int(pca) and pca >= 1) or (isinstance(pca, float) and 0 < pca <= 1)):
+        raise bad("pca", "a variance fraction in (0, 1], a component count of 1 or more, or none (0)")
+    if cfg.k is not None and (not _is_int(cfg.k) or cfg.k < 2):
+        raise bad("k", "a whole number of clusters, 2 or more (or none with a k_range)")
+    if cfg.k_range is not None:
+        kr = cfg.k_range
+        if not isinstance(kr, (list, tuple)) or len(kr) != 2 or not all(_is_int(v) for v in kr) or not 2 <= kr[0] <= kr[1]:
+            raise ValueError(f"k_range must be [lo, hi] with 2 <= lo <= hi, got {kr}")
+    if cfg.k_criterion not in K_CRITERIA:
+        raise ValueError(f"k_criterion must be one of {', '.join(K_CRITERIA)}, got {_kind(cfg.k_criterion)}")
+    if not isinstance(cfg.method_params, dict):
+        raise bad("method_params", "a table of settings")
+    if not _is_int(cfg.seed):
+        raise bad("seed", "a whole number")
 
 
 def _to_toml(data: dict[str, Any]) -> str:

@@ -183,7 +183,7 @@ def _find_column(fieldnames: Sequence[str], wanted: Sequence[str], csv_path: Pat
 
 
 def _read_rows(csv_path: Path) -> tuple[list[dict], list[str]]:
-    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+    with open(csv_path, newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:  # file names as bytes
         reader = csv.DictReader(fh)
         if not reader.fieldnames:
             raise ValueError(f"{csv_path}: empty file or no header row")

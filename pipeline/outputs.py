@@ -1,14 +1,13 @@
 """Writing a pipeline run to disk: assignments.csv, metrics.json, clusters.json."""
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pipeline.core.atomic import atomic_write, atomic_write_json
+from pipeline.core.atomic import atomic_write_json
+from pipeline.core.csvio import write_csv
 from pipeline.run import PipelineResult
 
 
@@ -31,7 +30,13 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_run(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
-    """Write the three result files (plus skipped.csv) into ``out_dir``."""
+    """Write the three result files (plus skipped.csv) into ``out_dir``.
+
+    Each file is written atomically (a full disk leaves the old file or none, never a
+    truncated one); paths keep non-UTF-8 bytes (see :mod:`pipeline.core.csvio`).
+    ``metrics.json`` records the number of clusters actually made (``n_clusters``) and,
+    under ``config``, the ``k`` the clustering was asked for after validation.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     items = result.image_set.items
     labels = result.clusters.labels
@@ -41,16 +46,9 @@ def write_run(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
         "clusters": out_dir / "clusters.json",
         "skipped": out_dir / "skipped.csv",
     }
-    with atomic_write(files["assignments"], "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["path", "cluster", "label"])
-        for item, cluster in zip(items, labels):
-            writer.writerow([item.path, int(cluster), "" if item.label is None else item.label])
-    with atomic_write(files["skipped"], "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["path", "reason"])
-        for skipped in result.image_set.skipped:
-            writer.writerow([skipped.path, skipped.reason])
+    write_csv(files["assignments"], ["path", "cluster", "label"],
+              ([item.path, int(cluster), "" if item.label is None else item.label] for item, cluster in zip(items, labels)))
+    write_csv(files["skipped"], ["path", "reason"], ([s.path, s.reason] for s in result.image_set.skipped))
     clusters = result.clusters
     selection = clusters.k_selection
     write_json(

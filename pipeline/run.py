@@ -10,6 +10,7 @@ import numpy as np
 
 from pipeline.clustering.summary import ClusterResult
 from pipeline.clustering.api import cluster_features
+from pipeline.clustering.requirements import fit_to_images
 from pipeline.config import PipelineConfig
 from pipeline.features.registry import make_extractor
 from pipeline.core.items import ImageItem, ImageSet
@@ -124,6 +125,7 @@ def run_pipeline(
     image_set = load_source(source, config, cache_dir=cache_dir, progress=progress, cancel=cancel)
     if len(image_set) == 0:
         raise ValueError(f"no readable images ({len(image_set.skipped)} files skipped)")
+    config = fit_to_images(config, len(image_set))  # too few images: a plain error, before any work
     timings["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -133,8 +135,6 @@ def run_pipeline(
     t0 = time.perf_counter()
     check_cancel(cancel)
     k = None if config.k_range else config.k
-    if k is not None:
-        k = min(k, len(image_set))
     clusters = cluster_features(
         features,
         config.method,

@@ -3,13 +3,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Optional, Sequence
 
 from pipeline.config import DEFAULT_PRESET, PRESETS, PipelineConfig, get_preset
+from pipeline.cli.arguments import OneLineParser, at_least
 from pipeline.cli.suspects import add_suspects_arguments, suspects_main
+from pipeline.core.errors import one_line
+from pipeline.core.paths import display_path
 from pipeline.core.progress import Cancelled
+
+#: Set to 1 to get the traceback of an unexpected error after its one-line message.
+DEBUG_ENV_VAR = "CLUSTER_REVIEW_DEBUG"
 
 
 def parse_k_range(text: str) -> tuple[int, int]:
@@ -27,7 +35,7 @@ def _config_from_args(args: argparse.Namespace) -> PipelineConfig:
     config = PipelineConfig.load(args.config) if args.config else get_preset(args.preset)
     if args.k_range:
         config = config.with_k(k_range=args.k_range)
-    elif args.k:
+    elif args.k is not None:
         config = config.with_k(k=args.k)
     if args.no_crop:
         config.crop_roi = False
@@ -51,7 +59,7 @@ def _format_summary(result) -> str:
     if result.metrics is not None:
         lines.append(format_metrics(result.metrics))
     for skipped in result.image_set.skipped[:10]:
-        lines.append(f"skipped {skipped.path}: {skipped.reason}")
+        lines.append(f"skipped {display_path(skipped.path)}: {skipped.reason}")
     if len(result.image_set.skipped) > 10:
         lines.append(f"... and {len(result.image_set.skipped) - 10} more skipped files (see skipped.csv)")
     return "\n".join(lines)
@@ -68,9 +76,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_pipeline(config, args.folder, progress=bar, cache_dir=False if args.no_cache else args.cache_dir)
     finally:
         bar.close()
-    files = write_run(result, Path(args.out))
+    try:
+        files = write_run(result, Path(args.out))
+    except OSError as exc:
+        raise ValueError(f"cannot write the results to {display_path(args.out)}: {exc.strerror or exc} "
+                         "(no file was left half-written)") from exc
     print(_format_summary(result))
-    print(f"wrote {', '.join(str(p) for p in files.values())}")
+    print(f"wrote {', '.join(display_path(p) for p in files.values())}")
     return 0
 
 
@@ -120,7 +132,7 @@ def cmd_plugin(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cluster-review", description=__doc__)
+    parser = OneLineParser(prog="cluster-review", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="cluster a folder of images and write the results")
@@ -128,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
     run.add_argument("--config", help="pipeline config file (JSON or TOML) instead of a preset")
     group = run.add_mutually_exclusive_group()
-    group.add_argument("--k", type=int, help="number of clusters")
+    group.add_argument("--k", type=at_least(2), help="number of clusters (2 up to the number of images)")
     group.add_argument("--k-range", type=parse_k_range, help="choose k automatically in LO:HI")
     run.add_argument("--no-crop", action="store_true", help="ignore annotated ROIs (GTSRB)")
     run.add_argument("--seed", type=int)
@@ -149,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="write the built-in synthetic traffic-sign demo set")
     demo.add_argument("folder")
-    demo.add_argument("--n-per-class", type=int, default=30)
+    demo.add_argument("--n-per-class", type=at_least(1), default=30)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--layout", choices=["class-folders", "flat"], default="class-folders")
     demo.set_defaults(func=cmd_demo)
@@ -166,7 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _escape_odd_bytes() -> None:
+    """Print file names that are not UTF-8 as ``\\xe9`` instead of failing on them."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; errors are one ``error: ...`` line and exit status 2."""
+    _escape_odd_bytes()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -177,8 +200,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:  # every failure is one plain line; details on request
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        if os.environ.get(DEBUG_ENV_VAR, "").strip() not in ("", "0"):
+            traceback.print_exception(exc, file=sys.stderr)
+        elif not isinstance(exc, (ValueError, OSError)):
+            print(f"(an unexpected error: set {DEBUG_ENV_VAR}=1 for the details)", file=sys.stderr)
         return 2
 
 

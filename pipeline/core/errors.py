@@ -15,3 +15,20 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     details = getattr(exc, "details", None) or "".join(
         traceback.format_exception(type(exc), exc, exc.__traceback__))
     return message, details
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` as one printable line, for a terminal or a status bar.
+
+    File errors read ``"<what went wrong>: <file>"``; odd bytes and newlines in file
+    names are escaped (see :func:`pipeline.core.paths.display_path`).
+    """
+    from pipeline.core.paths import display_path
+
+    if isinstance(exc, OSError) and exc.strerror:
+        name = exc.filename if exc.filename is not None else None
+        message = exc.strerror if name is None else f"{exc.strerror}: {display_path(name)}"
+    else:
+        message = describe_error(exc)[0]
+    message = message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())

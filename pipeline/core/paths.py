@@ -1,4 +1,4 @@
-"""Per-user folders used by the pipeline (currently: the decoded-image cache)."""
+"""Per-user folders used by the pipeline (the decoded-image cache), and paths shown to people."""
 from __future__ import annotations
 
 import os
@@ -21,3 +21,15 @@ def default_cache_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+_CONTROL = {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
+def display_path(path) -> str:
+    """``path`` as one printable line: non-UTF-8 bytes as ``\\xe9``, newlines and tabs escaped.
+
+    For messages and terminals only; open files with the path itself.
+    """
+    text = os.fsencode(os.fspath(path)).decode("utf-8", "backslashreplace")
+    return text.translate(_CONTROL)

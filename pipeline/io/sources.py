@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
+from pipeline.core.csvio import read_text
 from pipeline.core.items import ImageItem, SkippedFile
 from pipeline.io.walk import IMAGE_EXTENSIONS, NOT_IMAGE_REASON, FolderWalker, is_hidden  # noqa: F401
 
@@ -216,12 +217,9 @@ def _class_label(name: str) -> str:
 
 def _read_rows(csv_path: Path) -> list[list[str]]:
     try:
-        with open(csv_path, "r", encoding="utf-8-sig", newline="") as fh:
-            text = fh.read()
+        text = read_text(csv_path)  # bytes that are not UTF-8 stay as surrogate escapes (file names)
     except PermissionError:
         raise SourceError(f"cannot read {csv_path}: permission denied") from None
-    except UnicodeDecodeError:
-        raise SourceError(f"cannot read {csv_path}: not a UTF-8 text file") from None
     except OSError as exc:
         raise SourceError(f"cannot read {csv_path}: {exc.strerror or exc}") from None
     first_line = text.split("\n", 1)[0]

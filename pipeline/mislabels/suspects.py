@@ -4,14 +4,16 @@ Also the CSV writers for the near-duplicate conflicts and outliers a report list
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Optional
 
+from pipeline.core.csvio import write_csv
 from pipeline.core.progress import CancelToken, ProgressCallback
-from pipeline.core.atomic import atomic_write
 from pipeline.mislabels.finder import MislabelFinder
-from pipeline.mislabels.report import SuspectReport
+from pipeline.mislabels.report import CSV_COLUMNS, SuspectReport
+
+#: Fewest labelled images :func:`find_suspects` scores (the finder's own minimum).
+MIN_LABELLED = 3
 
 
 def find_suspects(
@@ -41,6 +43,10 @@ def find_suspects(
     keep = [i for i, lab in enumerate(labels) if lab not in (None, "")]
     if not keep:
         raise ValueError(f"no image in {source} carries a label (use class folders or a path,label CSV)")
+    n_classes = len({labels[i] for i in keep})
+    if len(keep) < MIN_LABELLED or n_classes < 2:
+        raise ValueError(f"too few labelled images: {len(keep)} in {n_classes} class(es) found; the mislabel "
+                         f"search needs at least {MIN_LABELLED} images in at least 2 classes")
     labelled = image_set.subset(keep) if len(keep) < len(image_set) else image_set
     features = compute_features(config, labelled, progress=progress, cancel=cancel)
     finder = finder or MislabelFinder(seed=config.seed)
@@ -48,24 +54,26 @@ def find_suspects(
     return report, labelled.paths, len(image_set) - len(keep)
 
 
+def write_suspects_csv(path, report: SuspectReport, paths, top: Optional[int] = None) -> Path:
+    """The ranked list, worst first (``top``: only the first N), columns ``CSV_COLUMNS``."""
+    if len(paths) != len(report):
+        raise ValueError(f"{len(paths)} paths for {len(report)} images")
+    if top is not None and top < 0:
+        raise ValueError(f"top must be 0 or more, got {top}")
+    rows = report.rows(paths, top)
+    return write_csv(path, CSV_COLUMNS, ([row[c] for c in CSV_COLUMNS] for row in rows))
+
+
 def write_conflicts_csv(path, report: SuspectReport, paths) -> Path:
     """Near-duplicate pairs with different labels: ``path_a,label_a,path_b,label_b,distance``."""
-    path = Path(path)
-    with atomic_write(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["path_a", "label_a", "path_b", "label_b", "distance"])
-        for i, j, d in report.near_duplicate_conflicts:
-            writer.writerow([paths[i], report.classes[report.given[i]], paths[j], report.classes[report.given[j]],
-                             f"{d:.4f}"])
-    return path
+    cls, given = report.classes, report.given
+    return write_csv(path, ["path_a", "label_a", "path_b", "label_b", "distance"],
+                     ([paths[i], cls[given[i]], paths[j], cls[given[j]], f"{d:.4f}"]
+                      for i, j, d in report.near_duplicate_conflicts))
 
 
 def write_outliers_csv(path, report: SuspectReport, paths) -> Path:
     """Images that fit no class well, worst first: ``path,given,outlier_score``."""
-    path = Path(path)
-    with atomic_write(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["path", "given", "outlier_score"])
-        for i in report.outliers:
-            writer.writerow([paths[i], report.classes[report.given[i]], f"{report.outlier_scores[i]:.4f}"])
-    return path
+    return write_csv(path, ["path", "given", "outlier_score"],
+                     ([paths[i], report.classes[report.given[i]], f"{report.outlier_scores[i]:.4f}"]
+                      for i in report.outliers))
