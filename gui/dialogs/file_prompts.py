@@ -32,8 +32,16 @@ def ask_taxonomy(parent: QWidget) -> Optional[str]:
 
 def confirm_rerun(parent: QWidget) -> bool:
     return _yes(parent, "Run the pipeline again?",
-                "A new run replaces the clusters and the review edits of this folder "
-                "(the current session file is kept as a .bak backup). Continue?")
+                "A new run starts a new review of this folder with new clusters. The current review, "
+                "with all its edits and their history, is kept in the project's history and is not "
+                "changed. Continue?")
+
+
+def confirm_recover(parent: QWidget, message: str) -> bool:
+    """Offer the last good copy of a damaged review (the damaged file is kept)."""
+    return _yes(parent, "The review file is damaged",
+                f"{message}\n\nContinue from the last good copy? The damaged file is kept in the project "
+                "history; edits made after that copy was taken are not in it.")
 
 
 def ask_export_csv(parent: QWidget, image_folder: str, on_refused: Callable[[str], None] = print) -> Optional[Target]:

@@ -25,6 +25,7 @@ import numpy as np
 from pipeline.config import PipelineConfig
 from pipeline.core.errors import describe_error
 from pipeline.core.progress import Cancelled, CancelToken, Progress, report, throttled
+from pipeline.project.lock import held_by_other
 from pipeline.project.store import ProjectData, ProjectStore
 
 #: Seconds a cancelled child gets to stop by itself before it is terminated.
@@ -49,12 +50,20 @@ def run_and_store(config: PipelineConfig, folder: str, source: Any, store_root: 
                   cancel: Optional[CancelToken] = None):
     """Run the pipeline on ``source`` and save project + session for ``folder``.
 
+    The new review is a new database in the project's ``sessions/``: the previous one
+    stays in the history (never overwritten). Refuses to run while another window or
+    process (other than the one that started this) holds the project's lock.
     Returns ``(ProjectData, ReviewSession)``.
     """
-    from pipeline.review import ReviewSession
+    from pipeline.review import ReviewError, ReviewSession
+    from pipeline.review.session_db import SessionDB
     from pipeline.run import run_pipeline
 
     store = ProjectStore(store_root)
+    holder = held_by_other(store.project_dir(folder))
+    if holder is not None:
+        raise ReviewError(f"the project is open in another window or program ({holder.describe()}); "
+                          "close it there before running the pipeline again")
     result = run_pipeline(config, source, progress=progress, cancel=cancel, cache_dir=store.pipeline_cache_dir())
     report(progress, "saving", 0, 1, "writing the feature and thumbnail cache")
     image_set = result.image_set
@@ -66,7 +75,11 @@ def run_and_store(config: PipelineConfig, folder: str, source: Any, store_root: 
     store.save_project(data)
     session = ReviewSession.from_result(str(folder), config.to_dict(), image_set.paths, image_set.labels,
                                         result.clusters.labels)
-    session.save(store.session_path(folder))
+    previous = store.session_path(folder)
+    kept = f"; the previous review stays in the history as {previous.name}" if previous.is_file() else ""
+    SessionDB.create(store.new_session_path(folder, "run"), session, action="run",
+                     text=f"pipeline run ({config.name}){kept}").close()
+    session.journal_head = 0
     report(progress, "saving", 1, 1)
     return data, session
 
@@ -174,10 +187,10 @@ class PipelineProcessError(RuntimeError):
 
 def load_stored(store_root: str, folder: str):
     """``(ProjectData, ReviewSession)`` as :func:`run_and_store` saved them."""
-    from pipeline.review import ReviewSession
+    from pipeline.project.sessions import load_project_session
 
     store = ProjectStore(store_root)
-    return store.load_project(folder), ReviewSession.load(store.session_path(folder))
+    return store.load_project(folder), load_project_session(store, folder)[0]
 
 
 def folder_path(folder) -> str:

@@ -1,7 +1,11 @@
 """Where the review window keeps its state on disk.
 
-One project folder per image folder under the store root holds the autosaved
-review session (``session.json``), the pipeline features (``features.npy``), the
+One project folder per image folder under the store root holds the review
+sessions (``sessions/<UTC time>-<how>.db``: SQLite databases, the newest is the current
+one; a re-run, a recovery or a migration adds a new file and never overwrites an older
+one, which stays in the project's history), ``review.lock`` while a window edits it
+(:mod:`pipeline.project.lock`), the legacy ``session.json`` of older versions (read
+once and kept), the pipeline features (``features.npy``), the
 decoded working-size images used for thumbnails and mean images (``images.npy``) and
 ``project.json`` (items, k-selection scores, skipped files, timings). Reopening a
 folder loads these instead of running the pipeline again. (The window's preferences,
@@ -11,10 +15,12 @@ The root is ``$CLUSTER_REVIEW_HOME`` when set, else the per-user data folder.
 """
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -27,6 +33,7 @@ from pipeline.core.atomic import atomic_save_npy, atomic_write_bytes
 
 HOME_ENV_VAR = "CLUSTER_REVIEW_HOME"
 PROJECT_VERSION = 1
+SESSIONS_DIR = "sessions"
 
 
 def default_store_root() -> Path:
@@ -50,6 +57,14 @@ class ProjectData:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _stamp_micros(name: str) -> int:
+    """Microseconds since the epoch from a session file name (``YYYYmmddTHHMMSSffffff-…``); 0 if none."""
+    try:
+        return calendar.timegm(time.strptime(name[:15], "%Y%m%dT%H%M%S")) * 1_000_000 + int(name[15:21])
+    except ValueError:
+        return 0
+
+
 def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_save_npy(path, array)
@@ -69,14 +84,43 @@ class ProjectStore:
         return self.root / "projects" / f"{slug}-{digest}"
 
     def session_path(self, folder: os.PathLike | str) -> Path:
+        """The current review database (the newest in ``sessions/``), else the legacy ``session.json``."""
+        files = self.session_files(folder)
+        return files[-1] if files else self.legacy_session_path(folder)
+
+    def legacy_session_path(self, folder: os.PathLike | str) -> Path:
         return self.project_dir(folder) / "session.json"
+
+    def sessions_dir(self, folder: os.PathLike | str) -> Path:
+        return self.project_dir(folder) / SESSIONS_DIR
+
+    def session_files(self, folder: os.PathLike | str) -> list[Path]:
+        """Every review database of the folder, oldest first (names start with their UTC time)."""
+        d = self.sessions_dir(folder)
+        return sorted(d.glob("*.db")) if d.is_dir() else []
+
+    def archived_sessions(self, folder: os.PathLike | str) -> list[Path]:
+        """Earlier reviews kept in the history (every database but the current one), newest first."""
+        return self.session_files(folder)[-2::-1]
+
+    def new_session_path(self, folder: os.PathLike | str, how: str) -> Path:
+        """A fresh, unused database name in ``sessions/`` that sorts after every existing one."""
+        d = self.sessions_dir(folder)
+        d.mkdir(parents=True, exist_ok=True)
+        micros = int(time.time() * 1_000_000)
+        files = self.session_files(folder)
+        if files:
+            micros = max(micros, _stamp_micros(files[-1].name) + 1)
+        name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(micros // 1_000_000))}{micros % 1_000_000:06d}-{how}.db"
+        return d / name
 
     def pipeline_cache_dir(self) -> Path:
         return self.root / "decoded-cache"
 
     def has_project(self, folder: os.PathLike | str) -> bool:
         d = self.project_dir(folder)
-        return all((d / n).is_file() for n in ("project.json", "features.npy", "session.json"))
+        cached = all((d / n).is_file() for n in ("project.json", "features.npy"))
+        return cached and (bool(self.session_files(folder)) or self.legacy_session_path(folder).is_file())
 
     # -- arrays and metadata -----------------------------------------------------
     def save_project(self, data: ProjectData) -> Path:

@@ -11,6 +11,7 @@ when it is a valid session. Older versions are upgraded by functions registered 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import time
@@ -21,6 +22,7 @@ import numpy as np
 
 from pipeline.core.atomic import atomic_write_bytes, remove_stale_temps
 from pipeline.review.edits import Edit, ReviewError
+from pipeline.review.session_db import SessionDB, is_session_db
 
 if TYPE_CHECKING:
     from pipeline.review.session import ReviewSession
@@ -64,17 +66,27 @@ def session_to_dict(session: "ReviewSession") -> dict:
         "config": session.config,
         "paths": session.paths,
         "given_labels": session.given_labels,
-        "assignments": {
-            "dtype": "int32-le",
-            "base64": base64.b64encode(a.astype("<i4").tobytes()).decode("ascii"),
-        },
+        "assignments": _encode_assignments(a),
         "cluster_names": {str(k): v for k, v in sorted(session.cluster_names.items())},
         "image_labels": {str(k): v for k, v in sorted(session.image_labels.items())},
         "rejected": sorted(session.rejected),
         "accepted": sorted(session.accepted),
         "reviewed": sorted(session.reviewed),
         "notes": session.notes,
+        **{k: v for k, v in getattr(session, "extra_fields", {}).items() if k not in _KNOWN_KEYS},
     }
+
+
+_KNOWN_KEYS = frozenset({
+    "format", "version", "n_images", "folder", "config", "paths", "given_labels", "assignments",
+    "cluster_names", "image_labels", "rejected", "accepted", "reviewed", "notes",
+})
+
+
+def _encode_assignments(a: np.ndarray) -> dict:
+    raw = a.astype("<i4").tobytes()
+    return {"dtype": "int32-le", "base64": base64.b64encode(raw).decode("ascii"),
+            "sha256": hashlib.sha256(raw).hexdigest()}
 
 
 def session_to_json(session: "ReviewSession") -> str:
@@ -142,6 +154,9 @@ def _from_current(cls: type, data: dict) -> "ReviewSession":
         raise ReviewError(f"'assignments' is not valid base64 ({exc})") from None
     if len(raw) % 4:
         raise ReviewError("'assignments' is truncated")
+    digest = enc.get("sha256")
+    if digest is not None and digest != hashlib.sha256(raw).hexdigest():
+        raise ReviewError("'assignments' fails its checksum (the file was changed or damaged)")
     assignments = np.frombuffer(raw, dtype="<i4").astype(np.int64)
     if not (n == len(paths) == len(given) == len(assignments)):
         raise ReviewError(
@@ -174,7 +189,7 @@ def _from_current(cls: type, data: dict) -> "ReviewSession":
     config = data.get("config", {})
     if not isinstance(notes, dict) or not isinstance(config, dict):
         raise ReviewError("'notes' and 'config' must be objects")
-    return cls(
+    session = cls(
         data["folder"],
         config,
         paths,
@@ -187,6 +202,9 @@ def _from_current(cls: type, data: dict) -> "ReviewSession":
         reviewed=_index_set("reviewed", n),
         notes=notes,
     )
+    # keys this version does not know (written by a newer one) are kept and saved again
+    session.extra_fields = {k: v for k, v in data.items() if k not in _KNOWN_KEYS}
+    return session
 
 
 def save_session(session: "ReviewSession", path: PathLike) -> None:
@@ -217,12 +235,15 @@ def _is_good_file(session: "ReviewSession", path: Path) -> bool:
 
 
 def load_session(cls: type, path: PathLike) -> "ReviewSession":
-    """Read a ``cls`` session saved by :func:`save_session`.
+    """Read a ``cls`` session saved by :func:`save_session` (or a session database, read-only).
 
     Raises :class:`ReviewError` with the reason for a missing, corrupt, truncated
     or too-new file, mentioning ``<name>.bak`` when a backup exists.
     """
     path = Path(path)
+    if is_session_db(path):
+        with SessionDB.open(path, readonly=True) as db:
+            return db.load(cls)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
