@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         jobs.job_failed.connect(self.job_failed)
         p.loaded.connect(self._install)
         p.settings_needed.connect(self.ask_settings)
+        p.damaged.connect(lambda folder, text: ask.confirm_recover(self, text) and self.projects.recover(folder))
         r.state_changed.connect(self.update_actions)
         r.flushed.connect(lambda: self.counts_label.setText(counts_text(r.session)))
         self.suspects.shown.connect(lambda: self.review_tabs.setCurrentWidget(self.suspects))
@@ -255,6 +256,9 @@ class MainWindow(QMainWindow):
     def choose_and_run(self) -> None:
         s = self.review.session
         if s is None:
+            return
+        if self.review.read_only:
+            self.show_error(self.review.read_only)
             return
         work = s.cluster_names or s.accepted or s.rejected or s.image_labels or s.reviewed or self.review.undo_stack.count()
         if work and not ask.confirm_rerun(self):

@@ -20,14 +20,16 @@ from superqt.utils import qthrottled
 
 from pipeline.clustering.split import split_cluster, split_method_for
 from pipeline.clustering.summary import ClusterStats, compute_cluster_stats
+from pipeline.project.sessions import EditAccess, open_for_editing
 from pipeline.project.store import ProjectData
 from pipeline.review import (Autosaver, Edit, ExportError, ReviewError, ReviewSession, Taxonomy, TaxonomyError,
                              export_csv, export_tree)
+from pipeline.review.session_db import is_session_db
 
 from gui.jobs.runner import JobRunner
 from gui.jobs.worker import Job
 from gui.models.cluster_text import cluster_label
-from gui.undo import EditCommand
+from gui.undo import EditCommand, restore_stack
 
 
 class ReviewController(QObject):
@@ -56,7 +58,9 @@ class ReviewController(QObject):
         self.project: Optional[ProjectData] = None
         self.session_path: Optional[Path] = None
         self.stats: Optional[ClusterStats] = None
-        self.autosaver: Optional[Autosaver] = None
+        self.autosaver: Optional[Autosaver] = None  # a session file opened from outside the store
+        self.access: Optional[EditAccess] = None  # the project's database journal and lock
+        self.read_only = ""  # why edits are refused (another window holds the project), else ""
         self.current: Optional[int] = None
         self.selected: list[int] = []
         self.selected_images: list[int] = []
@@ -73,17 +77,41 @@ class ReviewController(QObject):
         self.project, self.session, self.session_path = data, session, Path(session_path)
         if taxonomy is not None:
             self.taxonomy = taxonomy
-        self.autosaver = Autosaver(session, self.session_path, on_error=lambda e: self._error(f"Autosave failed: {e}"))
+        self._open_for_editing(session)
         session.add_listener(self._on_edit)
         self.stats = self.compute_stats()
         self.current, self.selected, self.selected_images = None, [], []
         self.installed.emit()
         self.state_changed.emit()
 
+    def _open_for_editing(self, session: ReviewSession) -> None:
+        """Journal edits into the project's database (undo stack restored from it), or autosave a JSON file.
+
+        When another window or program holds the project, it stays read-only (:attr:`read_only`).
+        """
+        self.access, self.read_only = None, ""
+        if not is_session_db(self.session_path):
+            self.autosaver = Autosaver(session, self.session_path, on_error=lambda e: self._error(f"Autosave failed: {e}"))
+            return
+        try:
+            self.access = open_for_editing(session, self.session_path,
+                                           on_error=lambda e: self._error(f"The last edit could not be saved: {e}"))
+        except ReviewError as exc:
+            self.read_only = f"Read-only: {exc}"
+        else:
+            self.read_only = self.access.read_only_reason()
+            if self.access.journal is not None:
+                restore_stack(self.undo_stack, session, self.access.journal)
+        if self.read_only:
+            self._error(self.read_only)
+
     def teardown(self) -> None:
         if self.autosaver is not None:
             self.autosaver.close()
             self.autosaver = None
+        if self.access is not None:
+            self.access.close()
+            self.access = None
         if self.session is not None:
             self.session.remove_listener(self._on_edit)
             self.session = None
@@ -146,8 +174,12 @@ class ReviewController(QObject):
         if edit.is_empty:
             self.message.emit("Nothing to change", 3000)
             return False
+        if self.read_only:
+            self._error(self.read_only)
+            return False
         self._want_selected = list(select) if select is not None else None
-        self.undo_stack.push(EditCommand(self.session, edit))
+        journal = self.access.journal if self.access is not None else None
+        self.undo_stack.push(EditCommand(self.session, edit, journal=journal))
         return True
 
     def attempt(self, make: Callable[[], Edit], select: Optional[Sequence[int]] = None, text: Optional[str] = None) -> bool:
