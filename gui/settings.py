@@ -47,3 +47,13 @@ class SessionStore(ProjectStore):
         settings = self._settings()
         settings.setValue(f"taxonomy/{self.project_dir(folder).name}", path or "")
         settings.sync()
+
+    # -- display options (e.g. auto-contrast) ----------------------------------------
+    def display_flag(self, name: str, default: bool = False) -> bool:
+        value = self._settings().value(f"display/{name}", default)
+        return value in (True, "true", "1", 1) if not isinstance(value, bool) else value
+
+    def set_display_flag(self, name: str, value: bool) -> None:
+        settings = self._settings()
+        settings.setValue(f"display/{name}", bool(value))
+        settings.sync()

@@ -42,17 +42,20 @@ class ClassPicker(QDialog):
     """Pick one class of ``taxonomy`` (or "no class" when ``allow_none``).
 
     Open with ``open()`` and read :meth:`chosen` after ``accepted``; ``picked`` carries
-    the class id (``None`` for "no class").
+    the class id (``None`` for "no class"). ``current`` is preselected (e.g. the
+    cluster's name, its suggestion or its given-label majority) while the filter is empty; ``initial_text`` starts the search (type-ahead naming).
     """
 
     picked = Signal(object)
 
     def __init__(self, taxonomy: Taxonomy, *, title: str = "Name cluster", prompt: str = "",
-                 current: Optional[str] = None, allow_none: bool = True, parent=None) -> None:
+                 current: Optional[str] = None, allow_none: bool = True, initial_text: str = "",
+                 parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.taxonomy = taxonomy
         self.allow_none = allow_none
+        self.current = current
         self.resize(420, 560)
         layout = QVBoxLayout(self)
         if prompt:
@@ -74,11 +77,8 @@ class ClassPicker(QDialog):
         self.list.itemDoubleClicked.connect(lambda *_: self.accept())
         self.search.installEventFilter(self)
         self._filter("")
-        if current is not None:
-            for row in range(self.list.count()):
-                if self.list.item(row).data(CLASS_ID_ROLE) == current:
-                    self.list.setCurrentRow(row)
-                    break
+        if initial_text:
+            self.search.setText(initial_text)  # filters through textChanged
         self.search.setFocus()
 
     def _filter(self, text: str) -> None:
@@ -96,6 +96,20 @@ class ClassPicker(QDialog):
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
+            if not text.strip():  # typed text picks its best match; an empty filter the preselection
+                self.select_class(self.current)
+
+    def select_class(self, class_id: Optional[str]) -> bool:
+        """Make ``class_id`` the current row if the filter shows it (scrolled into view)."""
+        if class_id is None:
+            return False
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(CLASS_ID_ROLE) == class_id:
+                self.list.setCurrentRow(row)
+                self.list.scrollToItem(item, QListWidget.ScrollHint.PositionAtCenter)
+                return True
+        return False
 
     def eventFilter(self, obj, event) -> bool:
         # Up/Down in the search field move through the list, so typing + arrows + Enter works.
@@ -105,6 +119,12 @@ class ClassPicker(QDialog):
             self.list.keyPressEvent(event)
             return True
         return super().eventFilter(obj, event)
+
+    def setVisible(self, visible: bool) -> None:
+        super().setVisible(visible)
+        if visible:  # showing focuses the search with its text selected: keep a type-ahead start, append to it
+            self.search.deselect()
+            self.search.end(False)
 
     def _accept_if_any(self) -> None:
         if self.list.currentItem() is not None:

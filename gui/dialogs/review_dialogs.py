@@ -1,9 +1,10 @@
 """Small dialogs that ask the parameters of a review action: split a cluster, move images."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QRadioButton,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
 )
 
@@ -21,6 +23,8 @@ from PySide6.QtWidgets import (
 from pipeline.clustering.split import MAX_WARD_SPLIT
 
 NEW_CLUSTER = -(2**31)
+#: Side of the medoid thumbnail and of the pictogram in the Move dialog's rows.
+TARGET_ICON = 36
 
 
 class SplitDialog(QDialog):
@@ -54,24 +58,63 @@ class SplitDialog(QDialog):
         return "ward" if self.ward.isChecked() else "kmeans"
 
 
+class MoveTarget(NamedTuple):
+    """One cluster the Move dialog offers: id, display name, size and its pictures."""
+
+    cid: int
+    name: str  # the class name, or "unnamed" / "noise"
+    size: int
+    medoid: Optional[QPixmap] = None  # a thumbnail of the cluster's medoid image
+    pictogram: Optional[QPixmap] = None  # the named class's pictogram (or id badge)
+
+
+def target_icon(target: MoveTarget, side: int = TARGET_ICON) -> QIcon:
+    """The medoid thumbnail and the class pictogram side by side, ``2 * side`` x ``side``."""
+    pix = QPixmap(2 * side + 4, side)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    for x, content in ((0, target.medoid), (side + 4, target.pictogram)):
+        if content is None or content.isNull():
+            continue
+        scaled = content.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                Qt.TransformationMode.SmoothTransformation)
+        p.drawPixmap(x + (side - scaled.width()) // 2, (side - scaled.height()) // 2, scaled)
+    p.end()
+    return QIcon(pix)
+
+
+def target_text(target: MoveTarget) -> str:
+    ident = "noise" if target.cid < 0 else f"#{target.cid}"
+    return f"{ident}  {target.name}  ·  {target.size:,} image{'s' if target.size != 1 else ''}"
+
+
 class MoveDialog(QDialog):
-    """Pick the target cluster for moving images (or a new cluster); searchable."""
+    """Pick the target cluster for moving images (or a new cluster).
+
+    Each target shows its medoid thumbnail, its class pictogram, name and size; typing
+    filters by name or id (``12``, ``#12``, ``stop``). ``chosen_target`` carries the id,
+    ``None`` for a new cluster.
+    """
 
     chosen_target = Signal(object)  # cluster id, or None for a new cluster
 
-    def __init__(self, clusters: Sequence[tuple[int, str]], n_images: int, exclude: Optional[int] = None,
+    def __init__(self, targets: Sequence[MoveTarget], n_images: int, exclude: Optional[int] = None,
                  parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Move {n_images} image{'s' if n_images != 1 else ''}")
-        self.resize(380, 480)
+        self.resize(440, 520)
         layout = QVBoxLayout(self)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter clusters by id or name…")
         self.search.setClearButtonEnabled(True)
         layout.addWidget(self.search)
         self.list = QListWidget()
+        self.list.setIconSize(QSize(2 * TARGET_ICON + 4, TARGET_ICON))
+        self.list.setUniformItemSizes(True)
         layout.addWidget(self.list, 1)
-        self._clusters = [(cid, text) for cid, text in clusters if cid != exclude]
+        self._targets = [t for t in targets if t.cid != exclude]
+        self._icons: dict[int, QIcon] = {}
+        self._new_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Move")
         buttons.accepted.connect(self.accept)
@@ -79,25 +122,55 @@ class MoveDialog(QDialog):
         layout.addWidget(buttons)
         self.search.textChanged.connect(self._fill)
         self.search.returnPressed.connect(self.accept)
+        self.search.installEventFilter(self)
         self.list.itemDoubleClicked.connect(lambda *_: self.accept())
         self._fill("")
         self.search.setFocus()
 
+    @staticmethod
+    def _matches(target: MoveTarget, needle: str) -> bool:
+        if not needle:
+            return True
+        ident = needle.lstrip("#")
+        return ident == str(target.cid) or needle in target.name.casefold() or needle in target_text(target).casefold()
+
     def _fill(self, text: str) -> None:
         self.list.clear()
         needle = text.strip().casefold()
-        item = QListWidgetItem("➕ New cluster")
-        item.setData(Qt.ItemDataRole.UserRole, NEW_CLUSTER)
         if not needle or needle in "new cluster":
+            item = QListWidgetItem(self._new_icon, "New cluster")
+            item.setData(Qt.ItemDataRole.UserRole, NEW_CLUSTER)
             self.list.addItem(item)
-        for cid, label in self._clusters:
-            if needle and needle not in label.casefold() and needle != str(cid):
+        for target in self._targets:
+            if not self._matches(target, needle):
                 continue
-            it = QListWidgetItem(label)
-            it.setData(Qt.ItemDataRole.UserRole, cid)
-            self.list.addItem(it)
+            icon = self._icons.get(target.cid)
+            if icon is None:
+                icon = self._icons[target.cid] = target_icon(target)
+            item = QListWidgetItem(icon, target_text(target))
+            item.setData(Qt.ItemDataRole.UserRole, target.cid)
+            self.list.addItem(item)
         if self.list.count():
-            self.list.setCurrentRow(0 if not needle or self.list.count() == 1 else min(1, self.list.count() - 1))
+            # Typing picks the first matching cluster (not "New cluster") so Enter moves there.
+            first_cluster = 1 if self.list.count() > 1 and self.list.item(0).data(Qt.ItemDataRole.UserRole) == NEW_CLUSTER else 0
+            self.list.setCurrentRow(first_cluster if needle else 0)
+
+    def eventFilter(self, obj, event) -> bool:
+        # Up/Down in the filter field move through the list, so typing + arrows + Enter works.
+        if obj is self.search and event.type() == event.Type.KeyPress and event.key() in (
+            Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown
+        ):
+            self.list.keyPressEvent(event)
+            return True
+        return super().eventFilter(obj, event)
+
+    def shown_ids(self) -> list[Optional[int]]:
+        """The listed targets in order (``None``: the new-cluster row)."""
+        out = []
+        for row in range(self.list.count()):
+            value = self.list.item(row).data(Qt.ItemDataRole.UserRole)
+            out.append(None if value == NEW_CLUSTER else int(value))
+        return out
 
     def select_cluster(self, cid: Optional[int]) -> None:
         want = NEW_CLUSTER if cid is None else cid

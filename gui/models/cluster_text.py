@@ -23,6 +23,27 @@ def cluster_label(session: ReviewSession, taxonomy: Taxonomy, cid: int) -> str:
     return text
 
 
+def preselected_class(session: ReviewSession, cid: int, suggestions=None) -> tuple[Optional[str], str]:
+    """The class a picker for cluster ``cid`` should start on, and why.
+
+    Its name if it has one; else the suggestion of ``suggestions`` (a
+    :class:`pipeline.suggest.propagation.Suggestions`, when the window has one) for the
+    members; else the majority of their given labels; else ``(None, "")``.
+    """
+    name = session.cluster_names.get(cid)
+    if name is not None:
+        return name, "current name"
+    members = session.members(cid) if session.has_cluster(cid) else []
+    if suggestions is not None and getattr(suggestions, "classes", None) and len(members):
+        cls, confidence = suggestions.cluster_vote(members)
+        if cls is not None:
+            return cls, f"suggested ({100 * confidence:.0f}%)"
+    major = session.majority_label(cid) if len(members) else None
+    if major is not None:
+        return major, "majority of the given labels"
+    return None, ""
+
+
 def image_flags(session: ReviewSession, i: int) -> frozenset:
     flags = set()
     if i in session.rejected:
@@ -32,6 +53,28 @@ def image_flags(session: ReviewSession, i: int) -> frozenset:
     if (session.given_labels[i] is not None or i in session.image_labels) and session.is_changed(i):
         flags.add(CHANGED)
     return frozenset(flags)
+
+
+def reference_class(session: ReviewSession, cid: int) -> Optional[str]:
+    """What a member's given label is compared with: the cluster's name, else its given-label majority."""
+    name = session.cluster_names.get(cid)
+    return name if name is not None else session.majority_label(cid)
+
+
+def disagreeing(session: ReviewSession, cid: int, members: Sequence[int]) -> list[int]:
+    """The ``members`` of ``cid`` whose given label differs from :func:`reference_class`."""
+    ref = reference_class(session, cid)
+    if ref is None:
+        return []
+    return [int(i) for i in members if session.given_labels[int(i)] not in (None, ref)]
+
+
+def label_badge(session: ReviewSession, i: int, reference: Optional[str]) -> Optional[tuple[str, bool]]:
+    """``(given label, differs from reference)`` for a thumbnail's badge; ``None`` without a label."""
+    given = session.given_labels[i]
+    if given is None:
+        return None
+    return given, reference is not None and given != reference
 
 
 def image_tooltip(session: ReviewSession, taxonomy: Taxonomy, i: int) -> str:

@@ -9,14 +9,19 @@ from __future__ import annotations
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+import json
+
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from gui.views.thumbnail_loader import ThumbnailLoader
 
 IMAGE_INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
 FLAGS_ROLE = Qt.ItemDataRole.UserRole + 2
+BADGE_ROLE = Qt.ItemDataRole.UserRole + 3  # (given label text, disagrees with the cluster) or None
+#: Drag payload of grid thumbnails: a JSON list of image indices.
+IMAGES_MIME = "application/x-cluster-review-images"
 
 # Flags shown as badges on a thumbnail.
 REJECTED, CHANGED, REVIEWED = "rejected", "changed", "reviewed"
@@ -31,12 +36,14 @@ class ThumbnailModel(QAbstractListModel):
         *,
         flags_of: Optional[Callable[[int], frozenset]] = None,
         tooltip_of: Optional[Callable[[int], str]] = None,
+        badge_of: Optional[Callable[[int], Optional[tuple[str, bool]]]] = None,
         parent=None,
     ) -> None:
         super().__init__(parent)
         self.loader = loader
         self.flags_of = flags_of
         self.tooltip_of = tooltip_of
+        self.badge_of = badge_of
         self.thumb_size = 64
         self._indices = np.zeros(0, dtype=np.int64)
         self._row_of: dict[int, int] = {}
@@ -79,7 +86,7 @@ class ThumbnailModel(QAbstractListModel):
 
     def refresh_flags(self) -> None:
         if len(self._indices):
-            self.dataChanged.emit(self.index(0), self.index(len(self._indices) - 1), [FLAGS_ROLE])
+            self.dataChanged.emit(self.index(0), self.index(len(self._indices) - 1), [FLAGS_ROLE, BADGE_ROLE])
 
     # -- Qt model API -------------------------------------------------------------
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
@@ -96,6 +103,8 @@ class ThumbnailModel(QAbstractListModel):
             return img
         if role == FLAGS_ROLE:
             return self.flags_of(img) if self.flags_of else frozenset()
+        if role == BADGE_ROLE:
+            return self.badge_of(img) if self.badge_of else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.tooltip_of(img) if self.tooltip_of else self.loader.paths[img]
         if role == Qt.ItemDataRole.SizeHintRole:
@@ -103,7 +112,26 @@ class ThumbnailModel(QAbstractListModel):
         return None
 
     def flags(self, index: QModelIndex):
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+
+    # -- dragging thumbnails (onto a cluster row: see the Clusters page) ------------
+    def mimeTypes(self) -> list[str]:
+        return [IMAGES_MIME]
+
+    def mimeData(self, indexes) -> QMimeData:
+        data = QMimeData()
+        images = sorted({self.image_index(i.row()) for i in indexes if i.isValid()})
+        data.setData(IMAGES_MIME, json.dumps(images).encode("ascii"))
+        return data
+
+    def supportedDragActions(self):
+        return Qt.DropAction.MoveAction
+
+    def reload_pixmaps(self) -> None:
+        """Ask the view to fetch every thumbnail again (after the loader's cache was reset)."""
+        self._placeholder = None
+        if len(self._indices):
+            self.dataChanged.emit(self.index(0), self.index(len(self._indices) - 1), [Qt.ItemDataRole.DecorationRole])
 
     def _placeholder_pixmap(self) -> QPixmap:
         if self._placeholder is None:
@@ -129,8 +157,29 @@ class ThumbnailModel(QAbstractListModel):
             self.dataChanged.emit(self.index(top), self.index(bottom), [Qt.ItemDataRole.DecorationRole])
 
 
+def images_from_mime(data: QMimeData) -> list[int]:
+    """The image indices a grid drag carries (``[]`` for anything else)."""
+    if data is None or not data.hasFormat(IMAGES_MIME):
+        return []
+    try:
+        values = json.loads(bytes(data.data(IMAGES_MIME)).decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return []
+    return [int(v) for v in values if isinstance(v, int)]
+
+
+REJECT_RED = QColor(220, 50, 47)
+BADGE_BG, BADGE_ODD = QColor(20, 22, 26, 200), QColor(230, 120, 0, 230)
+
+
 class ThumbnailDelegate(QStyledItemDelegate):
-    """Draws the thumbnail centered in its cell, a selection frame and status badges."""
+    """Draws the thumbnail centered in its cell, a selection frame and status badges.
+
+    A rejected image keeps its pixels visible: a red frame, a small cross in the
+    top-right corner and a red tint over the bottom fifth only. The given label (when
+    the folder has labels) is a small text badge at the bottom left, orange where it
+    differs from the cluster's name or majority.
+    """
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return index.data(Qt.ItemDataRole.SizeHintRole) or QSize(72, 72)
@@ -143,29 +192,56 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.fillRect(option.rect, option.palette.highlight())
         pix = index.data(Qt.ItemDataRole.DecorationRole)
         flags = index.data(FLAGS_ROLE) or frozenset()
+        image_rect = QRect(rect)
         if isinstance(pix, QPixmap) and not pix.isNull():
             x = rect.x() + (rect.width() - pix.width()) // 2
             y = rect.y() + (rect.height() - pix.height()) // 2
-            if REJECTED in flags:
-                painter.setOpacity(0.35)
             painter.drawPixmap(x, y, pix)
-            painter.setOpacity(1.0)
+            image_rect = QRect(x, y, pix.width(), pix.height())
         if REJECTED in flags:
-            pen = QPen(QColor(220, 50, 47), 3)
-            painter.setPen(pen)
-            painter.drawLine(rect.topLeft(), rect.bottomRight())
-            painter.drawLine(rect.topRight(), rect.bottomLeft())
+            self._paint_rejected(painter, image_rect)
         badge = 10
         if CHANGED in flags:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(255, 176, 0))
-            painter.drawEllipse(rect.right() - badge, rect.top() + 1, badge, badge)
+            painter.drawEllipse(rect.right() - badge - (16 if REJECTED in flags else 0), rect.top() + 1, badge, badge)
         if REVIEWED in flags:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(38, 166, 91))
             painter.drawEllipse(rect.left() + 1, rect.top() + 1, badge, badge)
+        label = index.data(BADGE_ROLE)
+        if label:
+            self._paint_label(painter, rect, *label)
         if selected:
             painter.setPen(QPen(option.palette.highlight().color().lighter(130), 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(option.rect.adjusted(1, 1, -1, -1))
         painter.restore()
+
+    @staticmethod
+    def _paint_rejected(painter: QPainter, r: QRect) -> None:
+        band = max(3, r.height() // 5)
+        painter.fillRect(QRect(r.left(), r.bottom() - band + 1, r.width(), band), QColor(220, 50, 47, 110))
+        painter.setPen(QPen(REJECT_RED, 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(r.adjusted(1, 1, -1, -1))
+        side = max(9, min(16, r.width() // 4))
+        corner = QRect(r.right() - side, r.top(), side + 1, side + 1)
+        painter.fillRect(corner, REJECT_RED)
+        painter.setPen(QPen(QColor("white"), 2))
+        inner = corner.adjusted(3, 3, -3, -3)
+        painter.drawLine(inner.topLeft(), inner.bottomRight())
+        painter.drawLine(inner.topRight(), inner.bottomLeft())
+
+    @staticmethod
+    def _paint_label(painter: QPainter, r: QRect, text: str, odd: bool) -> None:
+        font = QFont(painter.font())
+        font.setPixelSize(max(8, min(11, r.height() // 6)))
+        font.setBold(True)
+        painter.setFont(font)
+        width = painter.fontMetrics().horizontalAdvance(text) + 6
+        height = painter.fontMetrics().height()
+        box = QRect(r.left() + 1, r.bottom() - height, min(width, r.width() - 2), height)
+        painter.fillRect(box, BADGE_ODD if odd else BADGE_BG)
+        painter.setPen(QColor("white"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)

@@ -5,34 +5,51 @@ The page is a view over a :class:`~gui.controllers.review.ReviewController`: it 
 the reviewer's selections to it and follows its ``selection_changed`` /
 ``current_changed`` / ``refreshed`` signals (table updates happen with the selection
 model's signals blocked, so they do not echo back).
+
+Quick review: typing a class number or a letter no action uses on the table opens the
+class picker filtered by it (Enter names the selection); selected thumbnails dragged
+onto a table row move there (one undo step, through the controller's ``move``); the
+grid can show only members whose given label disagrees with the cluster; thumbnails
+carry given-label badges; auto-contrast stretches thumbnails, centers and the viewer.
 """
 from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListView, QSplitter, QTableView, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QListView, QSplitter,
+                               QTableView, QTabWidget, QVBoxLayout, QWidget)
 from superqt.utils import signals_blocked
 
 from gui.controllers.review import ReviewController
 from gui.dialogs.class_picker import ClassPicker
-from gui.dialogs.review_dialogs import MoveDialog, SplitDialog
+from gui.dialogs.review_dialogs import MoveDialog, MoveTarget, SplitDialog
 from gui.models.cluster_list_model import CLUSTER_ID_ROLE, COL_NAME, COL_SIZE, ClusterListModel, ClusterSortProxy
-from gui.models.cluster_text import (center_info_html, center_title_html, grid_hint, image_flags, image_metadata,
-                                     image_tooltip)
-from gui.models.thumbnail_model import ThumbnailDelegate, ThumbnailModel
+from gui.models.cluster_text import (center_info_html, center_title_html, disagreeing, grid_hint, image_flags,
+                                     image_metadata, image_tooltip, label_badge, preselected_class, reference_class)
+from gui.models.suspects_model import class_pixmap
+from gui.models.thumbnail_model import ThumbnailDelegate, ThumbnailModel, images_from_mime
 from gui.views.dendrogram_view import DendrogramView, KScorePlot
 from gui.views.image_viewer import ImageViewer
-from gui.views.thumbnail_loader import ThumbnailLoader
+from gui.views.thumbnail_loader import ThumbnailLoader, stretch_contrast
 from gui.widgets.center_view import CENTER_SIZE, CenterView
 
 DEFAULT_THUMB = 64
+MOVE_THUMB = 36
+
+
+def action_letters() -> set[str]:
+    """Single keys the window's actions use (they never start type-ahead naming)."""
+    from gui.actions import ACTIONS
+
+    return {k.casefold() for spec in ACTIONS for k in spec.keys if len(k) == 1}
 
 
 class ClustersPage(QSplitter):
     """Left: clusters and the tree; right: the shown cluster. See the module docstring."""
+
+    disagree_only_changed = Signal(bool)
 
     def __init__(self, review: ReviewController, parent=None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
@@ -42,6 +59,10 @@ class ClustersPage(QSplitter):
         self.viewer: Optional[ImageViewer] = None
         self.dialog: Optional[QWidget] = None  # the review dialog open right now (for tests)
         self.thumb_size = DEFAULT_THUMB
+        self.auto_contrast = False
+        self.disagree_only = False
+        self._reference: Optional[str] = None  # what the shown cluster's given labels are compared with
+        self._reserved_keys = action_letters()
         self._build()
         review.display_order = self.display_order
         review.installed.connect(self._install)
@@ -98,6 +119,9 @@ class ClustersPage(QSplitter):
         g.setResizeMode(QListView.ResizeMode.Adjust)
         g.setUniformItemSizes(True)
         g.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        g.setDragEnabled(True)
+        g.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        g.setDefaultDropAction(Qt.DropAction.MoveAction)
         g.setSpacing(3)
         g.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         g.verticalScrollBar().setSingleStep(24)
@@ -107,27 +131,42 @@ class ClustersPage(QSplitter):
         g.installEventFilter(self)  # Space opens the viewer (the view would toggle selection)
         self.grid_hint = QLabel()
         self.grid_hint.setStyleSheet("color: #777; padding: 2px 8px;")
+        self.grid_hint.setWordWrap(True)  # wraps in a narrow window instead of widening it
+        self.disagree_box = QCheckBox("Only labels ≠ cluster")
+        self.disagree_box.setToolTip("Show only the images whose given label differs from the cluster's name "
+                                     "(or, unnamed, from its majority label)")
+        self.disagree_box.toggled.connect(self.set_disagree_only)
+        hint_row = QHBoxLayout()
+        hint_row.setContentsMargins(0, 0, 6, 0)
+        hint_row.addWidget(self.grid_hint, 1)
+        hint_row.addWidget(self.disagree_box)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.setSpacing(0)
         rl.addWidget(self.center_view)
         rl.addWidget(self.grid, 1)
-        rl.addWidget(self.grid_hint)
+        rl.addLayout(hint_row)
 
         self.addWidget(self.left)
         self.addWidget(right)
         self.setStretchFactor(0, 0)
         self.setStretchFactor(1, 1)
         self.setSizes([470, 970])
+        t.installEventFilter(self)  # type-ahead naming
+        t.setAcceptDrops(True)
+        t.viewport().installEventFilter(self)  # thumbnails dropped onto a row
 
     # ================================================================== install / teardown
     def _install(self) -> None:
         r = self.review
         self._teardown()
         self.loader = ThumbnailLoader(r.session.paths, r.project.images, parent=self)
+        self.loader.set_auto_contrast(self.auto_contrast)
+        self.loader.reset.connect(self._on_thumbnails_reset)
         self.thumb_model = ThumbnailModel(self.loader, flags_of=lambda i: image_flags(r.session, i),
-                                          tooltip_of=lambda i: image_tooltip(r.session, r.taxonomy, i), parent=self)
+                                          tooltip_of=lambda i: image_tooltip(r.session, r.taxonomy, i),
+                                          badge_of=lambda i: label_badge(r.session, i, self._reference), parent=self)
         self.thumb_model.thumb_size = self.thumb_size
         self.grid.setModel(self.thumb_model)
         self.grid.setGridSize(QSize(self.thumb_size + 8, self.thumb_size + 8))
@@ -136,6 +175,7 @@ class ClustersPage(QSplitter):
         self.cluster_model.set_session(r.session, r.stats)
         self.table.sortByColumn(COL_SIZE, Qt.SortOrder.DescendingOrder)
         self._update_dendrogram()
+        self.disagree_box.setEnabled(any(g is not None for g in r.session.given_labels))
         self.kscores.set_selection(r.project.k_selection)
         self.tabs.setTabEnabled(1, self.kscores.has_scores())
         if self.proxy.rowCount():
@@ -204,7 +244,13 @@ class ClustersPage(QSplitter):
         self._update_dendrogram()
 
     def _on_current_updated(self) -> None:
-        if self.thumb_model is not None:
+        r = self.review
+        if self.thumb_model is not None and r.current is not None and r.session.has_cluster(r.current):
+            reference = reference_class(r.session, r.current)
+            if self.disagree_only and reference != self._reference:
+                self.show_cluster(r.current, keep_scroll=True)  # a new name changes who disagrees
+                return
+            self._reference = reference
             self.thumb_model.refresh_flags()
         self._update_center()
 
@@ -227,12 +273,15 @@ class ClustersPage(QSplitter):
         if self.thumb_model is None:
             return
         scroll = self.grid.verticalScrollBar().value() if keep_scroll else 0
-        st = self.review.stats
+        st, s = self.review.stats, self.review.session
         if cid is None or cid not in st.members:
+            self._reference = None
             self.thumb_model.set_indices([])
             self.center_view.clear()
         else:
-            self.thumb_model.set_indices(st.members[cid])
+            self._reference = reference_class(s, cid)
+            members = st.members[cid]
+            self.thumb_model.set_indices(disagreeing(s, cid, members.tolist()) if self.disagree_only else members)
             self.grid.verticalScrollBar().setValue(scroll)
             self._update_center()
         self._update_grid_hint(0)
@@ -242,13 +291,47 @@ class ClustersPage(QSplitter):
         if cid is None or r.stats is None or cid not in r.stats.members or self.loader is None:
             return
         mean = r.stats.mean_image(r.project.images, cid) if r.project.images is not None else None
+        if mean is not None and self.auto_contrast:
+            mean = stretch_contrast(mean)
         self.center_view.set_images(mean, self.loader.load_now(r.stats.medoids[cid], CENTER_SIZE))
         self.center_view.set_text(center_title_html(r.session, r.taxonomy, cid),
                                   center_info_html(r.session, r.taxonomy, r.stats, cid))
 
     def _update_grid_hint(self, n_selected: int) -> None:
-        show = self.thumb_model is not None and self.review.current is not None
-        self.grid_hint.setText(grid_hint(self.thumb_model.rowCount(), n_selected) if show else "")
+        r = self.review
+        show = self.thumb_model is not None and r.current is not None
+        text = grid_hint(self.thumb_model.rowCount(), n_selected) if show else ""
+        if show and self.disagree_only and r.session.has_cluster(r.current):
+            text = f"{self.thumb_model.rowCount():,} of {r.session.size(r.current):,} disagree · " + text.split(" · ", 1)[-1]
+        self.grid_hint.setText(text)
+
+    # ================================================================== display aids
+    def set_disagree_only(self, on: bool) -> None:
+        """Show only the members whose given label differs from the cluster's name or majority."""
+        on = bool(on)
+        if on == self.disagree_only:
+            return
+        self.disagree_only = on
+        with signals_blocked(self.disagree_box):
+            self.disagree_box.setChecked(on)
+        self.disagree_only_changed.emit(on)
+        if self.review.session is not None:
+            self.show_cluster(self.review.current)
+
+    def set_auto_contrast(self, on: bool) -> None:
+        """Contrast-stretch thumbnails, centers and the viewer (display only)."""
+        self.auto_contrast = bool(on)
+        if self.loader is not None:
+            self.loader.set_auto_contrast(self.auto_contrast)  # -> _on_thumbnails_reset
+        if self.viewer is not None:
+            self.viewer.set_auto_contrast(self.auto_contrast)
+
+    def _on_thumbnails_reset(self) -> None:
+        if self.thumb_model is not None:
+            self.thumb_model.reload_pixmaps()
+        if self.review.session is not None:
+            self.cluster_model.refresh(self.review.stats)  # table icons are medoid thumbnails
+            self._update_center()
 
     def _cluster_thumb(self, cid: int) -> Optional[QPixmap]:
         st = self.review.stats
@@ -264,6 +347,11 @@ class ClustersPage(QSplitter):
 
     # ================================================================== viewer
     def eventFilter(self, obj, event) -> bool:
+        if obj is self.table.viewport() and event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove,
+                                                             QEvent.Type.Drop):
+            return self._table_drag_event(event)
+        if obj is self.table and event.type() == QEvent.Type.KeyPress and self._type_ahead(event):
+            return True
         if obj is self.grid and event.type() in (event.Type.KeyPress, event.Type.ShortcutOverride):
             if event.key() == Qt.Key.Key_Space and not event.modifiers():
                 if event.type() == event.Type.KeyPress:
@@ -289,7 +377,7 @@ class ClustersPage(QSplitter):
             self.viewer.close()
         self.viewer = ImageViewer(r.session.paths, self.thumb_model.indices(), row,
                                   lambda i: image_metadata(r.session, r.taxonomy, r.stats, r.project.items, i),
-                                  images=r.project.images, parent=self)
+                                  images=r.project.images, auto_contrast=self.auto_contrast, parent=self)
         self.viewer.current_changed.connect(self._viewer_moved)
         self.viewer.show()
         return self.viewer
@@ -317,17 +405,32 @@ class ClustersPage(QSplitter):
         r, images = self.review, list(self.review.selected_images)
         if not images:
             return None
-        clusters = [(c, f"{r.label(c)}  ({r.session.size(c):,})") for c in r.session.cluster_ids()]
-        dlg = MoveDialog(clusters, len(images), exclude=r.current, parent=self)
+        dlg = MoveDialog(self.move_targets(), len(images), exclude=r.current, parent=self)
         dlg.chosen_target.connect(lambda target: r.move(images, target))
         return self._open(dlg)
 
-    def name_selected(self) -> Optional[ClassPicker]:
+    def move_targets(self) -> list[MoveTarget]:
+        """Every cluster with its name, size, medoid thumbnail and class pictogram (for the Move dialog)."""
+        r, s = self.review, self.review.session
+        out = []
+        for c in s.cluster_ids():
+            class_id = s.cluster_names.get(c)
+            name = r.taxonomy.name_of(class_id) if class_id is not None else ("noise" if c < 0 else "unnamed")
+            medoid = self.loader.load_now(r.stats.medoids[c], MOVE_THUMB) if c in r.stats.medoids else None
+            picto = class_pixmap(r.taxonomy, class_id, MOVE_THUMB) if class_id is not None else None
+            out.append(MoveTarget(c, name, s.size(c), medoid, picto))
+        return out
+
+    def name_selected(self, initial_text: str = "") -> Optional[ClassPicker]:
+        """The class picker for the selected clusters, on their name, suggestion or given-label majority."""
         r, cids = self.review, list(self.review.selected)
         if not cids or r.session is None:
             return None
         what = f"cluster {cids[0]}" if len(cids) == 1 else f"{len(cids)} clusters"
-        dlg = ClassPicker(r.taxonomy, title=f"Name {what}", current=r.session.cluster_names.get(cids[0]), parent=self)
+        current, why = preselected_class(r.session, cids[0], getattr(r, "suggestions", None))
+        prompt = f"Preselected: {r.taxonomy.name_of(current)} ({why})" if current is not None and not initial_text else ""
+        dlg = ClassPicker(r.taxonomy, title=f"Name {what}", current=current, prompt=prompt,
+                          initial_text=initial_text, parent=self)
         dlg.picked.connect(lambda class_id: r.name(cids, class_id))
         return self._open(dlg)
 
@@ -339,3 +442,37 @@ class ClustersPage(QSplitter):
                           prompt="Overrides the cluster's class for these images only.")
         dlg.picked.connect(lambda class_id: r.label_images(images, class_id))
         return self._open(dlg)
+
+    # ================================================================== quick naming and drag-to-move
+    def _type_ahead(self, event) -> bool:
+        mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
+        if mods != Qt.KeyboardModifier.NoModifier or QKeySequence(event.key()).toString().casefold() in self._reserved_keys:
+            return False
+        return self.type_ahead(event.text())
+
+    def type_ahead(self, text: str) -> bool:
+        """A class number or a letter no action uses opens the picker filtered by it; True if it opened."""
+        if len(text) != 1 or not text.isalnum() or text.casefold() in self._reserved_keys:
+            return False
+        return self.name_selected(initial_text=text) is not None
+
+    def _table_drag_event(self, event) -> bool:
+        images = images_from_mime(event.mimeData())
+        if not images or self.review.session is None:
+            event.ignore()
+            return True
+        idx = self.table.indexAt(event.position().toPoint())
+        target = int(self.proxy.data(idx, CLUSTER_ID_ROLE)) if idx.isValid() else None
+        if event.type() == QEvent.Type.DragEnter:
+            event.acceptProposedAction()
+            return True
+        if target is None or target == self.review.current:
+            event.ignore()
+            return True
+        if event.type() == QEvent.Type.DragMove:
+            event.acceptProposedAction()
+            return True
+        event.setDropAction(Qt.DropAction.MoveAction)
+        event.accept()
+        self.review.move(images, target)
+        return True

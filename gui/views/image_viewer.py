@@ -1,4 +1,8 @@
-"""Full-size view of one image with its path and metadata; arrows step through a list."""
+"""Full-size view of one image with its path and metadata; arrows step through a list.
+
+The path sits at the top of the side panel, beside the picture (not under a tall,
+mostly empty picture area); with auto-contrast the picture is contrast-stretched
+(display only, the file is never changed)."""
 from __future__ import annotations
 
 import os
@@ -8,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
-from gui.views.thumbnail_loader import array_to_qimage, load_file_qimage
+from gui.views.thumbnail_loader import array_to_qimage, load_file_qimage, stretch_contrast
 
 MetadataFn = Callable[[int], list[tuple[str, str]]]
 
@@ -23,8 +27,9 @@ class ImageViewer(QDialog):
     current_changed = Signal(int)
 
     def __init__(self, paths: Sequence[str], indices: Sequence[int], pos: int, metadata: MetadataFn,
-                 images=None, parent=None) -> None:
+                 images=None, auto_contrast: bool = False, parent=None) -> None:
         super().__init__(parent)
+        self.auto_contrast = bool(auto_contrast)
         self.setWindowTitle("Image")
         self.resize(900, 600)
         self.paths, self.indices, self.pos = paths, list(indices), pos
@@ -37,17 +42,21 @@ class ImageViewer(QDialog):
         self.picture.setStyleSheet("background: #202124;")
         split.addWidget(self.picture)
         side = QWidget()
-        self.form = QFormLayout(side)
+        side_layout = QVBoxLayout(side)
+        self.path_label = QLabel()
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label.setWordWrap(True)
+        self.path_label.setStyleSheet("font-family: monospace; padding-bottom: 4px;")
+        side_layout.addWidget(self.path_label)
+        self.form = QFormLayout()
+        side_layout.addLayout(self.form)
+        side_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(side)
         split.addWidget(scroll)
         split.setSizes([600, 300])
         layout.addWidget(split)
-        self.path_label = QLabel()
-        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.path_label.setWordWrap(True)
-        layout.addWidget(self.path_label)
         QShortcut(QKeySequence(Qt.Key.Key_Right), self, activated=lambda: self.step(1))
         QShortcut(QKeySequence(Qt.Key.Key_Left), self, activated=lambda: self.step(-1))
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.close)
@@ -69,9 +78,12 @@ class ImageViewer(QDialog):
         i = self.image_index
         path = self.paths[i]
         try:
-            qimg = load_file_qimage(path)
+            qimg = load_file_qimage(path, auto_contrast=self.auto_contrast)
         except Exception:
-            qimg = array_to_qimage(self.images[i]) if self.images is not None else None
+            qimg = None
+            if self.images is not None:
+                array = self.images[i]
+                qimg = array_to_qimage(stretch_contrast(array) if self.auto_contrast else array)
         self._pixmap = QPixmap.fromImage(qimg) if qimg is not None else QPixmap()
         self._rescale()
         self.setWindowTitle(f"{os.path.basename(path)} — {self.pos + 1} of {len(self.indices)}")
@@ -90,6 +102,11 @@ class ImageViewer(QDialog):
             v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             v.setWordWrap(True)
             self.form.addRow(f"<b>{key}</b>", v)
+
+    def set_auto_contrast(self, on: bool) -> None:
+        if bool(on) != self.auto_contrast:
+            self.auto_contrast = bool(on)
+            self.show_current()
 
     def _rescale(self) -> None:
         if self._pixmap.isNull():

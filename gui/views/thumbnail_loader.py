@@ -4,7 +4,9 @@ Thumbnails are made off the GUI thread as ``QImage`` (from the decoded working-s
 array when one is available and large enough, else from the file on disk) and handed
 to the GUI thread through a queued signal, where they become ``QPixmap`` in the cache.
 Requests run newest-first so the rows the user is looking at now come before rows
-scrolled past; :meth:`ThumbnailLoader.discard_pending` drops queued work.
+scrolled past; :meth:`ThumbnailLoader.discard_pending` drops queued work. With
+``auto_contrast`` on, each thumbnail gets a per-image percentile stretch
+(:func:`stretch_contrast`) on the worker thread; it changes what is shown, never a file.
 (A QThreadPool whose runnables emitted signals crashed PySide6 6.12 under load, so the
 pool is two plain threads and a queue drained by a GUI-thread timer.)
 """
@@ -30,6 +32,29 @@ THREAD_NICENESS = 5
 #: Thumbnails up to this factor above the working size are scaled from the decoded array
 #: (measured: smoother scrolling than decoding files); larger ones are read from disk.
 ARRAY_UPSCALE_LIMIT = 2.0
+#: Auto-contrast maps these percentiles of an image's pixel values to 0 and 255.
+STRETCH_PERCENTILES = (1.0, 99.0)
+
+
+def stretch_contrast(array: np.ndarray, percentiles: tuple[float, float] = STRETCH_PERCENTILES) -> np.ndarray:
+    """A copy of ``uint8`` image ``array`` with its ``percentiles`` stretched to 0..255.
+
+    One range for all channels (colours keep their balance); an image whose range is
+    already under 2 levels (flat) comes back unchanged.
+    """
+    a = np.asarray(array)
+    rgb = a[..., :3] if a.ndim == 3 else a
+    lo, hi = np.percentile(rgb, percentiles)
+    if hi - lo < 2:
+        return np.array(a, dtype=np.uint8, copy=True)
+    out = np.array(a, dtype=np.float32, copy=True)
+    view = out[..., :3] if a.ndim == 3 else out
+    view -= lo
+    view *= 255.0 / (hi - lo)
+    np.clip(out, 0, 255, out=out)
+    if a.ndim == 3 and a.shape[2] == 4:
+        out[..., 3] = a[..., 3]
+    return out.astype(np.uint8)
 
 
 def array_to_qimage(array: np.ndarray) -> QImage:
@@ -44,8 +69,8 @@ def array_to_qimage(array: np.ndarray) -> QImage:
     return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def load_file_qimage(path: str, max_side: Optional[int] = None) -> QImage:
-    """Decode an image file with Pillow (any format it reads), optionally downsized."""
+def load_file_array(path: str, max_side: Optional[int] = None) -> np.ndarray:
+    """Decode an image file with Pillow (any format it reads) to RGB ``uint8``, optionally downsized."""
     from PIL import Image
 
     with Image.open(path) as im:
@@ -54,29 +79,36 @@ def load_file_qimage(path: str, max_side: Optional[int] = None) -> QImage:
         im = im.convert("RGB")
         if max_side and max(im.size) > max_side:
             im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        return array_to_qimage(np.asarray(im))
+        return np.asarray(im)
+
+
+def load_file_qimage(path: str, max_side: Optional[int] = None, auto_contrast: bool = False) -> QImage:
+    """:func:`load_file_array` as a QImage (contrast-stretched with ``auto_contrast``)."""
+    array = load_file_array(path, max_side)
+    return array_to_qimage(stretch_contrast(array) if auto_contrast else array)
 
 
 def make_thumbnail(
-    index: int, size: int, paths: Sequence[str], images: Optional[np.ndarray]
+    index: int, size: int, paths: Sequence[str], images: Optional[np.ndarray], auto_contrast: bool = False
 ) -> QImage:
-    """Thumbnail of image ``index`` fitting ``size`` x ``size``."""
-    qimg: Optional[QImage] = None
+    """Thumbnail of image ``index`` fitting ``size`` x ``size`` (contrast-stretched with ``auto_contrast``)."""
+    array: Optional[np.ndarray] = None
     if images is not None:
         side = int(images.shape[1])
         # The decoded working-size array is enough for small thumbnails (no disk access);
         # larger ones come from the file so they stay sharp.
         if size <= ARRAY_UPSCALE_LIMIT * side or not paths:
-            qimg = array_to_qimage(np.asarray(images[index]))
-    if qimg is None:
+            array = np.asarray(images[index])
+    if array is None:
         try:
-            qimg = load_file_qimage(paths[index], max_side=max(size, 16))
+            array = load_file_array(paths[index], max_side=max(size, 16))
         except Exception:
             if images is None:
                 blank = QImage(size, size, QImage.Format.Format_RGB888)
                 blank.fill(Qt.GlobalColor.darkGray)
                 return blank
-            qimg = array_to_qimage(np.asarray(images[index]))
+            array = np.asarray(images[index])
+    qimg = array_to_qimage(stretch_contrast(array) if auto_contrast else array)
     return qimg.scaled(
         size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
     )
@@ -91,6 +123,7 @@ class ThumbnailLoader(QObject):
     """
 
     loaded = Signal(int, int)  # image index, size
+    reset = Signal()  # every cached thumbnail was dropped (display option changed): ask again
 
     def __init__(
         self,
@@ -104,16 +137,17 @@ class ThumbnailLoader(QObject):
         super().__init__(parent)
         self.paths = list(paths)
         self.images = images
+        self.auto_contrast = False
         self.max_bytes = max_bytes
         self._cache: "OrderedDict[tuple[int, int], QPixmap]" = OrderedDict()
         self._bytes = 0
         self._pending: set[tuple[int, int]] = set()
-        self._todo: list[tuple[int, int, int]] = []  # (index, size, generation); popped from the end
+        self._todo: list[tuple[int, int, int, bool]] = []  # (index, size, generation, contrast); popped from the end
         self._cond = threading.Condition()
         self._generation = 0
         self._running = 0
         self._stopped = False
-        self._done: "queue.Queue[tuple[int, int, int, Optional[QImage]]]" = queue.Queue()
+        self._done: "queue.Queue[tuple[int, int, bool, Optional[QImage]]]" = queue.Queue()
         self._threads = [
             threading.Thread(target=self._work, name=f"thumbnails-{i}", daemon=True) for i in range(max(1, threads))
         ]
@@ -159,7 +193,7 @@ class ThumbnailLoader(QObject):
             return None
         self._pending.add(key)
         with self._cond:
-            self._todo.append((key[0], key[1], self._generation))
+            self._todo.append((key[0], key[1], self._generation, self.auto_contrast))
             self._cond.notify()
         if not self._timer.isActive():
             self._timer.start()
@@ -169,9 +203,19 @@ class ThumbnailLoader(QObject):
         """Synchronous variant for the few images the window needs at once (centers)."""
         pix = self.cached(index, size)
         if pix is None:
-            pix = QPixmap.fromImage(make_thumbnail(index, size, self.paths, self.images))
+            pix = QPixmap.fromImage(make_thumbnail(index, size, self.paths, self.images, self.auto_contrast))
             self._insert((index, size), pix)
         return pix
+
+    def set_auto_contrast(self, on: bool) -> None:
+        """Stretch each thumbnail's contrast (or not): drops the cache and emits :attr:`reset`."""
+        if bool(on) == self.auto_contrast:
+            return
+        self.discard_pending()
+        self.auto_contrast = bool(on)
+        self._cache.clear()
+        self._bytes = 0
+        self.reset.emit()
 
     def discard_pending(self) -> None:
         """Forget queued (not yet started) requests, e.g. when the grid shows another cluster."""
@@ -204,28 +248,30 @@ class ThumbnailLoader(QObject):
                     self._cond.wait()
                 if self._stopped:
                     return
-                index, size, generation = self._todo.pop()  # newest first
+                index, size, generation, contrast = self._todo.pop()  # newest first
                 if generation != self._generation:
                     continue
                 self._running += 1
             try:
-                img: Optional[QImage] = make_thumbnail(index, size, self.paths, self.images)
+                img: Optional[QImage] = make_thumbnail(index, size, self.paths, self.images, contrast)
             except Exception:
                 img = None
             finally:
                 with self._cond:
                     self._running -= 1
-            self._done.put((index, size, generation, img))
+            self._done.put((index, size, contrast, img))
 
     # -- GUI thread ----------------------------------------------------------------
     def _drain(self) -> None:
         deadline = time.perf_counter() + DRAIN_BUDGET_S  # leave the event loop free between batches
         while time.perf_counter() < deadline:
             try:
-                index, size, generation, img = self._done.get_nowait()
+                index, size, contrast, img = self._done.get_nowait()
             except queue.Empty:
                 break
             key = (index, size)
+            if contrast != self.auto_contrast:
+                continue  # made before the display option changed; a new request follows
             self._pending.discard(key)
             if img is None:
                 continue
