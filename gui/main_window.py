@@ -12,26 +12,33 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QSlider, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QApplication, QLabel, QMainWindow, QSizePolicy, QSlider, QStackedWidget, QTabWidget,
+                               QVBoxLayout, QWidget)
+from superqt import QElidingLabel
 
 from pipeline.config import PipelineConfig
+from pipeline.core.errors import plain_message
 from pipeline.review import ReviewSession, Taxonomy
 
 from gui import actions as action_table
-from gui.controllers.project import ProjectController, initial_config
+from gui.controllers.project import ProjectController, initial_config, recommended_config
 from gui.controllers.review import ReviewController
 from gui.dialogs import file_prompts as ask
 from gui.dialogs.help_dialog import HelpDialog
+from gui.dialogs.more_like_this import MoreLikeThisDialog
 from gui.dialogs.settings_dialog import SettingsDialog
+from gui.disabled_keys import DisabledKeyNotice
 from gui.jobs.runner import JobRunner
 from gui.jobs.suspects_job import can_find_suspects
 from gui.models.cluster_text import counts_text
 from gui.pages.clusters_page import ClustersPage
+from gui.pages.map_page import MapPage
 from gui.pages.suspects_page import SuspectsPage
 from gui.settings import SessionStore
 from gui.undo import follow_undo_stack
 from gui.widgets.error_banner import ErrorBanner
 from gui.widgets.progress_panel import ProgressPanel
+from gui.widgets.status_line import StatusLine
 from gui.widgets.welcome_page import WelcomePage
 
 
@@ -46,7 +53,7 @@ class MainWindow(QMainWindow):
                  demo_config: Optional[PipelineConfig] = None) -> None:
         super().__init__()
         self.setWindowTitle("Cluster Review")
-        self.resize(1440, 900)
+        self.resize(initial_size())
         self.setAcceptDrops(True)
         self.store = store or SessionStore()
         self._default_taxonomy = taxonomy is None
@@ -54,8 +61,10 @@ class MainWindow(QMainWindow):
         self.review = ReviewController(self.jobs, taxonomy, self)
         self.projects = ProjectController(self.store, self.jobs, demo_config, self)
         self.last_error: Optional[str] = None
+        self.locked_for: Optional[Path] = None  # the folder a running pipeline job will replace the review with
         self.dialog: Optional[QWidget] = None  # the help dialog once opened (for tests)
         self.settings_dialog: Optional[SettingsDialog] = None
+        self.more_dialog: Optional[MoreLikeThisDialog] = None
         self.actions_by_id = action_table.build_actions(self, self._handlers())
         self._build_ui()
         self._wire()
@@ -90,8 +99,9 @@ class MainWindow(QMainWindow):
             "export_link": lambda: when(r.session and ask.ask_export_tree(self, "link"),
                                         lambda t: r.export_tree_to(t[0], "link", t[1])),
             "quit": self.close,
-            "undo": r.undo_stack.undo,
-            "redo": r.undo_stack.redo,
+            "undo": r.undo,
+            "redo": r.redo,
+            "clear_selection": r.clear_selection,
             "select_all": lambda: self.clusters.select_all_images(),
             "merge": on_clusters(r.merge),
             "split": lambda: self.clusters.split_current(),
@@ -104,7 +114,8 @@ class MainWindow(QMainWindow):
             "next": lambda: r.step(1),
             "prev": lambda: r.step(-1),
             "suspects": lambda: self.suspects.find(),
-            "view": lambda: self.clusters.view_current_image(),
+            "view": lambda: (self.clusters.view_current_image(), self._viewer_keys()),
+            "more_like_this": lambda: self.more_like_this(),
             "bigger": lambda: self.thumb_slider.setValue(self.thumb_slider.value() + 16),
             "smaller": lambda: self.thumb_slider.setValue(self.thumb_slider.value() - 16),
             "auto_contrast": lambda: self.set_auto_contrast(self.act("auto_contrast").isChecked()),
@@ -121,6 +132,8 @@ class MainWindow(QMainWindow):
         self.review_tabs.setDocumentMode(True)
         self.review_tabs.addTab(self.clusters, "Clusters")
         self.review_tabs.addTab(self.suspects, "Suspects")
+        self.map = MapPage(self.review, self.store.project_dir, self.clusters.move_targets)
+        self.review_tabs.addTab(self.map, "Map")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.review_tabs)
@@ -129,13 +142,19 @@ class MainWindow(QMainWindow):
         cl.setContentsMargins(6, 6, 6, 0)
         self.error_banner = ErrorBanner()
         cl.addWidget(self.error_banner)
+        self.run_notice = QElidingLabel()
+        self.run_notice.setObjectName("runNotice")
+        self.run_notice.setStyleSheet("#runNotice { background: #e8f0fe; color: #1a3d7c; padding: 5px 8px;"
+                                      " border: 1px solid #b6cdf5; border-radius: 4px; }")
+        self.run_notice.hide()
+        cl.addWidget(self.run_notice)
         cl.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
         tb = self.addToolBar("Main")
         tb.setObjectName("mainToolbar")
         tb.setMovable(False)
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)  # text beside icons once wide: resizeEvent
         tb.setIconSize(QSize(18, 18))
         action_table.build_toolbar(tb, acts)
         spacer = QWidget()
@@ -153,10 +172,15 @@ class MainWindow(QMainWindow):
         self.toolbar = tb
         self.recent_menu = action_table.build_menus(self.menuBar(), acts)
 
+        self.status_line = StatusLine()
         self.progress_panel = ProgressPanel()
-        self.counts_label = QLabel(counts_text(None))
-        self.statusBar().addPermanentWidget(self.progress_panel)
-        self.statusBar().addPermanentWidget(self.counts_label)
+        self.counts_label = QElidingLabel(counts_text(None))
+        self.counts_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.statusBar().addWidget(self.status_line, 1)
+        self.statusBar().addPermanentWidget(self.progress_panel, 3)
+        self.statusBar().addPermanentWidget(self.counts_label, 0)
+        self.key_notice = DisabledKeyNotice(self, self.actions_by_id, self.action_state, self.say)
+        QApplication.instance().installEventFilter(self.key_notice)
 
     def _wire(self) -> None:
         r, p, jobs = self.review, self.projects, self.jobs
@@ -166,12 +190,16 @@ class MainWindow(QMainWindow):
         self.act("auto_contrast").setChecked(self.store.display_flag("auto_contrast"))
         self.clusters.set_auto_contrast(self.act("auto_contrast").isChecked())
         self.progress_panel.cancel_clicked.connect(self.cancel_job)
-        for source in (r, p, jobs, self.suspects):
+        self.map.show_image.connect(self.show_image_in_clusters)
+        self.clusters.grid.doubleClicked.connect(lambda *_: self._viewer_keys())
+        for source in (r, p, jobs, self.suspects, self.map):
             source.message.connect(self.say)
         for source in (r, p, jobs):
             source.error.connect(self.show_error)
         jobs.job_started.connect(self._job_started)
         jobs.job_over.connect(self.progress_panel.stop)
+        jobs.job_over.connect(self._unlock)
+        r.images_cleared.connect(self.clusters.grid.clearSelection)
         jobs.job_over.connect(self.update_actions)
         jobs.job_finished.connect(self.job_finished)
         jobs.job_failed.connect(self.job_failed)
@@ -179,7 +207,7 @@ class MainWindow(QMainWindow):
         p.settings_needed.connect(self.ask_settings)
         p.damaged.connect(lambda folder, text: ask.confirm_recover(self, text) and self.projects.recover(folder))
         r.state_changed.connect(self.update_actions)
-        r.flushed.connect(lambda: self.counts_label.setText(counts_text(r.session)))
+        r.flushed.connect(self._show_counts)
         self.suspects.shown.connect(lambda: self.review_tabs.setCurrentWidget(self.suspects))
         self.review_tabs.currentChanged.connect(self._on_review_tab)
 
@@ -192,32 +220,45 @@ class MainWindow(QMainWindow):
         return self.review.session
 
     # ================================================================== state shown
-    def update_actions(self) -> None:
+    def action_state(self) -> action_table.ActionState:
+        """What the action table's predicates (and the disabled-key reasons) look at now."""
         r = self.review
-        on_clusters = self.review_tabs.currentWidget() is not self.suspects
+        on_clusters = self.review_tabs.currentWidget() is self.clusters
         state = action_table.ActionState(
             has_session=r.session is not None, has_project=r.project is not None, busy=self.jobs.busy(),
             on_clusters=on_clusters, n_clusters=len(r.selected) if on_clusters else 0,
             n_images=len(r.selected_images) if on_clusters else 0, has_current=r.current is not None,
             has_labels=can_find_suspects(r.session), can_undo=r.undo_stack.canUndo(),
-            can_redo=r.undo_stack.canRedo())
-        action_table.update_enabled(self.actions_by_id, state)
+            can_redo=r.undo_stack.canRedo(), locked=self.locked_for is not None)
+        return state
+
+    def update_actions(self) -> None:
+        action_table.update_enabled(self.actions_by_id, self.action_state())
 
     def show_error(self, message: str, details: str = "") -> None:
         """Show an error in the window (banner + status bar); never raises."""
+        message = plain_message(message)
         self.last_error = message
         self.error_banner.show_error(message, details)
-        self.statusBar().showMessage(message, 8000)
+        self.status_line.show_message(message, 8000)
 
     def say(self, text: str, ms: int = 5000) -> None:
-        self.statusBar().showMessage(text, ms)
+        self.status_line.show_message(text, ms)
+
+    def _show_counts(self) -> None:
+        text = counts_text(self.review.session)
+        self.counts_label.setText(text)
+        self.counts_label.setToolTip(text)
 
     def _update_recent(self) -> None:
         recent = self.store.recent_folders()
         self.recent_menu.clear()
-        for folder in recent:
-            self.recent_menu.addAction(folder).triggered.connect(
-                lambda checked=False, f=folder: self.projects.open_folder(f))
+        metrics = self.recent_menu.fontMetrics()
+        self.recent_menu.setToolTipsVisible(True)
+        for folder in recent:  # the folder's own name stays visible: elide in the middle
+            act = self.recent_menu.addAction(metrics.elidedText(folder, Qt.TextElideMode.ElideMiddle, 480))
+            act.setToolTip(folder)
+            act.triggered.connect(lambda checked=False, f=folder: self.projects.open_folder(f))
         self.recent_menu.setEnabled(bool(recent))
         self.welcome.set_recent(recent)
 
@@ -230,33 +271,74 @@ class MainWindow(QMainWindow):
     def _job_started(self, title: str, job) -> None:
         if job.name == "pipeline":
             self.error_banner.hide()
+            self._lock(self.projects.running_folder, title)
         self.progress_panel.start(title)
         job.progress.connect(self.progress_panel.update_progress)
         self.update_actions()
+
+    def _lock(self, folder: Optional[Path], title: str) -> None:
+        """While a run goes, the review shown (to be replaced) is read-only and the title says what runs."""
+        if folder is None:
+            return
+        self.locked_for = Path(folder)
+        old = self.review.session
+        if old is not None:
+            self.review_tabs.setEnabled(False)
+            self.run_notice.setText(f"{title}… The review of {Path(old.folder).name} below is read-only until the "
+                                    f"new result replaces it; Cancel keeps it.")
+            self.run_notice.show()
+            self.setWindowTitle(f"Cluster Review — running on {self.locked_for.name} (showing {Path(old.folder).name})")
+        else:
+            self.setWindowTitle(f"Cluster Review — running on {self.locked_for.name}")
+        self.update_actions()
+
+    def _unlock(self) -> None:
+        if self.locked_for is None or self.jobs.busy():
+            return
+        self.locked_for = None
+        self.review_tabs.setEnabled(True)
+        self.run_notice.hide()
+        self._show_title()
+        self.update_actions()
+
+    def _show_title(self) -> None:
+        s = self.review.session
+        self.setWindowTitle(f"Cluster Review — {Path(s.folder).name}" if s is not None else "Cluster Review")
 
     def cancel_job(self) -> None:
         if self.jobs.cancel():
             self.progress_panel.cancelling()
 
     # ================================================================== projects
-    def _install(self, data, session: ReviewSession, session_path) -> None:
+    def _install(self, data, session: ReviewSession, session_path, stats=None) -> None:
         taxonomy = self.projects.taxonomy_for(session.folder) if self._default_taxonomy else None
-        self.review.install(data, session, session_path, taxonomy)
+        self.review.install(data, session, session_path, taxonomy, stats=stats)
         self.review_tabs.setCurrentWidget(self.clusters)
         self.stack.setCurrentIndex(1)
         self.store.add_recent(session.folder)
         self._update_recent()
-        self.setWindowTitle(f"Cluster Review — {Path(session.folder).name}")
-        self.counts_label.setText(counts_text(session))
+        self._show_title()
+        self._show_counts()
         self.update_actions()
         self.session_installed.emit()
 
     def ask_settings(self, folder: Path) -> SettingsDialog:
-        dlg = SettingsDialog(initial_config(self.review.session), folder=str(folder), parent=self)
+        dlg = SettingsDialog(self.initial_settings(folder), folder=str(folder), parent=self)
         dlg.accepted.connect(lambda: self.projects.run_pipeline(folder, dlg.config()))
         self.settings_dialog = dlg
         dlg.open()
         return dlg
+
+    def initial_settings(self, folder) -> PipelineConfig:
+        """Re-running the open folder starts from its own settings; a new folder from the recommended
+        preset with one cluster per class of its taxonomy."""
+        s = self.review.session
+        if s is not None and Path(s.folder).resolve() == Path(folder).resolve():
+            cfg = initial_config(s)
+            if cfg is not None:
+                return cfg
+        taxonomy = self.projects.taxonomy_for(folder) if self._default_taxonomy else self.review.taxonomy
+        return recommended_config(len(taxonomy))
 
     def choose_and_run(self) -> None:
         s = self.review.session
@@ -286,6 +368,52 @@ class MainWindow(QMainWindow):
         self.store.set_display_flag("auto_contrast", on)
         self.say("Auto-contrast on (display only)" if on else "Auto-contrast off", 3000)
 
+    def show_image_in_clusters(self, image: int) -> None:
+        """Switch to the Clusters tab with ``image``'s cluster shown and the image current in the grid."""
+        r = self.review
+        if r.session is None:
+            return
+        self.review_tabs.setCurrentWidget(self.clusters)
+        r.select([r.session.cluster_of(image)])
+        model, row = self.clusters.thumb_model, None
+        row = model.row_of(image) if model is not None else None
+        if row is not None:
+            self.clusters.grid.setCurrentIndex(model.index(row))
+            self.clusters.grid.scrollTo(model.index(row))
+
+    def current_image(self) -> Optional[int]:
+        """The image More like this starts from: the viewer's, the map's, or the grid's current one."""
+        r, viewer = self.review, self.clusters.viewer
+        if viewer is not None and viewer.isVisible() and viewer.isActiveWindow():
+            return viewer.image_index
+        if self.review_tabs.currentWidget() is self.map:
+            picked = self.map.view.current()
+            return picked if picked is not None else (self.map.selected_images() or [None])[0]
+        idx, model = self.clusters.grid.currentIndex(), self.clusters.thumb_model
+        if idx.isValid() and model is not None and self.clusters.grid.selectionModel().isSelected(idx):
+            return model.image_index(idx.row())
+        return r.selected_images[0] if r.selected_images else None
+
+    def more_like_this(self, image: Optional[int] = None) -> Optional[MoreLikeThisDialog]:
+        """Show the images nearest ``image`` (default :meth:`current_image`) across all clusters."""
+        r = self.review
+        if r.session is None or r.project is None:
+            return None
+        image = self.current_image() if image is None else image
+        if image is None:
+            self.say("More like this: select an image in the grid or on the map first", 5000)
+            return None
+        if self.more_dialog is not None:
+            self.more_dialog.close()
+        self.more_dialog = MoreLikeThisDialog(r, image, self.clusters.move_targets, parent=self)
+        self.more_dialog.show()
+        return self.more_dialog
+
+    def _viewer_keys(self) -> None:
+        """The full-size viewer is its own window: give it the More like this key too."""
+        if self.clusters.viewer is not None:
+            self.clusters.viewer.addAction(self.act("more_like_this"))
+
     def show_help(self) -> HelpDialog:
         self.dialog = HelpDialog(action_table.ordered(self.actions_by_id), parent=self)
         self.dialog.open()
@@ -302,7 +430,34 @@ class MainWindow(QMainWindow):
             self.projects.open_path(urls[0])
             event.acceptProposedAction()
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_toolbar()
+
+    def _fit_toolbar(self) -> None:
+        """Text beside the toolbar's icons only when the window is wide enough for all of it."""
+        tb = self.toolbar
+        wide = Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        if not hasattr(self, "_toolbar_wide_width"):
+            current = tb.toolButtonStyle()
+            tb.setToolButtonStyle(wide)
+            self._toolbar_wide_width = tb.sizeHint().width() + 40
+            tb.setToolButtonStyle(current)
+        style = wide if self.width() >= self._toolbar_wide_width else Qt.ToolButtonStyle.ToolButtonIconOnly
+        if tb.toolButtonStyle() != style:
+            tb.setToolButtonStyle(style)
+
     def closeEvent(self, event) -> None:
+        QApplication.instance().removeEventFilter(self.key_notice)
         self.jobs.shutdown()
         self.review.teardown()
         super().closeEvent(event)
+
+
+def initial_size() -> QSize:
+    """1440 x 900, or 90 % of the screen's free area when that is smaller."""
+    screen = QApplication.primaryScreen()
+    if screen is None:
+        return QSize(1440, 900)
+    free = screen.availableGeometry()
+    return QSize(min(1440, int(free.width() * 0.9)), min(900, int(free.height() * 0.9)))

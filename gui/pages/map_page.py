@@ -1,0 +1,323 @@
+"""The Map page: every image on a 2-D t-SNE (or PCA) layout of the pipeline's features.
+
+Points are coloured by cluster, final class or given label (a legend lists the largest
+groups); the clusters selected in the Clusters tab are ringed white. A click selects an
+image's cluster, a double-click shows the image in the Clusters tab, a lasso (or a
+Shift+drag rectangle) selects images, which Move… and Label… edit through the
+:class:`~gui.controllers.review.ReviewController` (one undo step each, the window's undo
+stack). The layout is computed on the job runner's thread the first time the page is
+shown and cached in the project folder (:mod:`pipeline.embedding_map`).
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSplitter,
+                               QStackedWidget, QVBoxLayout, QWidget)
+
+from pipeline.embedding_map import cached_layout, default_method, effective_method
+
+from gui.controllers.review import ReviewController
+from gui.dialogs.class_picker import ClassPicker
+from gui.dialogs.review_dialogs import MoveDialog
+from gui.jobs.worker import Job
+from gui.models.cluster_text import image_tooltip
+from gui.views.embedding_map_view import EmbeddingMapView, category_colors
+from gui.views.thumbnail_loader import ThumbnailLoader
+
+COLOR_BY = (("cluster", "Cluster"), ("final", "Final class"), ("given", "Given label"))
+LEGEND_ROWS = 24
+HOVER_THUMB = 96
+METHOD_NAMES = {"tsne": "t-SNE", "pca": "PCA"}
+HINT = ("Drag: lasso  ·  Shift+drag: rectangle  ·  Ctrl: add to selection  ·  wheel: zoom  ·  middle-drag: pan  ·  "
+        "click: select its cluster  ·  double-click: show in Clusters")
+
+
+def categories(review: ReviewController, by: str) -> tuple[np.ndarray, list[str]]:
+    """Per-image category codes (largest group first, -1 for none) and the categories' labels."""
+    s, tax = review.session, review.taxonomy
+    if by == "cluster":
+        keys = [int(c) for c in s.assignments.tolist()]
+        name = review.label
+    elif by == "final":
+        keys = s.final_classes()
+        name = tax.name_of
+    elif by == "given":
+        keys = list(s.given_labels)
+        name = tax.name_of
+    else:
+        raise ValueError(f"unknown colouring {by!r}")
+    counts = Counter(k for k in keys if k is not None)
+    order = [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+    code_of = {k: i for i, k in enumerate(order)}
+    codes = np.fromiter((code_of.get(k, -1) if k is not None else -1 for k in keys), dtype=np.int64, count=len(keys))
+    labels = [f"{name(k) or k}  ({counts[k]:,})" for k in order]
+    return codes, labels
+
+
+class MapPage(QWidget):
+    """The embedding-map tab; see the module docstring."""
+
+    show_image = Signal(int)  # show this image in the Clusters tab
+    message = Signal(str, int)
+
+    def __init__(self, review: ReviewController, project_dir_of: Callable[[str], Path],
+                 move_targets: Callable[[], list], parent=None) -> None:
+        super().__init__(parent)
+        self.review = review
+        self.project_dir_of = project_dir_of
+        self.move_targets = move_targets  # the Move dialog's cluster list (the Clusters page builds it)
+        self.layout_xy: Optional[np.ndarray] = None
+        self.method: Optional[str] = None
+        self.job: Optional[Job] = None
+        self.loader: Optional[ThumbnailLoader] = None
+        self.dialog: Optional[QWidget] = None  # the Move/Label dialog open right now (for tests)
+        self._highlighted_for: Optional[list[int]] = None
+        self._build()
+        review.installed.connect(self._install)
+        review.uninstalled.connect(self._teardown)
+        review.refreshed.connect(lambda *_: self.recolor())
+        review.taxonomy_changed.connect(self.recolor)
+        review.state_changed.connect(self._follow_clusters)
+        review.runner.job_over.connect(self._retry_when_idle)
+
+    # ================================================================== layout
+    def _build(self) -> None:
+        self.color_by = QComboBox()
+        for key, text in COLOR_BY:
+            self.color_by.addItem(text, key)
+        self.color_by.currentIndexChanged.connect(lambda *_: self.recolor())
+        self.info = QLabel()
+        self.info.setStyleSheet("color: #888;")
+        self.move_button = QPushButton("Move selected…")
+        self.move_button.setToolTip("Move the images selected on the map to a cluster (V)")
+        self.label_button = QPushButton("Label selected…")
+        self.label_button.setToolTip("Give the images selected on the map a class of their own (Shift+L)")
+        self.clear_button = QPushButton("Clear selection")
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Zoom to show every image")
+        self.move_button.clicked.connect(self.move_selected)
+        self.label_button.clicked.connect(self.label_selected)
+        self.clear_button.clicked.connect(lambda: self.view.select([]))
+        self.fit_button.clicked.connect(lambda: self.view.fit())
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(QLabel("Colour by"))
+        bar.addWidget(self.color_by)
+        bar.addWidget(self.info, 1)
+        for b in (self.move_button, self.label_button, self.clear_button, self.fit_button):
+            bar.addWidget(b)
+
+        self.view = EmbeddingMapView()
+        self.view.card_of = self._card
+        self.view.selection_changed.connect(self._on_map_selection)
+        self.view.image_clicked.connect(self._on_click)
+        self.view.image_activated.connect(self.show_image)
+        self.legend = QListWidget()
+        self.legend.setIconSize(QSize(12, 12))
+        self.legend.setMinimumWidth(150)
+        self.legend.setSelectionMode(QListWidget.SelectionMode.NoSelection)
+        self.legend.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.view)
+        split.addWidget(self.legend)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setSizes([900, 200])
+
+        self.placeholder = QLabel()
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(split)
+        self.hint = QLabel(HINT)
+        self.hint.setStyleSheet("color: #777; padding: 2px 8px;")
+        self.hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(bar)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.hint)
+        for key, fn in (("V", self.move_selected), ("Shift+L", self.label_selected)):
+            act = QAction(self)
+            act.setShortcut(QKeySequence(key))
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.triggered.connect(fn)
+            self.addAction(act)
+        self._show_placeholder("Open a folder to see its images on a map.")
+        self._update_buttons()
+
+    def _show_placeholder(self, text: str) -> None:
+        self.placeholder.setText(text)
+        self.stack.setCurrentWidget(self.placeholder)
+
+    # ================================================================== install / teardown
+    def _install(self) -> None:
+        self._teardown()
+        r = self.review
+        self.loader = ThumbnailLoader(r.session.paths, r.project.images, parent=self)
+        self._show_placeholder("The map is computed when this tab is first shown.")
+        if self.isVisible():
+            self.activate()
+
+    def _teardown(self) -> None:
+        if self.loader is not None:
+            self.loader.shutdown()
+            self.loader.deleteLater()
+            self.loader = None
+        self.layout_xy, self.method, self.job, self._highlighted_for = None, None, None, None
+        self.view.set_layout(np.zeros((0, 2)))
+        self.legend.clear()
+        self.info.setText("")
+        self._show_placeholder("Open a folder to see its images on a map.")
+        self._update_buttons()
+
+    # ================================================================== computing the layout
+    def activate(self) -> Optional[Job]:
+        """Compute (or load from the project folder) the layout unless it is shown already."""
+        r = self.review
+        if r.session is None or r.project is None or self.layout_xy is not None or self.job is not None:
+            return None
+        if r.runner.busy():
+            self._show_placeholder("The map is laid out when the running job is done…")
+            return None
+        project, features = r.project, r.project.features
+        folder = self.project_dir_of(r.session.folder)
+        seed = int(r.session.config.get("seed", 0) or 0)
+        method = effective_method(default_method(), len(features))
+        n_jobs = max(1, (os.cpu_count() or 2) - 1)
+
+        def job(progress, cancel):
+            return cached_layout(folder, np.asarray(features), method=method, progress=progress, cancel=cancel,
+                                 random_state=seed, n_jobs=n_jobs)
+
+        def done(xy) -> None:
+            self.job = None
+            if r.project is project:
+                self.set_layout(xy, method)
+
+        self._show_placeholder(f"Laying out {len(features):,} images ({METHOD_NAMES[method]})…")
+        self.job = r.runner.start(f"Laying out the map ({METHOD_NAMES[method]})", job, done, name="map")
+        if self.job is not None:
+            self.job.failed.connect(self._job_over)
+            self.job.cancelled.connect(self._job_over)
+        return self.job
+
+    def _job_over(self, *_) -> None:
+        self.job = None
+        if self.layout_xy is None:
+            self._show_placeholder("The map was not computed. Show this tab again to retry.")
+
+    def _retry_when_idle(self) -> None:
+        if self.isVisible() and self.layout_xy is None and self.job is None and not self.review.runner.busy():
+            self.activate()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.activate()
+
+    def set_layout(self, xy: np.ndarray, method: str = "pca") -> None:
+        """Show a computed layout (row ``i`` is image ``i``)."""
+        xy = np.asarray(xy, dtype=np.float32)
+        if self.review.session is None or len(xy) != len(self.review.session):
+            return
+        self.layout_xy, self.method = xy, method
+        self.view.set_layout(xy)
+        self.stack.setCurrentIndex(1)
+        self.info.setText(f"{METHOD_NAMES.get(method, method)} of {len(xy):,} images")
+        self._highlighted_for = None
+        self.recolor()
+
+    # ================================================================== colours and highlight
+    def color_key(self) -> str:
+        return str(self.color_by.currentData())
+
+    def set_color_by(self, key: str) -> None:
+        self.color_by.setCurrentIndex(self.color_by.findData(key))
+
+    def recolor(self) -> None:
+        if self.layout_xy is None or self.review.session is None:
+            return
+        codes, labels = categories(self.review, self.color_key())
+        palette = category_colors(len(labels))
+        self.codes = codes
+        self.view.set_colors(codes, palette)
+        self.legend.clear()
+        for label, color in list(zip(labels, palette))[:LEGEND_ROWS]:
+            pix = QPixmap(12, 12)
+            pix.fill(color)
+            self.legend.addItem(QListWidgetItem(QIcon(pix), label))
+        if len(labels) > LEGEND_ROWS:
+            self.legend.addItem(f"… {len(labels) - LEGEND_ROWS} more")
+        if (codes < 0).any():
+            pix = QPixmap(12, 12)
+            pix.fill(QColor(110, 110, 110))
+            self.legend.addItem(QListWidgetItem(QIcon(pix), f"none  ({int((codes < 0).sum()):,})"))
+        self._highlighted_for = None
+        self._follow_clusters()
+
+    def _follow_clusters(self) -> None:
+        """Ring the images of the clusters selected in the Clusters tab."""
+        r = self.review
+        if self.layout_xy is None or r.session is None:
+            return
+        cids = list(r.selected)
+        if cids == self._highlighted_for:
+            return
+        self._highlighted_for = cids
+        members = [r.session.members(c) for c in cids if r.session.has_cluster(c)]
+        self.view.set_highlight(np.concatenate(members) if members else [])
+
+    # ================================================================== selection and edits
+    def _on_click(self, image: int) -> None:
+        r = self.review
+        if r.session is not None:
+            r.select([r.session.cluster_of(image)])
+
+    def _on_map_selection(self, images: list) -> None:
+        self._update_buttons()
+        if images:
+            self.message.emit(f"{len(images):,} images selected on the map", 4000)
+
+    def selected_images(self) -> list[int]:
+        return self.view.selected()
+
+    def _update_buttons(self) -> None:
+        n = len(self.view.selected())
+        for b in (self.move_button, self.label_button, self.clear_button):
+            b.setEnabled(n > 0 and self.review.session is not None)
+
+    def move_selected(self) -> Optional[MoveDialog]:
+        r, images = self.review, self.selected_images()
+        if not images or r.session is None:
+            return None
+        dlg = MoveDialog(self.move_targets(), len(images), parent=self)
+        dlg.chosen_target.connect(lambda target: r.move(images, target))
+        return self._open(dlg)
+
+    def label_selected(self) -> Optional[ClassPicker]:
+        r, images = self.review, self.selected_images()
+        if not images or r.session is None:
+            return None
+        dlg = ClassPicker(r.taxonomy, title=f"Label {len(images):,} images", parent=self,
+                          prompt="Overrides the cluster's class for these images only.")
+        dlg.picked.connect(lambda class_id: r.label_images(images, class_id))
+        return self._open(dlg)
+
+    def _open(self, dlg: QWidget) -> QWidget:
+        self.dialog = dlg
+        dlg.open()
+        return dlg
+
+    def _card(self, image: int) -> tuple[Optional[QPixmap], str]:
+        r = self.review
+        pix = self.loader.load_now(image, HOVER_THUMB) if self.loader is not None else None
+        return pix, image_tooltip(r.session, r.taxonomy, image) if r.session is not None else ""
