@@ -44,6 +44,7 @@ class ReviewController(QObject):
     taxonomy_changed = Signal()
     state_changed = Signal()  # something action enablement depends on
     flushed = Signal()  # a refresh after edits is complete
+    images_cleared = Signal()  # the image selection was dropped (the grid clears its own)
     error = Signal(str, str)  # message, details
     message = Signal(str, int)  # status text, milliseconds
 
@@ -72,14 +73,16 @@ class ReviewController(QObject):
         self.schedule_flush = qthrottled(self.flush, timeout=0, leading=False, parent=self)
 
     # ================================================================== install
-    def install(self, data: ProjectData, session: ReviewSession, session_path, taxonomy: Optional[Taxonomy] = None) -> None:
+    def install(self, data: ProjectData, session: ReviewSession, session_path, taxonomy: Optional[Taxonomy] = None,
+                stats: Optional[ClusterStats] = None) -> None:
+        """Put ``session`` in place; ``stats`` computed off the UI thread are used as given."""
         self.teardown()
         self.project, self.session, self.session_path = data, session, Path(session_path)
         if taxonomy is not None:
             self.taxonomy = taxonomy
         self._open_for_editing(session)
         session.add_listener(self._on_edit)
-        self.stats = self.compute_stats()
+        self.stats = stats if stats is not None else self.compute_stats()
         self.current, self.selected, self.selected_images = None, [], []
         self.installed.emit()
         self.state_changed.emit()
@@ -169,8 +172,8 @@ class ReviewController(QObject):
         return order[row] if 0 <= row < len(order) else cid
 
     # ================================================================== pushing edits
-    def push(self, edit: Edit, select: Optional[Sequence[int]] = None) -> bool:
-        """Push one edit as an undo step; False when it would change nothing."""
+    def push(self, edit: Edit, select: Optional[Sequence[int]] = None, text: Optional[str] = None) -> bool:
+        """Push one edit as an undo step and say what it did; False when it would change nothing."""
         if edit.is_empty:
             self.message.emit("Nothing to change", 3000)
             return False
@@ -180,7 +183,39 @@ class ReviewController(QObject):
         self._want_selected = list(select) if select is not None else None
         journal = self.access.journal if self.access is not None else None
         self.undo_stack.push(EditCommand(self.session, edit, journal=journal))
+        self.message.emit(f"{text or edit.text} (Ctrl+Z undoes it)", 6000)
         return True
+
+    def undo(self) -> bool:
+        """Undo one step, say which, and select the clusters it touched."""
+        return self._replay(undo=True)
+
+    def redo(self) -> bool:
+        return self._replay(undo=False)
+
+    def _replay(self, undo: bool) -> bool:
+        stack = self.undo_stack
+        if not (stack.canUndo() if undo else stack.canRedo()):
+            self.message.emit("Nothing to undo" if undo else "Nothing to redo", 3000)
+            return False
+        index = stack.index() - 1 if undo else stack.index()
+        edit = getattr(stack.command(index), "edit", None)
+        if edit is not None and edit.clusters:
+            self._want_selected = sorted(edit.clusters)  # those that exist afterwards are selected
+        (stack.undo if undo else stack.redo)()
+        self.message.emit(f"{'Undone' if undo else 'Redone'}: {stack.text(index)}", 6000)
+        return True
+
+    def clear_selection(self) -> None:
+        """Esc: drop the selected images; with none selected, the selected clusters."""
+        if self.selected_images:
+            self.selected_images = []
+            self.images_cleared.emit()
+            self.message.emit("Image selection cleared", 3000)
+        elif self.selected:
+            self.select([])
+            self.message.emit("Cluster selection cleared", 3000)
+        self.state_changed.emit()
 
     def attempt(self, make: Callable[[], Edit], select: Optional[Sequence[int]] = None, text: Optional[str] = None) -> bool:
         """Build an edit with ``make`` (a :class:`ReviewError` is shown, not raised) and push it."""
@@ -189,9 +224,7 @@ class ReviewController(QObject):
         except ReviewError as exc:
             self._error(str(exc))
             return False
-        if text:
-            self.message.emit(text, 5000)
-        return self.push(edit, select=select)
+        return self.push(edit, select=select, text=text)
 
     def push_batch(self, builders: Sequence[Callable[[], Edit]], text: str, select: Optional[Sequence[int]] = None) -> bool:
         """Several steps as one edit (``ReviewSession.batch``): one undo step, one autosave."""
@@ -238,8 +271,9 @@ class ReviewController(QObject):
         if not images:
             self.message.emit("Select images in the grid first", 4000)
             return False
-        dest = "a new cluster" if target is None else self.label(target)
-        return self.attempt(lambda: self.session.move(images, target), text=f"Moved {len(images)} images to {dest}",
+        dest = f"a new cluster #{self.session.next_cluster_id()}" if target is None else self.label(target)
+        noun = "image" if len(images) == 1 else "images"
+        return self.attempt(lambda: self.session.move(images, target), text=f"Moved {len(images)} {noun} to {dest}",
                             select=[self.current] if self.current is not None else None)
 
     def reject(self, images: Sequence[int]) -> bool:

@@ -154,6 +154,8 @@ class SettingsDialog(QDialog):
         self._load(self._base)
         idx = self.preset.findData(self._base.name)
         self.preset.setCurrentIndex(idx if idx >= 0 else self.preset.count() - 1)
+        if idx < 0:
+            self.description.setText(self.custom_text())
         self.preset.currentIndexChanged.connect(self._on_preset)
         for w in (self.method, self.auto_k):
             (w.currentIndexChanged if isinstance(w, QComboBox) else w.toggled).connect(self._update_enabled)
@@ -201,6 +203,12 @@ class SettingsDialog(QDialog):
         if not self._loading and self.preset.currentData() is not None:
             with signals_blocked(self.preset):
                 self.preset.setCurrentIndex(self.preset.count() - 1)
+            self.description.setText(self.custom_text())
+
+    def custom_text(self) -> str:
+        """The line under "custom": what the settings started from (not that preset's description)."""
+        base = self._base.name
+        return f"Custom settings, changed from the {base} preset." if base in PRESETS else "Custom settings."
 
     def _update_enabled(self, *_) -> None:
         method = self.method.currentText()

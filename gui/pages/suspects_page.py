@@ -1,14 +1,19 @@
-"""The Suspects page: an introduction with a Find button, then the result of a mislabel search."""
+"""The Suspects page: an introduction with a Find button, then the result of a mislabel search.
+
+The result is saved in the project folder (given ``project_dir``) and shown again when the
+project is reopened, as long as the run and the given labels are the same.
+"""
 from __future__ import annotations
 
-from typing import Optional
+from pathlib import Path
+from typing import Callable, Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QStackedWidget, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QToolButton, QVBoxLayout, QWidget
 
 from gui.controllers.review import ReviewController
-from gui.jobs.suspects_job import SuspectsResult, can_find_suspects, suspects_job
+from gui.jobs.suspects_job import SuspectsResult, cached_suspects, can_find_suspects, suspects_job
 from gui.jobs.worker import Job
 from gui.views.suspects_view import SuspectsView
 
@@ -24,9 +29,11 @@ class SuspectsPage(QStackedWidget):
     shown = Signal()  # a result is on screen (the window switches to this tab)
     message = Signal(str, int)
 
-    def __init__(self, review: ReviewController, find_action: QAction, parent=None) -> None:
+    def __init__(self, review: ReviewController, find_action: QAction,
+                 project_dir: Optional[Callable[[str], Path]] = None, parent=None) -> None:
         super().__init__(parent)
         self.review = review
+        self.project_dir = project_dir  # folder -> its project folder (where the result is kept)
         self.view: Optional[SuspectsView] = None
         intro = QWidget()
         il = QVBoxLayout(intro)
@@ -35,7 +42,11 @@ class SuspectsPage(QStackedWidget):
         text.setWordWrap(True)
         text.setMaximumWidth(560)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        il.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        row = QHBoxLayout()  # centred without an alignment flag, which would cut the wrapped text's height
+        row.addStretch(1)
+        row.addWidget(text, 10)
+        row.addStretch(1)
+        il.addLayout(row)
         find = QToolButton()
         find.setDefaultAction(find_action)
         find.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -44,6 +55,7 @@ class SuspectsPage(QStackedWidget):
         il.addStretch(2)
         self.addWidget(intro)
         review.uninstalled.connect(self.drop)
+        review.installed.connect(self.restore)
         review.taxonomy_changed.connect(lambda: self.view.set_taxonomy(review.taxonomy) if self.view else None)
 
     def find(self) -> Optional[Job]:
@@ -55,9 +67,10 @@ class SuspectsPage(QStackedWidget):
             r.error.emit("Finding mislabeled images needs labelled images (class folders or a label CSV) "
                          "in at least two classes.", "")
             return None
-        session = r.session
+        session, project = r.session, r.project
         try:
-            fn = suspects_job(session, r.project.features)
+            fn = suspects_job(session, project.features, cache_dir=self._cache_dir(), config=project.config,
+                              timings=project.timings)
         except ValueError as exc:
             r.error.emit(f"Cannot search for mislabeled images: {exc}", "")
             return None
@@ -65,8 +78,20 @@ class SuspectsPage(QStackedWidget):
                               lambda result: self.show_result(result) if r.session is session else None,
                               name="suspects")
 
-    def show_result(self, result: SuspectsResult) -> SuspectsView:
-        """Show a search result (replacing an earlier one)."""
+    def _cache_dir(self) -> Optional[Path]:
+        s = self.review.session
+        return Path(self.project_dir(s.folder)) if self.project_dir is not None and s is not None else None
+
+    def restore(self) -> Optional[SuspectsView]:
+        """Show the search saved with the project (if it still matches), without switching to the tab."""
+        r, folder = self.review, self._cache_dir()
+        if folder is None or r.project is None or not can_find_suspects(r.session):
+            return None
+        result = cached_suspects(r.session, r.project.features, folder, r.project.config, r.project.timings)
+        return self.show_result(result, announce=False) if result is not None else None
+
+    def show_result(self, result: SuspectsResult, announce: bool = True) -> SuspectsView:
+        """Show a search result (replacing an earlier one); ``announce`` switches to the tab."""
         self.drop()
         r = self.review
         view = SuspectsView(r.session, result.report, r.taxonomy, r.undo_stack,
@@ -75,9 +100,15 @@ class SuspectsPage(QStackedWidget):
         self.view = view
         self.addWidget(view)
         self.setCurrentWidget(view)
+        counts = f"{len(view.model.suspects):,} suspects among {len(result.report):,} labelled images"
+        if not announce:
+            self.message.emit(f"Suspects tab: the last search of this project ({counts})", 6000)
+            return view
         self.shown.emit()
         view.table.setFocus()
-        self.message.emit(f"{len(view.model.suspects):,} suspects among {len(result.report):,} labelled images", 8000)
+        if result.cache_error:
+            counts += f" (not kept for the next session: {result.cache_error})"
+        self.message.emit(counts, 8000)
         return view
 
     def drop(self) -> None:

@@ -27,6 +27,7 @@ class CenterView(QWidget):
         lay.addWidget(self.medoid[0])
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 15pt; font-weight: 600;")
+        self.title.setMinimumWidth(60)  # a long class name is cut, not a reason for a wider window
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.info.setTextFormat(Qt.TextFormat.RichText)

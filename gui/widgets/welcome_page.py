@@ -36,6 +36,7 @@ class WelcomePage(QWidget):
         lay.addWidget(QLabel("<b>Recent folders</b>"))
         self.recent = QListWidget()
         self.recent.setMaximumHeight(220)
+        self.recent.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keep the folder's own name visible
         self.recent.itemActivated.connect(
             lambda item: open_folder(item.text()) if item.flags() & Qt.ItemFlag.ItemIsEnabled else None)
         lay.addWidget(self.recent)
@@ -48,7 +49,9 @@ class WelcomePage(QWidget):
 
     def set_recent(self, folders: Sequence[str]) -> None:
         self.recent.clear()
-        self.recent.addItems(list(folders))
+        for folder in folders:
+            self.recent.addItem(folder)
+            self.recent.item(self.recent.count() - 1).setToolTip(folder)
         if not folders:
             placeholder = "No recent folders yet"
             self.recent.addItem(placeholder)

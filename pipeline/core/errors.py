@@ -1,6 +1,7 @@
 """Turning an exception into what a user is shown: a plain message and the details."""
 from __future__ import annotations
 
+import re
 import traceback
 
 
@@ -32,3 +33,21 @@ def one_line(exc: BaseException) -> str:
         message = describe_error(exc)[0]
     message = message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+_CLASS_PREFIX = re.compile(r"\b(?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt)\b:\s*")
+_CLASS_ALONE = re.compile(r"(?:(?<=: )|^)(?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception|Interrupt)\s*$")
+_CLASS_IN_PARENS = re.compile(r"\((?:[a-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)\b:?\s*")
+
+
+def plain_message(text: str) -> str:
+    """``text`` without Python exception class names (``"SourceError: no images"`` -> ``"no images"``).
+
+    What a user reads says what went wrong, not which class carried it; the class stays in
+    the details (the traceback).
+    """
+    out = _CLASS_PREFIX.sub("", text)
+    out = _CLASS_IN_PARENS.sub("(", out)
+    out = _CLASS_ALONE.sub("an unexpected error (see Details)", out)
+    out = re.sub(r"\(\s*\)", "", out).strip()
+    return out or "An unexpected error occurred (see Details)."
