@@ -1,4 +1,4 @@
-"""Command line: ``cluster-review run | eval | presets | demo | suspects`` (+ installed front ends: ``gui``)."""
+"""Command line: ``cluster-review run | eval | presets | demo | suspects | relink`` (+ installed front ends: ``gui``)."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 
 from pipeline.config import DEFAULT_PRESET, PRESETS, PipelineConfig, get_preset
 from pipeline.cli.arguments import OneLineParser, at_least
+from pipeline.cli.relink import add_relink_arguments, relink_main
 from pipeline.cli.suspects import add_suspects_arguments, suspects_main
 from pipeline.core.errors import one_line
 from pipeline.core.paths import display_path
@@ -169,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("suspects", help="rank images whose given label is probably wrong")
     add_suspects_arguments(sp)
     sp.set_defaults(func=suspects_main)
+
+    rl = sub.add_parser("relink", help="point a project at its image folder's new place")
+    add_relink_arguments(rl)
+    rl.set_defaults(func=relink_main)
 
     for name, ep in sorted(plugin_commands().items()):
         plug = sub.add_parser(name, help=f"{name} (installed front end; see: cluster-review {name} --help)",

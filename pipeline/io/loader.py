@@ -145,7 +145,7 @@ def decode_chunk(tasks: Sequence[tuple[int, str, Optional[tuple]]], size: tuple[
         except decode_module.DecodeError as exc:
             failed[index] = exc.reason
         except Exception as exc:  # a bug or an unforeseen plugin error must not stop the run
-            failed[index] = f"cannot decode ({type(exc).__name__}: {exc})"[:120]
+            failed[index] = f"cannot decode: {exc or 'unexpected error in the image reader'}"[:120]
     block = np.stack(arrays) if arrays else np.zeros((0, size[1], size[0], 3), np.uint8)
     return np.asarray(indices, dtype=int), block, failed
 

@@ -79,7 +79,7 @@ class ProjectStore:
     # -- locations ---------------------------------------------------------------
     def project_dir(self, folder: os.PathLike | str) -> Path:
         resolved = str(Path(folder).expanduser().resolve())
-        digest = hashlib.sha1(resolved.encode("utf-8")).hexdigest()[:12]
+        digest = hashlib.sha1(os.fsencode(resolved)).hexdigest()[:12]  # any file name, even not UTF-8
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(resolved).name)[:40] or "root"
         return self.root / "projects" / f"{slug}-{digest}"
 

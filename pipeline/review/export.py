@@ -1,16 +1,24 @@
-"""Export the reviewed labels: a CSV of corrected labels, or a folder tree per class."""
+"""Export the reviewed labels: a CSV of corrected labels, or a folder tree per class.
+
+Both are all-or-nothing: the CSV is written atomically, the tree is built in a hidden
+folder next to the target and renamed into place at the end, so a full disk, an error
+or a cancel leaves no partial export. File names that are not UTF-8 keep their bytes
+(see :mod:`pipeline.core.csvio`). :func:`missing_images` lists images no longer on
+disk (a moved folder: see :func:`pipeline.review.relink.relink`).
+"""
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Optional, Union
 
 from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
-from pipeline.core.atomic import atomic_write_text
+from pipeline.core.atomic import atomic_write_bytes
+from pipeline.core.csvio import csv_bytes
+from pipeline.core.paths import display_path
 from pipeline.review.session import ReviewSession
 from pipeline.review.taxonomy import Taxonomy
 
@@ -58,30 +66,23 @@ def export_csv(
     final = session.final_classes()
     changed = session.changed_mask()
     reviewed = session.reviewed_mask()
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for i, p in enumerate(session.paths):
         cls = final[i]
         name = "" if cls is None else (taxonomy.name_of(cls) if taxonomy is not None else cls)
         given = session.given_labels[i]
-        writer.writerow(
-            (
-                p,
-                int(session.assignments[i]),
-                cls or "",
-                name,
-                "" if given is None else given,
-                _yes(bool(changed[i])),
-                _yes(bool(reviewed[i])),
-                _yes(i in session.rejected),
-            )
-        )
+        rows.append((p, int(session.assignments[i]), cls or "", name, "" if given is None else given,
+                     _yes(bool(changed[i])), _yes(bool(reviewed[i])), _yes(i in session.rejected)))
     try:
-        atomic_write_text(path, buf.getvalue())
+        atomic_write_bytes(path, csv_bytes(CSV_COLUMNS, rows, lineterminator="\n"))
     except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise ExportError(f"cannot write {display_path(path)}: {exc.strerror or exc} (nothing was written)") from exc
     return len(session.paths)
+
+
+def missing_images(session: ReviewSession) -> list[str]:
+    """The session's image paths that are no longer files on disk (in session order)."""
+    return [p for p in session.paths if not _source_path(session, p).is_file()]
 
 
 _UNSAFE = re.compile(r"[^\w.-]+")
@@ -130,10 +131,7 @@ def _unique(name: str, used: set[str]) -> str:
 
 
 def _place(src: Path, dst: Path, mode: str) -> None:
-    if dst.is_symlink() or dst.exists():
-        if dst.is_dir() and not dst.is_symlink():
-            raise ExportError(f"cannot overwrite {dst}: it is a folder")
-        dst.unlink()
+    """Copy or link ``src`` to the fresh path ``dst`` (inside the staging folder)."""
     if mode == "copy":
         shutil.copy2(src, dst)
         return
@@ -143,7 +141,42 @@ def _place(src: Path, dst: Path, mode: str) -> None:
         try:
             os.link(src, dst)  # no symlink permission (e.g. Windows without developer mode)
         except OSError as exc:
-            raise ExportError(f"cannot link {dst} to {src}: {exc.strerror or exc}; use mode='copy'") from exc
+            raise ExportError(f"cannot link {display_path(dst)} to {display_path(src)}: {exc.strerror or exc}; "
+                              "use mode='copy'") from exc
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _check_overwrite(folder: Path, plan: list[tuple[Path, str, str]]) -> None:
+    """Refuse, before writing anything, a merge that would replace a folder by a file."""
+    for sub in {sub for _, sub, _ in plan}:
+        if (folder / sub).exists() and not (folder / sub).is_dir():
+            raise ExportError(f"cannot export into {display_path(folder / sub)}: it is a file, not a folder")
+    for _, sub, name in plan:
+        dst = folder / sub / name
+        if dst.is_dir() and not dst.is_symlink():
+            raise ExportError(f"cannot overwrite {display_path(dst)}: it is a folder")
+
+
+def _publish(staging: Path, folder: Path) -> None:
+    """Move the finished export from ``staging`` to ``folder``.
+
+    A missing or empty ``folder`` is replaced by one rename; into a non-empty one
+    (overwrite), each file is renamed into place, replacing same-named files.
+    """
+    if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()):
+        folder.rmdir()
+    if not folder.exists():
+        os.rename(staging, folder)
+        return
+    for sub in sorted(staging.iterdir()):
+        (folder / sub.name).mkdir(exist_ok=True)
+        for item in sorted(sub.iterdir()):
+            os.replace(item, folder / sub.name / item.name)
 
 
 def export_tree(
@@ -164,22 +197,25 @@ def export_tree(
     symbolic links (hard links where symlinks are not allowed). A non-empty
     ``folder`` is refused unless ``overwrite`` (then same-named files are replaced,
     other files left alone). Every source file is checked before anything is
-    written. On cancel, files written so far stay and :class:`Cancelled` is raised.
+    written. The tree is built in a hidden folder beside ``folder`` and moved into
+    place at the end: on an error (a full disk) or a cancel (:class:`Cancelled` is
+    raised) nothing of the export is left.
     """
     if mode not in EXPORT_MODES:
         raise ExportError(f"unknown export mode {mode!r}; use one of {', '.join(EXPORT_MODES)}")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ExportError(f"cannot export to {folder}: it is a file, not a folder")
+        raise ExportError(f"cannot export to {display_path(folder)}: it is a file, not a folder")
     if folder.is_dir() and any(folder.iterdir()) and not overwrite:
-        raise ExportError(f"{folder} is not empty; choose an empty folder or allow overwriting")
+        raise ExportError(f"{display_path(folder)} is not empty; choose an empty folder or allow overwriting")
 
     final = session.final_classes()
     sources = [_source_path(session, p) for p in session.paths]
-    missing = [str(s) for s in sources if not s.is_file()]
+    missing = [display_path(s) for s in sources if not s.is_file()]
     if missing:
         shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
-        raise ExportError(f"{len(missing)} source image(s) not found: {shown}")
+        raise ExportError(f"{len(missing)} source image(s) not found: {shown} (if the image folder moved, "
+                          "relink the project to its new place first)")
 
     folder_of_class: dict[str, str] = {}
     used_folders = {REJECTED_FOLDER.casefold(), UNLABELED_FOLDER.casefold()}
@@ -198,21 +234,32 @@ def export_tree(
             sub = UNLABELED_FOLDER
         name = _unique(src.name, used_files.setdefault(sub, set()))
         plan.append((src, sub, name))
+    if folder.is_dir():
+        _check_overwrite(folder, plan)
 
     counts: dict[str, int] = {}
+    staging: Optional[Path] = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.export-", dir=folder.parent))
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; the export is not
         for sub in sorted({sub for _, sub, _ in plan}):
-            (folder / sub).mkdir(exist_ok=True)
+            (staging / sub).mkdir()
         total = len(plan)
         for done, (src, sub, name) in enumerate(plan, start=1):
             check_cancel(cancel)
-            _place(src, folder / sub / name, mode)
+            _place(src, staging / sub / name, mode)
             counts[sub] = counts.get(sub, 0) + 1
             if done % 200 == 0 or done == total:
                 report(progress, "export", done, total, f"{done}/{total} images")
+        check_cancel(cancel)
+        _publish(staging, folder)
     except OSError as exc:
-        raise ExportError(f"export to {folder} failed: {exc}") from exc
+        raise ExportError(f"export to {display_path(folder)} failed: {exc.strerror or exc} "
+                          "(nothing of the export was left)") from exc
+    finally:
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     return dict(sorted(counts.items()))
 
 

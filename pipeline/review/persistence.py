@@ -215,7 +215,8 @@ def save_session(session: "ReviewSession", path: PathLike) -> None:
     never lost even if ``path`` was damaged by something else.
     """
     path = Path(path)
-    data = session_to_json(session).encode("utf-8")
+    # A non-UTF-8 file name (a surrogate escape) becomes the JSON escape "\udce9", which loads back as itself.
+    data = session_to_json(session).encode("utf-8", "backslashreplace")
     backup = None
     if path.exists() and _is_good_file(session, path):
         backup = backup_path(path)

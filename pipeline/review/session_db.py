@@ -102,7 +102,8 @@ def is_session_db(path: PathLike) -> bool:
 
 
 def _pack(value: Any) -> tuple[bytes, int]:
-    data = zlib.compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 1)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    data = zlib.compress(text.encode("utf-8", "backslashreplace"), 1)  # see _json
     return data, zlib.crc32(data)
 
 
@@ -121,9 +122,11 @@ def _plain(value: Any) -> Any:
 
 def _json(value: Any) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
     except (TypeError, ValueError) as exc:
         raise ReviewError(f"session cannot be saved: {exc} (check 'config' and 'notes')") from None
+    # A non-UTF-8 file name (a surrogate escape) becomes the JSON escape "\udce9", which loads back as itself.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class SessionDB:
