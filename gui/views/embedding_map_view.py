@@ -41,10 +41,10 @@ def points_in_polygon(xy: np.ndarray, polygon: np.ndarray) -> np.ndarray:
 
 
 def category_colors(n: int) -> list[QColor]:
-    """``n`` distinguishable colours: Tableau's 20, then golden-ratio hues."""
-    base = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
-            "#bab0ac", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-            "#bcbd22", "#aec7e8"]
+    """``n`` distinguishable colours on a dark background: 20 of Trubetskoy's distinct colours, then golden-ratio hues."""
+    base = ["#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c",
+            "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#b03030", "#aaffc3", "#808000", "#ffd8b1",
+            "#7b83ff", "#00c2a0"]
     out = [QColor(c) for c in base[:n]]
     h = 0.13
     while len(out) < n:
@@ -101,7 +101,7 @@ class EmbeddingMapView(pg.PlotWidget):
         self._current: Optional[int] = None
         self.scatter = pg.ScatterPlotItem(size=POINT_SIZE, pen=None, pxMode=True, hoverable=False)
         self.highlight_item = pg.ScatterPlotItem(size=POINT_SIZE + 4, pen=pg.mkPen("#ffffff", width=1.2), brush=None)
-        self.selection_item = pg.ScatterPlotItem(size=POINT_SIZE + 4, pen=pg.mkPen("#ffd400", width=1.6), brush=None)
+        self.selection_item = pg.ScatterPlotItem(size=POINT_SIZE + 5, pen=pg.mkPen("#ffd400", width=2), brush=None)
         self.current_item = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#ff4081", width=2.5), brush=None)
         for item in (self.scatter, self.highlight_item, self.selection_item, self.current_item):
             self.addItem(item)
