@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from pipeline.clustering.summary import compute_cluster_stats
 from pipeline.config import DEFAULT_PRESET, PipelineConfig, get_preset
+from pipeline.core.paths import display_path
 from pipeline.core.progress import report
 from pipeline.io.probe import probe_folder
 from pipeline.project.run_and_store import load_stored, run_and_store, run_and_store_in_process
@@ -197,6 +198,10 @@ class ProjectController(QObject):
             msg += f" in {t:.1f}s" if t is not None else ""
             msg += f"; {len(data.skipped)} unreadable files skipped" if data.skipped else ""
             self.message.emit(msg, 10000)
+            if data.skipped:  # the list itself, one "file: reason" per line, under Details
+                self.error.emit(f"{len(data.skipped):,} files in {folder.name} were left out (unreadable, not an "
+                                "image type we read, or a repeated link): see Details",
+                                "\n".join(f"{display_path(s['path'])}: {s['reason']}" for s in data.skipped))
 
         previous, self.running_folder = self.running_folder, folder  # the window reads it on job_started
         started = self.runner.start(f"Running {config.name} on {folder.name}", job, done, name="pipeline")

@@ -22,8 +22,11 @@ from pipeline.clustering.split import split_cluster, split_method_for
 from pipeline.clustering.summary import ClusterStats, compute_cluster_stats
 from pipeline.project.sessions import EditAccess, open_for_editing
 from pipeline.project.store import ProjectData
+from pipeline.core.errors import describe_error, one_line
+from pipeline.core.paths import display_path
 from pipeline.review import (Autosaver, Edit, ExportError, ReviewError, ReviewSession, Taxonomy, TaxonomyError,
                              export_csv, export_tree)
+from pipeline.review.export import missing_images
 from pipeline.review.session_db import is_session_db
 
 from gui.jobs.runner import JobRunner
@@ -385,7 +388,15 @@ class ReviewController(QObject):
         except ExportError as exc:
             self._error(f"Export refused: {exc}")
             return False
+        except (OSError, ValueError) as exc:  # anything the export did not foresee: a message, not a crash
+            self._error(f"Export failed: {one_line(exc)}", describe_error(exc)[1])
+            return False
         self.message.emit(f"Exported {n:,} rows to {path}", 8000)
+        missing = missing_images(self.session)
+        if missing:
+            self._error(f"Exported {n:,} rows to {path}, but {len(missing):,} of the images are no longer on disk "
+                        f"(e.g. {display_path(missing[0])}). If the image folder moved, relink the project "
+                        "(cluster-review relink OLD_FOLDER NEW_FOLDER).")
         return True
 
     def export_tree_to(self, folder, mode: str = "copy", overwrite: bool = False) -> Optional[Job]:
