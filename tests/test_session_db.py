@@ -191,9 +191,9 @@ def test_a_changed_block_fails_its_checksum(tmp_path):
     path = tmp_path / "r.db"
     SessionDB.create(path, fresh()).close()
     conn = sqlite3.connect(path)
-    data = bytearray(conn.execute("SELECT data FROM assign WHERE chunk=1").fetchone()[0])
+    data = bytearray(conn.execute("SELECT clusters FROM images WHERE chunk=1").fetchone()[0])
     data[10] ^= 0x01
-    conn.execute("UPDATE assign SET data=? WHERE chunk=1", (bytes(data),))
+    conn.execute("UPDATE images SET clusters=? WHERE chunk=1", (bytes(data),))
     conn.commit()
     conn.close()
     with pytest.raises(SessionDamaged, match="block 1 fails its checksum"):

@@ -2,9 +2,9 @@
 
 One database file holds a project's review: ``meta`` (folder, config, notes, unknown
 keys of an imported file, the journal ``head``), ``static`` (paths and given labels,
-which edits never change), ``assign`` (cluster ids in chunks of :data:`CHUNK` int32
-with a CRC each), the sparse tables ``cluster_names``, ``accepted``, ``image_labels``,
-``rejected``, ``reviewed``, and ``journal``: one row per edit (who, when, the encoded
+which edits never change), ``images`` (per block of :data:`CHUNK` images: their cluster
+ids as int32, their rejected and reviewed flags as bitmaps, and a CRC), the sparse tables
+``cluster_names``, ``accepted``, ``image_labels``, and ``journal``: one row per edit (who, when, the encoded
 :class:`~pipeline.review.edits.Edit` with its before/after values and a CRC, ``parent``:
 the state it was applied to, so undone branches stay in the history). ``head`` is the
 journal row whose state the tables hold (0: the state the run produced). ``events``
@@ -41,19 +41,21 @@ PathLike = Union[str, Path]
 
 DB_FORMAT = "cluster-review-session-db"
 DB_VERSION = 1
-#: Cluster ids per row of the ``assign`` table (4 KiB of int32).
-CHUNK = 1024
+#: Images per row of the ``images`` table (512 bytes of int32 + two 16-byte bitmaps: half a page).
+CHUNK = 128
+#: Small pages: an edit touching images scattered over the project rewrites one page per
+#: image, so the page size is what a scattered edit costs per image.
+PAGE_SIZE = 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE static(name TEXT PRIMARY KEY, data BLOB NOT NULL, crc INTEGER NOT NULL);
-CREATE TABLE assign(chunk INTEGER PRIMARY KEY, data BLOB NOT NULL, crc INTEGER NOT NULL);
+CREATE TABLE images(chunk INTEGER PRIMARY KEY, clusters BLOB NOT NULL, rejected BLOB NOT NULL,
+                    reviewed BLOB NOT NULL, crc INTEGER NOT NULL);
 CREATE TABLE cluster_names(id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE accepted(id INTEGER PRIMARY KEY);
 CREATE TABLE image_labels(idx INTEGER PRIMARY KEY, label TEXT NOT NULL);
-CREATE TABLE rejected(idx INTEGER PRIMARY KEY);
-CREATE TABLE reviewed(idx INTEGER PRIMARY KEY);
 CREATE TABLE journal(seq INTEGER PRIMARY KEY, parent INTEGER NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,
                      user TEXT NOT NULL, host TEXT NOT NULL, at REAL NOT NULL, edit BLOB NOT NULL,
                      crc INTEGER NOT NULL, visited INTEGER NOT NULL DEFAULT 0);
@@ -136,6 +138,7 @@ class SessionDB:
         self.conn = conn
         self.path = path
         self.readonly = readonly
+        self.chunk = CHUNK  # what this file uses (read from it on open)
 
     # ------------------------------------------------------------------ opening
     @staticmethod
@@ -161,6 +164,7 @@ class SessionDB:
         with atomic_path(path, suffix=".db.tmp") as tmp:
             conn = sqlite3.connect(str(tmp), isolation_level=None)
             try:
+                conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
                 conn.executescript(_SCHEMA)
                 conn.execute("BEGIN")
                 meta = {"format": DB_FORMAT, "version": DB_VERSION, "n_images": len(session), "chunk": CHUNK,
@@ -170,15 +174,12 @@ class SessionDB:
                 conn.executemany("INSERT INTO meta VALUES(?,?)", [(k, _json(v)) for k, v in meta.items()])
                 for name, value in (("paths", session.paths), ("given_labels", session.given_labels)):
                     conn.execute("INSERT INTO static VALUES(?,?,?)", (name, *_pack(value)))
-                packed = a.astype("<i4")
-                conn.executemany("INSERT INTO assign VALUES(?,?,?)", (
-                    (c, b, zlib.crc32(b)) for c, b in
-                    ((c, packed[c * CHUNK:(c + 1) * CHUNK].tobytes()) for c in range(_n_chunks(len(a))))))
+                rejected, reviewed = _mask(session.rejected, len(a)), _mask(session.reviewed, len(a))
+                conn.executemany("INSERT INTO images VALUES(?,?,?,?,?)", (
+                    _block(c, CHUNK, a, rejected, reviewed) for c in range(_n_chunks(len(a)))))
                 conn.executemany("INSERT INTO cluster_names VALUES(?,?)", sorted(session.cluster_names.items()))
                 conn.executemany("INSERT INTO accepted VALUES(?)", [(c,) for c in sorted(session.accepted)])
                 conn.executemany("INSERT INTO image_labels VALUES(?,?)", sorted(session.image_labels.items()))
-                conn.executemany("INSERT INTO rejected VALUES(?)", [(i,) for i in sorted(session.rejected)])
-                conn.executemany("INSERT INTO reviewed VALUES(?)", [(i,) for i in sorted(session.reviewed)])
                 conn.execute("INSERT INTO events(at,user,action,from_seq,to_seq,text) VALUES(?,?,?,0,0,?)",
                              (time.time(), current_user(), action, text))
                 conn.execute("COMMIT")
@@ -212,6 +213,7 @@ class SessionDB:
                     raise damaged(path, "; ".join(problems[:3]))
             fmt = db.meta("format")
             version = db.meta("version")
+            db.chunk = int(db.meta("chunk", CHUNK))
         except sqlite3.DatabaseError as exc:
             db.close()
             raise damaged(path, str(exc)) from None
@@ -273,12 +275,18 @@ class SessionDB:
             if zlib.crc32(data) != crc:
                 raise damaged(self.path, f"the stored {name.replace('_', ' ')} fail their checksum")
             static[name] = json.loads(zlib.decompress(data).decode("utf-8"))
-        parts = []
-        for k, (chunk, data, crc) in enumerate(self.conn.execute("SELECT chunk, data, crc FROM assign ORDER BY chunk")):
-            if chunk != k or zlib.crc32(data) != crc:
-                raise damaged(self.path, f"cluster assignments block {k} fails its checksum")
-            parts.append(np.frombuffer(data, dtype="<i4"))
+        parts, rejected, reviewed = [], [], []
+        rows = self.conn.execute("SELECT chunk, clusters, rejected, reviewed, crc FROM images ORDER BY chunk")
+        for k, (chunk, clusters, rej, rev, crc) in enumerate(rows):
+            if chunk != k or zlib.crc32(clusters + rej + rev) != crc:
+                raise damaged(self.path, f"image block {k} fails its checksum")
+            ids = np.frombuffer(clusters, dtype="<i4")
+            parts.append(ids)
+            rejected.append(np.unpackbits(np.frombuffer(rej, np.uint8), count=len(ids)))
+            reviewed.append(np.unpackbits(np.frombuffer(rev, np.uint8), count=len(ids)))
         assignments = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+        rejected_idx = np.flatnonzero(np.concatenate(rejected)).tolist() if parts else []
+        reviewed_idx = np.flatnonzero(np.concatenate(reviewed)).tolist() if parts else []
         if "paths" not in static or "given_labels" not in static or len(assignments) != n:
             raise damaged(self.path, f"it holds {len(assignments)} cluster ids for {n} images")
         q = self.conn.execute
@@ -286,9 +294,9 @@ class SessionDB:
             self.meta("folder"), self.meta("config") or {}, static["paths"], static["given_labels"], assignments,
             cluster_names=dict(q("SELECT id, name FROM cluster_names").fetchall()),
             image_labels=dict(q("SELECT idx, label FROM image_labels").fetchall()),
-            rejected=[r[0] for r in q("SELECT idx FROM rejected")],
+            rejected=rejected_idx,
             accepted=[r[0] for r in q("SELECT id FROM accepted")],
-            reviewed=[r[0] for r in q("SELECT idx FROM reviewed")],
+            reviewed=reviewed_idx,
             notes=self.meta("notes") or {},
         )
         session.extra_fields = dict(self.meta("extra") or {})
@@ -299,12 +307,16 @@ class SessionDB:
         """Rewrite the rows ``edits`` touched from ``session``'s current values."""
         edits = list(edits)
         q = self.conn.execute
-        idx = [e.assign_indices for e in edits if len(e.assign_indices)]
+        idx = [part for e in edits for part in (e.assign_indices, e.rejected.indices, e.reviewed.indices) if len(part)]
         if idx:
-            packed = session.assignments
-            for c in np.unique(np.concatenate(idx) // CHUNK).tolist():
-                data = packed[c * CHUNK:(c + 1) * CHUNK].astype("<i4").tobytes()
-                q("INSERT OR REPLACE INTO assign VALUES(?,?,?)", (c, data, zlib.crc32(data)))
+            size, a = self.chunk, session.assignments
+            for c in np.unique(np.concatenate(idx) // size).tolist():
+                lo = c * size
+                span = range(lo, min(lo + size, len(a)))
+                rejected = np.fromiter((i in session.rejected for i in span), bool, len(span))
+                reviewed = np.fromiter((i in session.reviewed for i in span), bool, len(span))
+                q("INSERT OR REPLACE INTO images VALUES(?,?,?,?,?)",
+                  _block(0, len(span), a[lo:lo + size], rejected, reviewed, chunk=c))
         for table, key, values, getter in (
             ("cluster_names", "id", {k for e in edits for k in e.names}, session.cluster_names.get),
             ("image_labels", "idx", {k for e in edits for k in e.image_labels}, session.image_labels.get),
@@ -317,8 +329,6 @@ class SessionDB:
                     q(f"INSERT OR REPLACE INTO {table} VALUES(?,?)", (k, value))
         for table, key, values, members in (
             ("accepted", "id", {k for e in edits for k in e.accepted}, session.accepted),
-            ("rejected", "idx", {int(i) for e in edits for i in e.rejected.indices.tolist()}, session.rejected),
-            ("reviewed", "idx", {int(i) for e in edits for i in e.reviewed.indices.tolist()}, session.reviewed),
         ):
             if values:
                 self.conn.executemany(f"DELETE FROM {table} WHERE {key}=?", [(k,) for k in sorted(values)])
@@ -443,6 +453,23 @@ class _Transaction:
 
 def _n_chunks(n: int) -> int:
     return (n + CHUNK - 1) // CHUNK
+
+
+def _mask(members: set[int], n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    if members:
+        mask[np.fromiter(members, dtype=np.int64, count=len(members))] = True
+    return mask
+
+
+def _block(c: int, size: int, clusters: np.ndarray, rejected: np.ndarray, reviewed: np.ndarray,
+           chunk: Optional[int] = None) -> tuple:
+    """The ``images`` row of block ``c`` (``size`` images) cut from whole-project arrays (or given slices)."""
+    lo = c * size
+    ids = clusters[lo:lo + size].astype("<i4").tobytes()
+    rej = np.packbits(rejected[lo:lo + size]).tobytes()
+    rev = np.packbits(reviewed[lo:lo + size]).tobytes()
+    return (c if chunk is None else chunk, ids, rej, rev, zlib.crc32(ids + rej + rev))
 
 
 def backup_copy_path(path: PathLike) -> Path:

@@ -1,0 +1,160 @@
+"""Time and bytes written per review edit with the SQLite session store, at 40k and 1M images.
+
+For each size: builds a session (GTSRB-like paths, k clusters with members scattered at
+random, half the clusters named, 1% rejected, 25% reviewed), writes it as a database, then
+applies edits through a ``SessionJournal`` (one committed transaction each, synchronous=FULL,
+so the time includes the fsync) and reports per edit kind the median / 95th percentile time
+and the bytes written:
+
+* ``wal``: growth of the write-ahead log per commit, with automatic checkpoints off
+  (every byte the commit writes; db + wal size growth);
+* ``io``: ``/proc/self/io`` ``wchar`` per edit with checkpoints on (the log plus its share of
+  the checkpoints that copy pages back into the main file), where available.
+
+For comparison it times one save of the same session as the old JSON file (written whole
+after every edit before this store). Also: database size and the time to open it (checks,
+load, good copy).
+
+Usage: .venv/bin/python bench/review_save.py [--sizes 40000 1000000] [--edits 40]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from pipeline.project.sessions import load_database  # noqa: E402
+from pipeline.review import ReviewSession  # noqa: E402
+from pipeline.review.journal import SessionJournal  # noqa: E402
+from pipeline.review.session_db import SessionDB  # noqa: E402
+
+
+def build(n: int, k: int, seed: int = 0) -> ReviewSession:
+    rng = np.random.default_rng(seed)
+    given = rng.integers(0, 43, n)
+    paths = [f"/home/user/data/gtsrb/Train/{g}/{i // 30:05d}_{i % 30:05d}_{i % 7:05d}.png" for i, g in enumerate(given)]
+    s = ReviewSession.from_result("/home/user/data/gtsrb", {"method": "kmeans", "k": k}, paths,
+                                  [str(g) for g in given], rng.integers(0, k, n))
+    s.cluster_names = {c: str(c % 43) for c in range(0, k, 2)}
+    s.rejected = set(rng.choice(n, n // 100, replace=False).tolist())
+    s.reviewed = set(rng.choice(n, n // 4, replace=False).tolist())
+    return s
+
+
+def edit_makers(s: ReviewSession, rng: np.random.Generator) -> dict:
+    n = len(s)
+
+    def cluster() -> int:
+        return int(rng.choice(s.cluster_ids()))
+
+    return {
+        "name a cluster": lambda: s.name(cluster(), str(int(rng.integers(43)))),
+        "accept a cluster": lambda: s.accept(cluster(), True),
+        "mark 20 images reviewed": lambda: s.mark_reviewed(rng.choice(n, 20, replace=False), True),
+        "reject 3 images": lambda: s.reject(rng.choice(n, 3, replace=False), True),
+        "move 5 images": lambda: s.move(rng.choice(n, 5, replace=False), cluster()),
+        "label 1 image": lambda: s.set_image_label([int(rng.integers(n))], str(int(rng.integers(43)))),
+        "merge 2 clusters": lambda: s.merge(rng.choice(s.cluster_ids(), 2, replace=False).tolist()),
+    }
+
+
+def wchar() -> int:
+    try:
+        with open("/proc/self/io") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("wchar:"))
+    except (OSError, StopIteration):
+        return -1
+
+
+def measure(s: ReviewSession, path: Path, n_edits: int, checkpoints: bool, seed: int) -> dict:
+    db = SessionDB.open(path, check=False)
+    if not checkpoints:
+        db.conn.execute("PRAGMA wal_autocheckpoint=0")
+    journal = SessionJournal(s, db)
+    wal = path.with_name(path.name + "-wal")
+    rng = np.random.default_rng(seed)
+    out = {}
+    for kind, make in edit_makers(s, rng).items():
+        times, grown, io = [], [], []
+        for _ in range(n_edits):
+            edit = make()
+            if edit.is_empty:
+                continue
+            size0 = path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+            w0 = wchar()
+            t0 = time.perf_counter()
+            s.apply(edit)  # the journal's listener commits before apply returns
+            times.append(time.perf_counter() - t0)
+            io.append(wchar() - w0)
+            grown.append(path.stat().st_size + wal.stat().st_size - size0)
+            assert journal.last_error is None, journal.last_error
+        out[kind] = (times, grown, io, len(edit.assign_indices))
+    journal.close()
+    return out
+
+
+def ms(values: list[float]) -> str:
+    a = np.asarray(values) * 1000
+    return f"{np.median(a):7.2f} / {np.percentile(a, 95):7.2f}"
+
+
+def kb(values: list[int]) -> str:
+    a = np.asarray(values) / 1024
+    return f"{np.median(a):8.1f} / {np.percentile(a, 95):8.1f}"
+
+
+def run(n: int, k: int, n_edits: int) -> None:
+    print(f"\n== {n:,} images, {k} clusters ==")
+    t0 = time.perf_counter()
+    s = build(n, k)
+    print(f"built the session in {time.perf_counter() - t0:.1f}s")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "review.db"
+        t0 = time.perf_counter()
+        SessionDB.create(path, s).close()
+        print(f"create database: {time.perf_counter() - t0:.2f}s, {path.stat().st_size / 2**20:.1f} MiB")
+        t0 = time.perf_counter()
+        s = load_database(path)
+        print(f"open (quick_check + load + good copy): {time.perf_counter() - t0:.2f}s")
+        json_path = Path(tmp) / "review.json"
+        saves = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            s.save(json_path)
+            saves.append(time.perf_counter() - t0)
+        print(f"old JSON session, saved whole after every edit: {statistics.median(saves) * 1000:.0f} ms, "
+              f"{json_path.stat().st_size / 2**20:.1f} MiB per edit")
+        no_ckpt = measure(s, path, n_edits, checkpoints=False, seed=1)
+        with_ckpt = measure(s, path, n_edits, checkpoints=True, seed=2)
+        print(f"{'edit (n per kind = ' + str(n_edits) + ')':28s} {'ms median / p95':>17s}   "
+              f"{'KiB written (wal) med / p95':>27s}   {'KiB wchar (with checkpoints)':>28s}  images moved")
+        for kind in no_ckpt:
+            times, grown, _, moved = no_ckpt[kind]
+            times2, _, io, _ = with_ckpt[kind]
+            io_text = kb(io) if io and io[0] >= 0 else "n/a"
+            print(f"{kind:28s} {ms(times + times2):>17s}   {kb(grown):>27s}   {io_text:>28s}  {moved}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[40_000, 1_000_000])
+    ap.add_argument("--clusters", type=int, nargs="+", default=None,
+                    help="clusters per size (default: 500 for 40k, 1000 for 1M)")
+    ap.add_argument("--edits", type=int, default=40, help="edits per kind and pass")
+    args = ap.parse_args()
+    clusters = args.clusters or [500 if n <= 100_000 else 1000 for n in args.sizes]
+    for n, k in zip(args.sizes, clusters):
+        run(n, k, args.edits)
+
+
+if __name__ == "__main__":
+    main()
