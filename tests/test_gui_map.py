@@ -183,6 +183,7 @@ def test_map_selection_moves_and_labels_through_the_undo_stack(qtbot, window):
     target = s.cluster_ids()[0]
     images = [i for i in range(len(s)) if s.cluster_of(i) != target][:5]
     before, steps = s.assignments.copy(), w.review.undo_stack.count()
+    colours_before = [b.color().name() for b in m.view.scatter.data["brush"]]
     m.view.select(images)
     m.view.setFocus()
     dlg = m.move_selected()
@@ -195,6 +196,8 @@ def test_map_selection_moves_and_labels_through_the_undo_stack(qtbot, window):
     qtbot.wait(50)
     brushes = [b.color().name() for b in m.view.scatter.data["brush"]]  # recoloured: now the target's colour
     assert len({brushes[i] for i in [*images, *s.members(target)[:3].tolist()]}) == 1
+    others = [i for i in range(len(s)) if i not in images and s.cluster_of(i) != target]
+    assert all(brushes[i] == colours_before[i] for i in others)  # every other cluster keeps its colour
     w.act("undo").trigger()
     qtbot.waitUntil(lambda: np.array_equal(s.assignments, before))
     # Label… gives the selected images a class of their own, one undo step.
@@ -216,3 +219,21 @@ def test_cluster_keys_act_on_the_map_not_the_hidden_grid(qtbot, window):
     w.review_tabs.setCurrentWidget(w.clusters)
     w.update_actions()
     assert w.act("next").isEnabled()
+
+
+def test_hover_shows_the_image_card(qtbot, window):
+    w = window
+    m = show_map(qtbot, w)
+    s, v = w.session, m.view
+    image = int(np.argmin(m.layout_xy[:, 1]))
+    pos = v.data_to_widget(*v.xy[image])
+    QTest.qWait(15)
+    _mouse(v.viewport(), QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
+    qtbot.waitUntil(lambda: v.hover_index() == image and v.card.isVisible())
+    from pathlib import Path
+
+    assert Path(s.paths[image]).name in v.card_text.text()
+    assert v.card_image.pixmap() is not None and not v.card_image.pixmap().isNull()
+    QTest.qWait(15)
+    _mouse(v.viewport(), QEvent.Type.MouseMove, QPoint(2, 2), Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
+    qtbot.waitUntil(lambda: not v.card.isVisible() and v.hover_index() == -1)

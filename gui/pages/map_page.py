@@ -39,26 +39,30 @@ HINT = ("Drag: lasso  ·  Shift+drag: rectangle  ·  Ctrl: add to selection  · 
         "click: select its cluster  ·  double-click: show in Clusters")
 
 
-def categories(review: ReviewController, by: str) -> tuple[np.ndarray, list[str]]:
-    """Per-image category codes (largest group first, -1 for none) and the categories' labels."""
+def categories(review: ReviewController, by: str) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Per-image colour codes (-1: none) and the legend, ``(code, label)`` with the largest group first.
+
+    Codes are stable across edits, so a point keeps its colour unless its own category
+    changes: a cluster's code is its id, a class's code its position in the taxonomy
+    (classes outside the taxonomy follow, in id order).
+    """
     s, tax = review.session, review.taxonomy
     if by == "cluster":
-        keys = [int(c) for c in s.assignments.tolist()]
+        keys: list = [int(c) for c in s.assignments.tolist()]
         name = review.label
-    elif by == "final":
-        keys = s.final_classes()
+        code_of = {c: c for c in set(keys) if c >= 0}
+    elif by in ("final", "given"):
+        keys = s.final_classes() if by == "final" else list(s.given_labels)
         name = tax.name_of
-    elif by == "given":
-        keys = list(s.given_labels)
-        name = tax.name_of
+        known = {cid: i for i, cid in enumerate(tax.ids())}
+        extra = sorted({k for k in keys if k is not None and k not in known}, key=str)
+        code_of = {**known, **{k: len(known) + i for i, k in enumerate(extra)}}
     else:
         raise ValueError(f"unknown colouring {by!r}")
-    counts = Counter(k for k in keys if k is not None)
-    order = [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))]
-    code_of = {k: i for i, k in enumerate(order)}
     codes = np.fromiter((code_of.get(k, -1) if k is not None else -1 for k in keys), dtype=np.int64, count=len(keys))
-    labels = [f"{name(k) or k}  ({counts[k]:,})" for k in order]
-    return codes, labels
+    counts = Counter(k for k in keys if k is not None and k in code_of)
+    order = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    return codes, [(code_of[k], f"{name(k) or k}  ({n:,})") for k, n in order]
 
 
 class MapPage(QWidget):
@@ -74,6 +78,7 @@ class MapPage(QWidget):
         self.project_dir_of = project_dir_of
         self.move_targets = move_targets  # the Move dialog's cluster list (the Clusters page builds it)
         self.layout_xy: Optional[np.ndarray] = None
+        self.codes = np.zeros(0, dtype=np.int64)  # each point's colour code (see categories)
         self.method: Optional[str] = None
         self.job: Optional[Job] = None
         self.loader: Optional[ThumbnailLoader] = None
@@ -246,17 +251,17 @@ class MapPage(QWidget):
     def recolor(self) -> None:
         if self.layout_xy is None or self.review.session is None:
             return
-        codes, labels = categories(self.review, self.color_key())
-        palette = category_colors(len(labels))
+        codes, legend = categories(self.review, self.color_key())
+        palette = category_colors(int(codes.max()) + 1 if len(codes) and codes.max() >= 0 else 0)
         self.codes = codes
         self.view.set_colors(codes, palette)
         self.legend.clear()
-        for label, color in list(zip(labels, palette))[:LEGEND_ROWS]:
+        for code, label in legend[:LEGEND_ROWS]:
             pix = QPixmap(12, 12)
-            pix.fill(color)
+            pix.fill(palette[code])
             self.legend.addItem(QListWidgetItem(QIcon(pix), label))
-        if len(labels) > LEGEND_ROWS:
-            self.legend.addItem(f"… {len(labels) - LEGEND_ROWS} more")
+        if len(legend) > LEGEND_ROWS:
+            self.legend.addItem(f"… {len(legend) - LEGEND_ROWS} more")
         if (codes < 0).any():
             pix = QPixmap(12, 12)
             pix.fill(QColor(110, 110, 110))
@@ -319,5 +324,9 @@ class MapPage(QWidget):
 
     def _card(self, image: int) -> tuple[Optional[QPixmap], str]:
         r = self.review
+        if r.session is None:
+            return None, ""
         pix = self.loader.load_now(image, HOVER_THUMB) if self.loader is not None else None
-        return pix, image_tooltip(r.session, r.taxonomy, image) if r.session is not None else ""
+        lines = image_tooltip(r.session, r.taxonomy, image).splitlines()
+        text = [Path(r.session.paths[image]).name, r.label(r.session.cluster_of(image)), *lines[1:]]
+        return pix, "\n".join(text)

@@ -94,6 +94,7 @@ class EmbeddingMapView(pg.PlotWidget):
         for axis in ("left", "bottom"):
             self.getPlotItem().hideAxis(axis)
         self.getPlotItem().setContentsMargins(2, 2, 2, 2)
+        self.getPlotItem().hideButtons()  # the "A" (auto-range) button: the page has Fit
         self.setMouseTracking(True)
         self.xy = np.zeros((0, 2), dtype=np.float32)
         self._selected = np.zeros(0, dtype=np.int64)
