@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QApplication, QLabel, QMainWindow, QSizePolicy, QSlider, QStackedWidget, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
         acts = self.actions_by_id
         self.welcome = WelcomePage(action_table.welcome_actions(acts), self.projects.open_folder)
         self.clusters = ClustersPage(self.review)
-        self.suspects = SuspectsPage(self.review, acts["suspects"])
+        self.suspects = SuspectsPage(self.review, acts["suspects"], self.store.project_dir)
         self.review_tabs = QTabWidget()
         self.review_tabs.setDocumentMode(True)
         self.review_tabs.addTab(self.clusters, "Clusters")
@@ -142,12 +142,12 @@ class MainWindow(QMainWindow):
         cl.setContentsMargins(6, 6, 6, 0)
         self.error_banner = ErrorBanner()
         cl.addWidget(self.error_banner)
-        self.run_notice = QElidingLabel()
+        # floats over the top of the locked page: showing it must not re-lay out a page of 40,000 images
+        self.run_notice = QElidingLabel(central)
         self.run_notice.setObjectName("runNotice")
         self.run_notice.setStyleSheet("#runNotice { background: #e8f0fe; color: #1a3d7c; padding: 5px 8px;"
                                       " border: 1px solid #b6cdf5; border-radius: 4px; }")
         self.run_notice.hide()
-        cl.addWidget(self.run_notice)
         cl.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
@@ -198,7 +198,7 @@ class MainWindow(QMainWindow):
             source.error.connect(self.show_error)
         jobs.job_started.connect(self._job_started)
         jobs.job_over.connect(self.progress_panel.stop)
-        jobs.job_over.connect(self._unlock)
+        jobs.job_failed.connect(lambda *_: self._unlock())  # a finished run unlocks as it installs
         r.images_cleared.connect(self.clusters.grid.clearSelection)
         jobs.job_over.connect(self.update_actions)
         jobs.job_finished.connect(self.job_finished)
@@ -286,7 +286,9 @@ class MainWindow(QMainWindow):
             self.review_tabs.setEnabled(False)
             self.run_notice.setText(f"{title}… The review of {Path(old.folder).name} below is read-only until the "
                                     f"new result replaces it; Cancel keeps it.")
+            self._place_run_notice()
             self.run_notice.show()
+            self.run_notice.raise_()
             self.setWindowTitle(f"Cluster Review — running on {self.locked_for.name} (showing {Path(old.folder).name})")
         else:
             self.setWindowTitle(f"Cluster Review — running on {self.locked_for.name}")
@@ -311,10 +313,31 @@ class MainWindow(QMainWindow):
 
     # ================================================================== projects
     def _install(self, data, session: ReviewSession, session_path, stats=None) -> None:
-        taxonomy = self.projects.taxonomy_for(session.folder) if self._default_taxonomy else None
-        self.review.install(data, session, session_path, taxonomy, stats=stats)
+        """Show a project. A finished run (``stats`` computed on the model thread) is installed in
+        three event-loop turns (show the page, fill it, the rest), so none holds the UI long."""
+        if stats is None:
+            self._install_now(data, session, session_path, None)
+            return
+        self._show_review_page()
+        QTimer.singleShot(0, lambda: self._install_now(data, session, session_path, stats, staged=True))
+
+    def _show_review_page(self) -> None:
         self.review_tabs.setCurrentWidget(self.clusters)
         self.stack.setCurrentIndex(1)
+
+    def _install_now(self, data, session: ReviewSession, session_path, stats, staged: bool = False) -> None:
+        self._unlock()  # before the new models go in: one repaint, of the new review
+        taxonomy = self.projects.taxonomy_for(session.folder) if self._default_taxonomy else None
+        self.review.install(data, session, session_path, taxonomy, stats=stats)
+        if staged:
+            QTimer.singleShot(0, lambda: self._after_install(session))
+        else:
+            self._show_review_page()
+            self._after_install(session)
+
+    def _after_install(self, session: ReviewSession) -> None:
+        if self.review.session is not session:
+            return
         self.store.add_recent(session.folder)
         self._update_recent()
         self._show_title()
@@ -433,6 +456,13 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit_toolbar()
+        if self.run_notice.isVisible():
+            self._place_run_notice()
+
+    def _place_run_notice(self) -> None:
+        page = self.stack.geometry()
+        height = self.run_notice.sizeHint().height()
+        self.run_notice.setGeometry(page.left() + 40, page.top() + 34, max(100, page.width() - 80), height)
 
     def _fit_toolbar(self) -> None:
         """Text beside the toolbar's icons only when the window is wide enough for all of it."""

@@ -31,6 +31,7 @@ WARM_UP_MODULES = (
     "pipeline.run", "pipeline.io.loader", "pipeline.clustering.methods", "pipeline.evaluate", "pipeline.clustering.kselect",
     "pipeline.features.hog", "pipeline.reduction", "sklearn.cluster", "sklearn.decomposition",
     "sklearn.metrics", "scipy.cluster.hierarchy", "PIL.JpegImagePlugin", "PIL.PngImagePlugin",
+    "pipeline.mislabels", "pipeline.project.suspects_cache",  # imported when a project is installed
 )
 
 _ids = itertools.count(1)
