@@ -1,0 +1,134 @@
+"""The window's review controllers on the SQLite store: undo after reopening, read-only while another
+controller holds the project, a damaged review offering its last good copy, and the re-run question."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from gui.controllers.project import ProjectController
+from gui.controllers.review import ReviewController
+from gui.dialogs import file_prompts
+from gui.jobs.runner import JobRunner
+from gui.settings import SessionStore
+from pipeline.core.items import ImageItem
+from pipeline.project.sessions import load_project_session
+from pipeline.project.store import ProjectData
+from pipeline.review import ReviewSession, Taxonomy
+from pipeline.review.session_db import SessionDB
+
+N_PER = 8
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A stored project: three blobs of 8 images as clusters 0, 1, 2, its review in the store's database."""
+    store = SessionStore(tmp_path / "store")
+    folder = tmp_path / "signs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    feats = np.concatenate([c + rng.normal(size=(N_PER, 4)) for c in np.eye(3, 4) * 10]).astype(np.float32)
+    labels = [lab for lab in "abc" for _ in range(N_PER)]
+    paths = [str(folder / f"img_{i}.png") for i in range(len(labels))]
+    data = ProjectData(str(folder), [ImageItem(p, g) for p, g in zip(paths, labels)], feats,
+                       np.zeros((len(labels), 8, 8, 3), np.uint8), {"seed": 0})
+    store.save_project(data)
+    session = ReviewSession.from_result(str(folder), {"seed": 0}, paths, labels, np.repeat(np.arange(3), N_PER))
+    SessionDB.create(store.new_session_path(folder, "run"), session).close()
+    runner = JobRunner(warm_up=False)
+    yield store, folder, runner
+    runner.shutdown()
+
+
+def open_controller(store, folder, runner) -> ReviewController:
+    session, path = load_project_session(store, folder)
+    ctl = ReviewController(runner, Taxonomy.gtsrb())
+    ctl.install(store.load_project(folder), session, path)
+    return ctl
+
+
+def test_undo_after_reopening_undoes_the_last_edit_of_the_previous_run(qtbot, project):
+    store, folder, runner = project
+    ctl = open_controller(store, folder, runner)
+    assert not ctl.read_only and ctl.undo_stack.count() == 0
+    assert ctl.merge([0, 1])
+    assert ctl.name([2], "c")
+    ctl.teardown()  # the window closes
+
+    again = open_controller(store, folder, runner)
+    s = again.session
+    assert s.cluster_ids() == [0, 2] and s.cluster_names == {2: "c"}
+    assert again.undo_stack.count() == 2 and again.undo_stack.canUndo()
+    assert again.undo_stack.undoText() == "Name cluster 2 as c"
+    assert again.undo()  # Ctrl+Z
+    assert s.cluster_names == {}
+    assert ReviewSession.load(store.session_path(folder)).cluster_names == {}  # stored at once
+    assert again.undo()
+    assert s.cluster_ids() == [0, 1, 2]
+    assert again.redo()
+    assert s.cluster_ids() == [0, 2]
+    again.teardown()
+
+    # the redo step survives a reopen too
+    third = open_controller(store, folder, runner)
+    assert third.undo_stack.count() == 2 and third.undo_stack.index() == 1
+    assert third.undo_stack.canRedo() and third.redo()
+    assert third.session.cluster_names == {2: "c"}
+    assert ReviewSession.load(store.session_path(folder)).cluster_names == {2: "c"}
+    third.teardown()
+
+
+def test_second_controller_is_read_only_with_the_holder_named(qtbot, project):
+    store, folder, runner = project
+    first = open_controller(store, folder, runner)
+    errors = []
+    second = ReviewController(runner, Taxonomy.gtsrb())
+    second.error.connect(lambda msg, details: errors.append(msg))
+    session, path = load_project_session(store, folder)
+    second.install(store.load_project(folder), session, path)
+    assert second.read_only and "read-only" in second.read_only
+    assert f"process {__import__('os').getpid()}" in second.read_only
+    assert errors and errors[0] == second.read_only  # shown when it opens
+    assert not second.merge([0, 1])  # edits are refused, with the reason
+    assert second.session.cluster_ids() == [0, 1, 2] and len(errors) == 2
+    assert first.merge([0, 1])  # the holder edits as before
+    second.teardown()
+    first.teardown()
+    # once the holder closed, the next window edits
+    third = open_controller(store, folder, runner)
+    assert not third.read_only and third.name([0], "a")
+    third.teardown()
+
+
+def test_a_damaged_review_offers_the_last_good_copy(qtbot, project):
+    store, folder, runner = project
+    ctl = open_controller(store, folder, runner)  # opening kept a good copy
+    ctl.merge([0, 1])
+    ctl.teardown()
+    path = store.session_path(folder)
+    raw = bytearray(path.read_bytes())
+    path.write_bytes(bytes(raw[: len(raw) // 2]))  # truncated by a crash of the disk or a sync tool
+
+    projects = ProjectController(store, runner)
+    offered, loaded = [], []
+    projects.damaged.connect(lambda f, text: offered.append((f, text)))
+    projects.loaded.connect(lambda *args: loaded.append(args))
+    assert not projects.restore_project(folder)
+    assert offered and "is damaged" in offered[0][1] and "last good copy" in offered[0][1]
+    assert projects.recover(folder)
+    data, session, new_path, _ = loaded[-1]
+    assert new_path != path and path in store.archived_sessions(folder)  # the damaged file is kept
+    assert session.cluster_ids() == [0, 1, 2]  # the state when it was last opened
+
+
+def test_rerun_question_says_the_old_review_is_kept(qtbot, monkeypatch):
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda parent, title, text: asked.append(text) or QMessageBox.StandardButton.No)
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    assert not file_prompts.confirm_rerun(parent)
+    assert "kept in the project's history" in asked[0] and ".bak" not in asked[0]
