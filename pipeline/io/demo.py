@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from pipeline.core.atomic import atomic_write
+from pipeline.core.atomic import atomic_write, atomic_write_text
 from pipeline.core.items import ImageItem
 from pipeline.io.demo_signs import _CLASS_NAMES, DEMO_CLASSES, DEMO_VERSION, class_name, render_sign
 
@@ -105,10 +105,11 @@ def write_demo_folder(
         else:
             path = root / f"img_{out_idx:0{width}d}.{fmt}"
         img = Image.fromarray(images[src_idx])
-        if fmt == "png":
-            img.save(path, format="PNG")
-        else:
-            img.save(path, format="JPEG", quality=92)
+        with atomic_write(path, "wb", fsync=False) as fh:  # whole images only; no fsync per small file
+            if fmt == "png":
+                img.save(fh, format="PNG")
+            else:
+                img.save(fh, format="JPEG", quality=92)
         items.append(ImageItem(str(path), label))
     if layout == "flat":
         with atomic_write(root / "labels.csv", "w", newline="") as fh:
@@ -149,7 +150,7 @@ def demo_folder(
     tmp = Path(tempfile.mkdtemp(prefix=".demo-tmp-", dir=root))
     try:
         write_demo_folder(tmp, n_per_class=n_per_class, seed=seed, size=size)
-        (tmp / ".complete").write_text("ok\n")
+        atomic_write_text(tmp / ".complete", "ok\n")
         if target.exists() and not (target / ".complete").is_file():
             shutil.rmtree(target, ignore_errors=True)
         try:
