@@ -159,3 +159,58 @@ def test_folder_names_are_safe_and_distinct():
     assert class_folder_name("a/b", tax) == "a_b_Über"
     assert class_folder_name("7", tax) == "7"
     assert class_folder_name("0", Taxonomy.gtsrb()) == "0_Speed_limit_20km_h"
+
+
+def _staging_left(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if ".export-" in p.name]
+
+
+@pytest.mark.parametrize("target_exists", [False, True])
+def test_export_tree_failing_half_way_leaves_nothing(project, monkeypatch, target_exists):
+    import pipeline.review.export as export_module
+
+    s, files, tmp = project
+    out = tmp / "tree"
+    if target_exists:
+        out.mkdir()
+    real_place, calls = export_module._place, []
+
+    def place_then_fail(src, dst, mode):
+        calls.append(dst)
+        if len(calls) == 4:
+            raise OSError(28, "No space left on device", str(dst))
+        real_place(src, dst, mode)
+
+    monkeypatch.setattr(export_module, "_place", place_then_fail)
+    with pytest.raises(ExportError, match="No space left on device.*nothing of the export was left"):
+        export_tree(s, out, None)
+    assert len(calls) == 4
+    assert (out.is_dir() and list(out.iterdir()) == []) if target_exists else not out.exists()
+    assert _staging_left(tmp) == []
+
+
+def test_export_tree_cancelled_half_way_leaves_nothing(project, monkeypatch):
+    import pipeline.review.export as export_module
+
+    s, files, tmp = project
+    token = CancelToken()
+    real_place, calls = export_module._place, []
+
+    def place_and_cancel(src, dst, mode):
+        calls.append(dst)
+        real_place(src, dst, mode)
+        if len(calls) == 3:
+            token.cancel()
+
+    monkeypatch.setattr(export_module, "_place", place_and_cancel)
+    with pytest.raises(Cancelled):
+        export_tree(s, tmp / "tree", None, cancel=token)
+    assert len(calls) == 3 and not (tmp / "tree").exists() and _staging_left(tmp) == []
+
+
+def test_export_tree_keeps_the_folder_permissions_of_a_normal_folder(project):
+    s, files, tmp = project
+    export_tree(s, tmp / "tree", None)
+    reference = tmp / "plain"
+    reference.mkdir()
+    assert (tmp / "tree").stat().st_mode == reference.stat().st_mode

@@ -223,3 +223,30 @@ def test_flat_folder_with_labels_csv_uses_it(tmp_path):
     assert sorted((Path(i.path).name, i.label) for i in found.items) == sorted(
         (Path(i.path).name, i.label) for i in items
     )
+
+
+def test_linked_folders_are_read_once_and_real_folders_keep_their_labels(tmp_path):
+    root = tmp_path / "set"
+    write_image(root / "a" / "a1.png")
+    write_image(root / "b" / "b1.png")
+    write_image(tmp_path / "outside" / "o1.png")
+    os.symlink(root / "b", root / "a" / "zz_link_to_b")  # met inside "a" before "b" itself in a depth-first walk
+    os.symlink(tmp_path / "outside", root / "c")  # a class folder kept elsewhere: followed
+    os.symlink(root / "a" / "a1.png", root / "b" / "same_as_a1.png")
+    found = discover(root)
+    assert sorted((os.path.basename(it.path), it.label) for it in found.items) == [
+        ("a1.png", "a"), ("b1.png", "b"), ("o1.png", "c")]
+    reasons = {os.path.basename(s.path): s.reason for s in found.skipped}
+    assert reasons == {"zz_link_to_b": f"link to a folder already read as {root / 'b'}; not read twice",
+                       "same_as_a1.png": f"same file as {root / 'a' / 'a1.png'}; listed once"}
+
+
+def test_a_loop_deep_inside_is_reported_not_followed(tmp_path):
+    root = tmp_path / "set"
+    write_image(root / "a" / "deep" / "er" / "x.png")
+    os.symlink(root / "a", root / "a" / "deep" / "er" / "back_to_a")
+    os.symlink(".", root / "a" / "deep" / "er" / "self")
+    found = discover(root)
+    assert names(found) == ["x.png"]
+    assert sorted(os.path.basename(s.path) for s in found.skipped) == ["back_to_a", "self"]
+    assert all("loop" in s.reason for s in found.skipped)
