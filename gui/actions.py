@@ -31,6 +31,17 @@ class ActionState:
     can_undo: bool = False
     can_redo: bool = False
     locked: bool = False  # a pipeline run will replace the shown review: it is read-only meanwhile
+    read_only: bool = False  # another window or program holds the project: the edit actions are off
+
+
+#: The actions that change the review (off while :attr:`ActionState.read_only`).
+EDIT_ACTIONS = frozenset({"run", "undo", "redo", "merge", "split", "move", "move_new", "reject", "name",
+                          "label_images", "accept"})
+
+
+def enabled(spec: "ActionSpec", state: ActionState) -> bool:
+    """``spec.enabled_when(state)``, and never an edit on a read-only review."""
+    return bool(spec.enabled_when(state)) and not (state.read_only and spec.id in EDIT_ACTIONS)
 
 
 def _always(s: ActionState) -> bool:
@@ -215,10 +226,12 @@ def ordered(actions: Mapping[str, QAction]) -> list[QAction]:
 
 def disabled_reason(spec: ActionSpec, state: ActionState) -> str:
     """Why ``spec`` cannot apply in ``state``, as a sentence ("" when it can)."""
-    if spec.enabled_when(state):
+    if enabled(spec, state):
         return ""
     name = spec.text.replace("&", "").rstrip(".…")
-    if state.locked:
+    if state.read_only and spec.id in EDIT_ACTIONS:
+        why = "another window or program has this project open, so it is read-only here"
+    elif state.locked:
         why = "the review shown is locked while the new pipeline run goes (Cancel to get it back)"
     elif not state.has_session and spec.enabled_when(replace(state, has_session=True, has_project=True)):
         why = "open a folder first"
@@ -233,4 +246,4 @@ def disabled_reason(spec: ActionSpec, state: ActionState) -> str:
 
 def update_enabled(actions: Mapping[str, QAction], state: ActionState) -> None:
     for spec in ACTIONS:
-        actions[spec.id].setEnabled(bool(spec.enabled_when(state)))
+        actions[spec.id].setEnabled(enabled(spec, state))

@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
             on_clusters=on_clusters, n_clusters=len(r.selected) if on_clusters else 0,
             n_images=len(r.selected_images) if on_clusters else 0, has_current=r.current is not None,
             has_labels=can_find_suspects(r.session), can_undo=r.undo_stack.canUndo(),
-            can_redo=r.undo_stack.canRedo(), locked=self.locked_for is not None)
+            can_redo=r.undo_stack.canRedo(), locked=self.locked_for is not None, read_only=bool(r.read_only))
         return state
 
     def update_actions(self) -> None:

@@ -132,3 +132,30 @@ def test_rerun_question_says_the_old_review_is_kept(qtbot, monkeypatch):
     qtbot.addWidget(parent)
     assert not file_prompts.confirm_rerun(parent)
     assert "kept in the project's history" in asked[0] and ".bak" not in asked[0]
+
+
+def test_a_second_window_shows_the_project_read_only(qtbot, project):
+    from gui.actions import SPECS, disabled_reason
+    from gui.main_window import MainWindow
+
+    store, folder, runner = project
+    windows = []
+    for _ in range(2):
+        w = MainWindow(store=store)
+        qtbot.addWidget(w)
+        with qtbot.waitSignal(w.session_installed, timeout=10_000):
+            assert w.projects.restore_project(folder)
+        windows.append(w)
+    first, second = windows
+    assert not first.review.read_only and second.review.read_only
+    assert "read-only" in second.last_error  # the banner says who holds it
+    second.review.select([0, 1])
+    second.update_actions()
+    assert not second.act("merge").isEnabled() and not second.act("run").isEnabled()
+    assert second.act("export_csv").isEnabled()  # reading and exporting still work
+    assert "read-only" in disabled_reason(SPECS["merge"], second.action_state())
+    first.review.select([0, 1])
+    first.update_actions()
+    assert first.act("merge").isEnabled()
+    for w in windows:
+        w.close()
