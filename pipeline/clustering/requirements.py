@@ -48,7 +48,7 @@ def fit_to_images(config, n_images: int):
     if n_images < need:
         fixed_k = method_needs_k(config.method) and not config.k_range and config.k is not None
         if fixed_k and int(config.k) > n_images:
-            choose = f"; choose k between 2 and {n_images} (--k)" if n_images >= 2 else ""
+            choose = f"; choose k between 2 and {n_images}" if n_images >= 2 else ""
             raise ValueError(f"k={int(config.k)} clusters is more than the {n_images} images loaded{choose}")
         hint = ""
         if "nearest-neighbour" in why:
