@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
             "cancel": self.cancel_job,
             "save_as": lambda: when(r.session and ask.ask_save_session(self), r.save_session_to),
             "taxonomy": lambda: when(ask.ask_taxonomy(self), self.load_taxonomy),
+            "relink": lambda: when(r.session and ask.ask_folder(self), lambda f: p.relink_folder(r.session.folder, f)),
             "export_csv": lambda: when(r.session and ask.ask_export_csv(self, r.session.folder, self.say),
                                        lambda t: r.export_csv_to(*t)),
             "export_copy": lambda: when(r.session and ask.ask_export_tree(self, "copy"),

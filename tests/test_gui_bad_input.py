@@ -85,3 +85,34 @@ def test_exports_from_the_window_keep_names_and_report_failures(qtbot, opened, t
         w.review.export_tree_to(tmp_path / "tree")
     written = {name for _, _, files in os.walk(tmp_path / "tree") for name in files}
     assert len(written) == len(w.session) and {NON_UTF8_NAME, "new\nline.png"} <= written
+
+
+def test_relink_folder_action_reopens_the_moved_project(qtbot, tmp_path, monkeypatch):
+    from gui.dialogs import file_prompts
+    from pipeline.io.demo import DEMO_CLASSES, write_demo_folder
+    from pipeline.project.run_and_store import run_and_store
+
+    folder = tmp_path / "signs"
+    write_demo_folder(folder, n_per_class=3, seed=4, size=32, classes=[c for c, _ in DEMO_CLASSES[:4]])
+    store = SessionStore(tmp_path / "store")
+    run_and_store(get_preset("hog-kmeans").with_k(4), str(folder.resolve()), str(folder.resolve()), str(store.root))
+    w = MainWindow(store=store)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.session_installed, timeout=20_000):
+        w.projects.open_folder(folder)
+    assert w.review.push(w.session.name(w.session.cluster_ids()[0], "14"))  # a review decision, kept across the move
+    assert w.act("relink").isEnabled()
+    moved = tmp_path / "moved"
+    os.rename(folder, moved)
+    monkeypatch.setattr(file_prompts, "ask_folder", lambda parent: str(moved))
+    with qtbot.waitSignal(w.session_installed, timeout=20_000):
+        w.act("relink").trigger()
+    assert w.session.folder == str(moved.resolve())
+    assert all(os.path.isfile(p) for p in w.session.paths) and len(w.session) == 12
+    assert "14" in w.session.cluster_names.values()
+    # a folder without the images: a message, the review stays
+    (tmp_path / "wrong").mkdir()
+    monkeypatch.setattr(file_prompts, "ask_folder", lambda parent: str(tmp_path / "wrong"))
+    w.act("relink").trigger()
+    assert "Cannot relink" in w.error_banner.message.text() and w.session.folder == str(moved.resolve())

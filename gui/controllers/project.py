@@ -169,6 +169,19 @@ class ProjectController(QObject):
         return self.runner.start("Computing features for the session", job,
                                  lambda data: self.loaded.emit(data, session, path, None))
 
+    def relink_folder(self, old_folder, new_folder) -> bool:
+        """Move the project of ``old_folder`` to the images' new place ``new_folder``, then open it there."""
+        from pipeline.project.relink import relink_project
+
+        new = Path(new_folder).expanduser().resolve()
+        try:
+            plan = relink_project(self.store, old_folder, new)
+        except (ReviewError, OSError, ValueError) as exc:
+            self.error.emit(f"Cannot relink: {exc}", "")
+            return False
+        self.message.emit(f"Relinked: {plan.describe()}", 10000)
+        return self.restore_project(new)
+
     def run_pipeline(self, folder, config: PipelineConfig, source=None) -> Optional[Job]:
         """Run the pipeline on ``folder`` on the model thread (in a child process), then load the result.
 
