@@ -25,6 +25,7 @@ from gui.controllers.project import ProjectController, initial_config, recommend
 from gui.controllers.review import ReviewController
 from gui.dialogs import file_prompts as ask
 from gui.dialogs.help_dialog import HelpDialog
+from gui.dialogs.history_dialog import show_history
 from gui.dialogs.more_like_this import MoreLikeThisDialog
 from gui.dialogs.settings_dialog import SettingsDialog
 from gui.disabled_keys import DisabledKeyNotice
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
             "quit": self.close,
             "undo": r.undo,
             "redo": r.redo,
+            "history": lambda: setattr(self, "dialog", show_history(self, r, p)),
             "clear_selection": r.clear_selection,
             "select_all": lambda: self.clusters.select_all_images(),
             "merge": on_clusters(r.merge),

@@ -159,3 +159,48 @@ def test_a_second_window_shows_the_project_read_only(qtbot, project):
     assert first.act("merge").isEnabled()
     for w in windows:
         w.close()
+
+
+def test_history_dialog_goes_to_any_state_and_reopens_an_earlier_review(qtbot, project):
+    from gui.main_window import MainWindow
+
+    store, folder, runner = project
+    first_file = store.session_path(folder)
+    w = MainWindow(store=store)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.session_installed, timeout=10_000):
+        assert w.projects.restore_project(folder)
+    r = w.review
+    assert r.merge([0, 1]) and r.name([2], "c") and r.undo()  # the name is undone: grey in the history
+    w.act("history").trigger()
+    dlg = w.dialog
+    assert dlg is not None and dlg.isVisible()
+    rows = [dlg.edits.topLevelItem(i) for i in range(dlg.edits.topLevelItemCount())]
+    assert [row.text(3) for row in rows] == ["Name cluster 2 as c", "Merge clusters 0, 1 into 0   ← current state",
+                                             "The clusters as the pipeline run produced them (before any edit)"]
+    assert rows[0].foreground(3).color() != rows[1].foreground(3).color()  # undone: shown differently
+    assert dlg.archived.topLevelItemCount() == 0  # no earlier review yet
+    dlg.edits.setCurrentItem(rows[0])
+    with qtbot.waitSignal(r.flushed, timeout=5000):
+        dlg.go_button.click()
+    assert r.session.cluster_names == {2: "c"} and r.session.cluster_ids() == [0, 2]
+    assert r.undo_stack.count() == 2 and r.undo_stack.index() == 2
+    assert ReviewSession.load(store.session_path(folder)).cluster_names == {2: "c"}
+
+    # a re-run made a new review; the first one is listed and can be reopened (as a copy)
+    w.review.teardown()
+    session = ReviewSession.from_result(str(folder), {}, r.project.items and [it.path for it in r.project.items],
+                                        None, np.zeros(3 * N_PER, int))
+    SessionDB.create(store.new_session_path(folder, "run"), session).close()
+    with qtbot.waitSignal(w.session_installed, timeout=10_000):
+        assert w.projects.restore_project(folder)
+    assert w.session.cluster_ids() == [0]
+    w.act("history").trigger()
+    dlg = w.dialog
+    assert dlg.archived.topLevelItemCount() == 1 and dlg.archived.topLevelItem(0).text(0) == first_file.name
+    dlg.archived.setCurrentItem(dlg.archived.topLevelItem(0))
+    with qtbot.waitSignal(w.session_installed, timeout=10_000):
+        dlg.reopen_button.click()
+    assert w.session.cluster_names == {2: "c"} and w.session.cluster_ids() == [0, 2]
+    assert len(store.session_files(folder)) == 3  # nothing was overwritten
+    w.close()

@@ -22,7 +22,8 @@ from pipeline.core.paths import display_path
 from pipeline.core.progress import report
 from pipeline.io.probe import probe_folder
 from pipeline.project.run_and_store import load_stored, run_and_store, run_and_store_in_process
-from pipeline.project.sessions import SessionDamaged, load_project_session, recover_from_good_copy
+from pipeline.project.sessions import (SessionDamaged, load_project_session, recover_from_good_copy,
+                                      reopen_archived)
 from pipeline.project.store import ProjectData
 from pipeline.review import ReviewError, ReviewSession, Taxonomy, TaxonomyError
 
@@ -127,6 +128,16 @@ class ProjectController(QObject):
             self.error.emit(f"Cannot recover the review of {folder}: {exc}", "")
             return False
         self.message.emit(f"Recovered the last good copy of the review as {path.name}", 8000)
+        return self.restore_project(folder)
+
+    def reopen_archived(self, folder, archived) -> bool:
+        """Make an earlier review of ``folder`` current again (copied: the current one stays in the history)."""
+        try:
+            path = reopen_archived(self.store, folder, archived)
+        except (OSError, ReviewError) as exc:
+            self.error.emit(f"Cannot reopen {Path(archived).name}: {exc}", "")
+            return False
+        self.message.emit(f"Reopened the earlier review {Path(archived).name}", 8000)
         return self.restore_project(folder)
 
     def open_session(self, path) -> Optional[Job]:

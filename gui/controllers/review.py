@@ -372,6 +372,26 @@ class ReviewController(QObject):
         self.message.emit(f"Taxonomy: {len(tax)} classes from {path}", 5000)
         return tax
 
+    def go_to_state(self, seq: int) -> bool:
+        """Bring the review to the state right after journal edit ``seq`` (0: as the run left it).
+
+        Recorded as one more step of the history; the undo stack is rebuilt from the journal.
+        """
+        journal = self.access.journal if self.access is not None else None
+        if journal is None:
+            self._error(self.read_only or "This review has no history (it is a session file opened from elsewhere)")
+            return False
+        try:
+            journal.restore(seq)
+        except ReviewError as exc:
+            self._error(str(exc))
+            return False
+        self.undo_stack.clear()
+        restore_stack(self.undo_stack, self.session, journal)
+        self.message.emit("Went back to an earlier state (the history keeps every step)" if seq != 0
+                          else "Back to the clusters as the run left them (the history keeps every step)", 6000)
+        return True
+
     def save_session_to(self, path) -> bool:
         """Save a copy of the session; autosave keeps writing the project's own file."""
         try:

@@ -72,6 +72,20 @@ def recover_from_good_copy(store: ProjectStore, folder: PathLike) -> Path:
     return target
 
 
+def reopen_archived(store: ProjectStore, folder: PathLike, archived: PathLike) -> Path:
+    """Make an earlier review of the folder (from :meth:`ProjectStore.archived_sessions`) the current one.
+
+    It is copied into a new database, so the review it replaces stays in the history too.
+    """
+    archived = Path(archived)
+    if archived.resolve().parent != store.sessions_dir(folder).resolve() or not archived.is_file():
+        raise ReviewError(f"{archived.name} is not an earlier review of this folder")
+    target = store.new_session_path(folder, "reopened")
+    with SessionDB.open(archived, readonly=True) as db:
+        db.backup_to(target)
+    return target
+
+
 def project_dir_of(session_db: PathLike) -> Optional[Path]:
     """The project folder of a database in a store's ``sessions/`` folder (``None`` elsewhere)."""
     parent = Path(session_db).resolve().parent
@@ -139,4 +153,5 @@ __all__ = [
     "open_for_editing",
     "project_dir_of",
     "recover_from_good_copy",
+    "reopen_archived",
 ]
