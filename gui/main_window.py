@@ -14,7 +14,6 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QApplication, QLabel, QMainWindow, QSizePolicy, QSlider, QStackedWidget, QTabWidget,
                                QVBoxLayout, QWidget)
-from superqt import QElidingLabel
 
 from pipeline.config import PipelineConfig
 from pipeline.core.errors import plain_message
@@ -39,8 +38,9 @@ from gui.settings import SessionStore
 from gui.undo import follow_undo_stack
 from gui.widgets.error_banner import ErrorBanner
 from gui.widgets.progress_panel import ProgressPanel
-from gui.widgets.status_line import StatusLine
+from gui.widgets.status_line import ElidedLabel, StatusLine
 from gui.widgets.welcome_page import WelcomePage
+from gui.widgets.window_fit import fit_toolbar, initial_size
 
 
 class MainWindow(QMainWindow):
@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
             "next": lambda: r.step(1),
             "prev": lambda: r.step(-1),
             "suspects": lambda: self.suspects.find(),
-            "view": lambda: (self.clusters.view_current_image(), self._viewer_keys()),
+            "view": lambda: self.clusters.view_current_image(),
             "more_like_this": lambda: self.more_like_this(),
             "bigger": lambda: self.thumb_slider.setValue(self.thumb_slider.value() + 16),
             "smaller": lambda: self.thumb_slider.setValue(self.thumb_slider.value() - 16),
@@ -146,7 +146,8 @@ class MainWindow(QMainWindow):
         self.error_banner = ErrorBanner()
         cl.addWidget(self.error_banner)
         # floats over the top of the locked page: showing it must not re-lay out a page of 40,000 images
-        self.run_notice = QElidingLabel(central)
+        self.run_notice = QLabel(central)
+        self.run_notice.setWordWrap(True)
         self.run_notice.setObjectName("runNotice")
         self.run_notice.setStyleSheet("#runNotice { background: #e8f0fe; color: #1a3d7c; padding: 5px 8px;"
                                       " border: 1px solid #b6cdf5; border-radius: 4px; }")
@@ -177,7 +178,7 @@ class MainWindow(QMainWindow):
 
         self.status_line = StatusLine()
         self.progress_panel = ProgressPanel()
-        self.counts_label = QElidingLabel(counts_text(None))
+        self.counts_label = ElidedLabel(counts_text(None))
         self.counts_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_line, 1)
         self.statusBar().addPermanentWidget(self.progress_panel, 3)
@@ -194,7 +195,7 @@ class MainWindow(QMainWindow):
         self.clusters.set_auto_contrast(self.act("auto_contrast").isChecked())
         self.progress_panel.cancel_clicked.connect(self.cancel_job)
         self.map.show_image.connect(self.show_image_in_clusters)
-        self.clusters.grid.doubleClicked.connect(lambda *_: self._viewer_keys())
+        QApplication.instance().focusWindowChanged.connect(self._viewer_keys)  # however the viewer opened
         for source in (r, p, jobs, self.suspects, self.map):
             source.message.connect(self.say)
         for source in (r, p, jobs):
@@ -287,8 +288,8 @@ class MainWindow(QMainWindow):
         old = self.review.session
         if old is not None:
             self.review_tabs.setEnabled(False)
-            self.run_notice.setText(f"{title}… The review of {Path(old.folder).name} below is read-only until the "
-                                    f"new result replaces it; Cancel keeps it.")
+            self.run_notice.setText(f"{title}… The review of {Path(old.folder).name} below is read-only until "
+                                    f"the new result replaces it (Cancel keeps it).")
             self._place_run_notice()
             self.run_notice.show()
             self.run_notice.raise_()
@@ -435,10 +436,13 @@ class MainWindow(QMainWindow):
         self.more_dialog.show()
         return self.more_dialog
 
-    def _viewer_keys(self) -> None:
+    def _viewer_keys(self, *_) -> None:
         """The full-size viewer is its own window: give it the More like this key too."""
-        if self.clusters.viewer is not None:
-            self.clusters.viewer.addAction(self.act("more_like_this"))
+        try:
+            if self.clusters.viewer is not None:
+                self.clusters.viewer.addAction(self.act("more_like_this"))
+        except RuntimeError:  # the viewer (or this window) is being deleted
+            pass
 
     def show_help(self) -> HelpDialog:
         self.dialog = HelpDialog(action_table.ordered(self.actions_by_id), parent=self)
@@ -458,39 +462,18 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._fit_toolbar()
+        fit_toolbar(self.toolbar, self.width())
         if self.run_notice.isVisible():
             self._place_run_notice()
 
     def _place_run_notice(self) -> None:
         page = self.stack.geometry()
-        height = self.run_notice.sizeHint().height()
-        self.run_notice.setGeometry(page.left() + 40, page.top() + 34, max(100, page.width() - 80), height)
-
-    def _fit_toolbar(self) -> None:
-        """Text beside the toolbar's icons only when the window is wide enough for all of it."""
-        tb = self.toolbar
-        wide = Qt.ToolButtonStyle.ToolButtonTextBesideIcon
-        if not hasattr(self, "_toolbar_wide_width"):
-            current = tb.toolButtonStyle()
-            tb.setToolButtonStyle(wide)
-            self._toolbar_wide_width = tb.sizeHint().width() + 40
-            tb.setToolButtonStyle(current)
-        style = wide if self.width() >= self._toolbar_wide_width else Qt.ToolButtonStyle.ToolButtonIconOnly
-        if tb.toolButtonStyle() != style:
-            tb.setToolButtonStyle(style)
+        width = max(100, page.width() - 80)
+        height = self.run_notice.heightForWidth(width)
+        self.run_notice.setGeometry(page.left() + 40, page.top() + 34, width, height)
 
     def closeEvent(self, event) -> None:
         QApplication.instance().removeEventFilter(self.key_notice)
         self.jobs.shutdown()
         self.review.teardown()
         super().closeEvent(event)
-
-
-def initial_size() -> QSize:
-    """1440 x 900, or 90 % of the screen's free area when that is smaller."""
-    screen = QApplication.primaryScreen()
-    if screen is None:
-        return QSize(1440, 900)
-    free = screen.availableGeometry()
-    return QSize(min(1440, int(free.width() * 0.9)), min(900, int(free.height() * 0.9)))
