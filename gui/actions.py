@@ -164,6 +164,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("help", "&Keyboard shortcuts", ("F1",), "List every shortcut", "&Help", 0, icon="SP_DialogHelpButton"),
 )
 SPECS = {spec.id: spec for spec in ACTIONS}
+#: Shorter words on the toolbar than in the menus (the tooltip says the whole of it).
+TOOLBAR_TEXT = {"merge": "Merge", "split": "Split", "move": "Move", "reject": "Reject", "name": "Name",
+                "accept": "Accept", "export_csv": "Export", "open_folder": "Open", "open_session": "Session",
+                "run": "Run", "undo": "Undo", "redo": "Redo"}
 
 
 def build_actions(parent: QWidget, handlers: Mapping[str, Callable[[], object]]) -> dict[str, QAction]:
@@ -184,6 +188,8 @@ def build_actions(parent: QWidget, handlers: Mapping[str, Callable[[], object]])
             act.setStatusTip(spec.tip)
         if spec.icon is not None:
             act.setIcon(parent.style().standardIcon(getattr(QStyle.StandardPixmap, spec.icon)))
+        if spec.id in TOOLBAR_TEXT:
+            act.setIconText(TOOLBAR_TEXT[spec.id])
         handler = handlers[spec.id]
         act.triggered.connect(lambda checked=False, fn=handler: fn())
         parent.addAction(act)

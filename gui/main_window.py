@@ -317,31 +317,23 @@ class MainWindow(QMainWindow):
 
     # ================================================================== projects
     def _install(self, data, session: ReviewSession, session_path, stats=None) -> None:
-        """Show a project. A finished run (``stats`` computed on the model thread) is installed in
-        three event-loop turns (show the page, fill it, the rest), so none holds the UI long."""
+        """Show a project. A finished run (``stats`` computed on the model thread) goes in over two
+        event-loop turns (show the page, then fill it), so neither holds the UI thread for both."""
         if stats is None:
             self._install_now(data, session, session_path, None)
             return
         self._show_review_page()
-        QTimer.singleShot(0, lambda: self._install_now(data, session, session_path, stats, staged=True))
+        QTimer.singleShot(0, lambda: self._install_now(data, session, session_path, stats))
 
     def _show_review_page(self) -> None:
         self.review_tabs.setCurrentWidget(self.clusters)
         self.stack.setCurrentIndex(1)
 
-    def _install_now(self, data, session: ReviewSession, session_path, stats, staged: bool = False) -> None:
+    def _install_now(self, data, session: ReviewSession, session_path, stats) -> None:
         self._unlock()  # before the new models go in: one repaint, of the new review
         taxonomy = self.projects.taxonomy_for(session.folder) if self._default_taxonomy else None
         self.review.install(data, session, session_path, taxonomy, stats=stats)
-        if staged:
-            QTimer.singleShot(0, lambda: self._after_install(session))
-        else:
-            self._show_review_page()
-            self._after_install(session)
-
-    def _after_install(self, session: ReviewSession) -> None:
-        if self.review.session is not session:
-            return
+        self._show_review_page()
         self.store.add_recent(session.folder)
         self._update_recent()
         self._show_title()

@@ -11,7 +11,8 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication
 
-from gui.main_window import MainWindow, initial_size
+from gui.main_window import MainWindow
+from gui.widgets.window_fit import initial_size, wide_toolbar_width
 from gui.settings import SessionStore
 from pipeline.core.progress import Progress
 from tests.test_gui_feedback import write_project
@@ -74,7 +75,8 @@ def test_toolbar_shows_text_beside_icons_only_when_wide(qtbot, window):
     w = window
     w.resize(1000, 640)
     qtbot.waitUntil(lambda: w.toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly)
-    w.resize(w._toolbar_wide_width + 20, 700)
+    assert wide_toolbar_width(w.toolbar) > 1000
+    w.resize(wide_toolbar_width(w.toolbar) + 20, 700)
     qtbot.waitUntil(lambda: w.toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     # with text, every toolbar action fits: none is pushed into the overflow menu
     qtbot.waitUntil(lambda: all(w.toolbar.widgetForAction(a).isVisible() for a in w.toolbar.actions()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -27,6 +28,7 @@ from pipeline.features.registry import available_extractors
 
 CRITERIA = ["silhouette", "davies_bouldin", "calinski_harabasz"]
 LINKAGES = ["ward", "average", "complete", "single"]
+FEATURE_COLUMNS = 5
 
 
 def parse_pca(text: str):
@@ -79,14 +81,15 @@ class SettingsDialog(QDialog):
         img_form.addRow("Working size (px)", self.image_size)
         img_form.addRow("", self.crop_roi)
         feat_row = QWidget()
-        feat_layout = QHBoxLayout(feat_row)
+        feat_layout = QGridLayout(feat_row)  # rows of FEATURE_COLUMNS: every name readable in a narrow dialog
         feat_layout.setContentsMargins(0, 0, 0, 0)
+        feat_layout.setVerticalSpacing(2)
         self.feature_boxes: dict[str, QCheckBox] = {}
-        for name in available_extractors():
+        for i, name in enumerate(available_extractors()):
             box = QCheckBox(name)
             self.feature_boxes[name] = box
-            feat_layout.addWidget(box)
-        feat_layout.addStretch(1)
+            feat_layout.addWidget(box, i // FEATURE_COLUMNS, i % FEATURE_COLUMNS)
+        feat_layout.setColumnStretch(FEATURE_COLUMNS, 1)
         img_form.addRow("Features", feat_row)
         layout.addWidget(img_box)
 

@@ -13,9 +13,10 @@ from typing import Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSizePolicy, QWidget
-from superqt import QElidingLabel
 
 from pipeline.core.progress import Progress
+
+from gui.widgets.status_line import ElidedLabel
 
 
 def format_seconds(s: float) -> str:
@@ -34,7 +35,7 @@ class ProgressPanel(QWidget):
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.stage = QElidingLabel()
+        self.stage = ElidedLabel()
         self.stage.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.stage.setMinimumWidth(60)
         self.bar = QProgressBar()
@@ -42,15 +43,15 @@ class ProgressPanel(QWidget):
         self.bar.setMinimumWidth(60)
         self.bar.setMaximumWidth(200)
         self.bar.setTextVisible(False)
-        self.times = QElidingLabel()
+        self.times = ElidedLabel()
         self.times.setElideMode(Qt.TextElideMode.ElideLeft)
         self.times.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.cancel = QPushButton("Cancel")
         self.cancel.clicked.connect(self.cancel_clicked)
-        lay.addWidget(self.stage, 3)
-        lay.addWidget(self.bar, 2)
-        lay.addWidget(self.times, 2)
-        lay.addWidget(self.cancel, 0)
+        lay.addWidget(self.stage, 1)  # the stage text gives way first; the times keep their room
+        lay.addWidget(self.bar)
+        lay.addWidget(self.times)
+        lay.addWidget(self.cancel)
         self._t0 = 0.0
         self._stage_name: Optional[str] = None
         self._stage_t0 = 0.0
@@ -90,17 +91,17 @@ class ProgressPanel(QWidget):
         self.stage.setToolTip(text)
 
     def times_text(self) -> str:
-        """``elapsed 1:12 · 14s left`` (countable stage) or ``1:05 in stage · elapsed 1:12`` (busy)."""
+        """``elapsed 1:12 · 14s left`` (countable stage) or ``busy 1:05 · elapsed 1:12`` (busy: time in the stage)."""
         now = time.monotonic()
         elapsed = f"elapsed {format_seconds(now - self._t0)}"
         if self._stage_name is None:
             return elapsed
         in_stage = now - self._stage_t0
         if self._indeterminate:
-            return f"busy {format_seconds(in_stage)} in stage · {elapsed}"
+            return f"busy {format_seconds(in_stage)} · {elapsed}"
         if 0.02 < self._fraction < 1.0:
             remaining = in_stage * (1.0 - self._fraction) / self._fraction
-            return f"{elapsed} · {format_seconds(remaining)} left in stage"
+            return f"{elapsed} · {format_seconds(remaining)} left"
         return elapsed
 
     def _tick(self) -> None:

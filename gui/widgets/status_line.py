@@ -6,12 +6,32 @@ long message with "…" and keeps the whole of it in the tooltip.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QSizePolicy
 from superqt import QElidingLabel
 
 
-class StatusLine(QElidingLabel):
+class ElidedLabel(QElidingLabel):
+    """An eliding label that asks for room for its whole text (and at least one line's height).
+
+    (``QElidingLabel`` hints the size of the text it shows, which is the elided text: once
+    short, it never asks for more room again.)
+    """
+
+    def sizeHint(self) -> QSize:
+        m = self.contentsMargins()
+        fm = self.fontMetrics()
+        extra = m.left() + m.right() + 2 * self.margin() + 4
+        return QSize(fm.horizontalAdvance(self.text()) + extra, fm.height() + m.top() + m.bottom() + 2 * self.margin())
+
+    def minimumSizeHint(self) -> QSize:
+        m = self.contentsMargins()
+        fm = self.fontMetrics()
+        return QSize(fm.horizontalAdvance("…") + m.left() + m.right() + 2 * self.margin(),
+                     fm.height() + m.top() + m.bottom() + 2 * self.margin())
+
+
+class StatusLine(ElidedLabel):
     """A message for ``ms`` milliseconds (0: until the next one)."""
 
     def __init__(self, parent=None) -> None:
