@@ -237,3 +237,30 @@ def test_hover_shows_the_image_card(qtbot, window):
     QTest.qWait(15)
     _mouse(v.viewport(), QEvent.Type.MouseMove, QPoint(2, 2), Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
     qtbot.waitUntil(lambda: not v.card.isVisible() and v.hover_index() == -1)
+
+
+def test_colour_by_suggestion_follows_the_decisions(qtbot, window):
+    w = window
+    m = show_map(qtbot, w)
+    s, tax = w.session, w.review.taxonomy
+    finished = []
+    w.job_finished.connect(finished.append)
+    # Name the two purest clusters with their majority class; the suggestions spread them.
+    pure = sorted(s.cluster_ids(), key=lambda c: -(s.purity(c) or 0))[:2]
+    for cid in pure:
+        assert w.review.name([cid], s.majority_label(cid))
+    qtbot.waitUntil(lambda: all(c in s.cluster_names for c in pure))
+    m.set_color_by("suggestion")
+    qtbot.waitUntil(lambda: "suggest" in finished and m.suggestions is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: m.suggest_job is None)
+    assert set(m.suggestions.classes) == {s.cluster_names[c] for c in pure}
+    for cid in pure:  # a named cluster's members are suggested its class
+        members = s.members(cid)
+        code = tax.ids().index(s.cluster_names[cid])
+        assert np.mean(m.codes[members] == code) > 0.8
+    assert (m.codes == -1).any()  # images unlike both named classes stay uncoloured
+    # An edit makes the suggestions stale; they are recomputed on the job thread.
+    n_jobs = finished.count("suggest")
+    w.act("undo").trigger()
+    qtbot.waitUntil(lambda: finished.count("suggest") > n_jobs and m.suggest_job is None, timeout=60_000)
+    assert len(m.suggestions.classes) == 1

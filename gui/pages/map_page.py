@@ -31,7 +31,9 @@ from gui.models.cluster_text import image_tooltip
 from gui.views.embedding_map_view import EmbeddingMapView, category_colors
 from gui.views.thumbnail_loader import ThumbnailLoader
 
-COLOR_BY = (("cluster", "Cluster"), ("final", "Final class"), ("given", "Given label"))
+COLOR_BY = (("cluster", "Cluster"), ("final", "Final class"), ("given", "Given label"), ("suggestion", "Suggestion"))
+#: Suggestions less confident than this are drawn as "none".
+MIN_SUGGESTION_CONFIDENCE = 0.5
 LEGEND_ROWS = 24
 HOVER_THUMB = 96
 METHOD_NAMES = {"tsne": "t-SNE", "pca": "PCA"}
@@ -39,20 +41,24 @@ HINT = ("Drag: lasso  ·  Shift+drag: rectangle  ·  Ctrl: add to selection  · 
         "click: select its cluster  ·  double-click: show in Clusters")
 
 
-def categories(review: ReviewController, by: str) -> tuple[np.ndarray, list[tuple[int, str]]]:
+def categories(review: ReviewController, by: str, suggestions=None) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Per-image colour codes (-1: none) and the legend, ``(code, label)`` with the largest group first.
 
     Codes are stable across edits, so a point keeps its colour unless its own category
     changes: a cluster's code is its id, a class's code its position in the taxonomy
-    (classes outside the taxonomy follow, in id order).
+    (classes outside the taxonomy follow, in id order). ``"suggestion"`` colours by the
+    class :mod:`pipeline.suggest` proposes (``suggestions``), when confident enough.
     """
     s, tax = review.session, review.taxonomy
     if by == "cluster":
         keys: list = [int(c) for c in s.assignments.tolist()]
         name = review.label
         code_of = {c: c for c in set(keys) if c >= 0}
-    elif by in ("final", "given"):
-        keys = s.final_classes() if by == "final" else list(s.given_labels)
+    elif by in ("final", "given", "suggestion"):
+        if by == "suggestion":
+            keys = suggested_classes(suggestions, len(s))
+        else:
+            keys = s.final_classes() if by == "final" else list(s.given_labels)
         name = tax.name_of
         known = {cid: i for i, cid in enumerate(tax.ids())}
         extra = sorted({k for k in keys if k is not None and k not in known}, key=str)
@@ -63,6 +69,25 @@ def categories(review: ReviewController, by: str) -> tuple[np.ndarray, list[tupl
     counts = Counter(k for k in keys if k is not None and k in code_of)
     order = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
     return codes, [(code_of[k], f"{name(k) or k}  ({n:,})") for k, n in order]
+
+
+def suggested_classes(suggestions, n: int) -> list[Optional[str]]:
+    """Each image's suggested class id, ``None`` where there is none or it is not confident."""
+    if suggestions is None or not suggestions.classes:
+        return [None] * n
+    ok = suggestions.confidence >= MIN_SUGGESTION_CONFIDENCE
+    return [suggestions.classes[t] if good else None for t, good in zip(suggestions.top.tolist(), ok.tolist())]
+
+
+def suggestion_job(features, propagator, indices, classes):
+    """The job: the k-NN graph once per project (``propagator`` None), then suggestions from the decisions."""
+    def job(progress, cancel):
+        from pipeline.suggest import Propagator
+
+        prop = propagator or Propagator().prepare(np.asarray(features), progress=progress, cancel=cancel)
+        return prop, prop.fit(indices, classes, progress=progress, cancel=cancel)
+
+    return job
 
 
 class MapPage(QWidget):
@@ -84,10 +109,14 @@ class MapPage(QWidget):
         self.loader: Optional[ThumbnailLoader] = None
         self.dialog: Optional[QWidget] = None  # the Move/Label dialog open right now (for tests)
         self._highlighted_for: Optional[list[int]] = None
+        self.suggestions = None  # pipeline.suggest.Suggestions for the shown session, once computed
+        self._propagator = None
+        self._suggest_stale = True
+        self.suggest_job: Optional[Job] = None
         self._build()
         review.installed.connect(self._install)
         review.uninstalled.connect(self._teardown)
-        review.refreshed.connect(lambda *_: self.recolor())
+        review.refreshed.connect(self._on_refreshed)
         review.taxonomy_changed.connect(self.recolor)
         review.state_changed.connect(self._follow_clusters)
         review.runner.job_over.connect(self._retry_when_idle)
@@ -97,7 +126,7 @@ class MapPage(QWidget):
         self.color_by = QComboBox()
         for key, text in COLOR_BY:
             self.color_by.addItem(text, key)
-        self.color_by.currentIndexChanged.connect(lambda *_: self.recolor())
+        self.color_by.currentIndexChanged.connect(self._on_color_by)
         self.info = QLabel()
         self.info.setStyleSheet("color: #888;")
         self.move_button = QPushButton("Move selected…")
@@ -179,6 +208,7 @@ class MapPage(QWidget):
             self.loader.deleteLater()
             self.loader = None
         self.layout_xy, self.method, self.job, self._highlighted_for = None, None, None, None
+        self.suggestions, self._propagator, self._suggest_stale, self.suggest_job = None, None, True, None
         self.view.set_layout(np.zeros((0, 2)))
         self.legend.clear()
         self.info.setText("")
@@ -222,8 +252,12 @@ class MapPage(QWidget):
             self._show_placeholder("The map was not computed. Show this tab again to retry.")
 
     def _retry_when_idle(self) -> None:
-        if self.isVisible() and self.layout_xy is None and self.job is None and not self.review.runner.busy():
+        if not self.isVisible() or self.review.runner.busy():
+            return
+        if self.layout_xy is None and self.job is None:
             self.activate()
+        elif self.color_key() == "suggestion" and self._suggest_stale:
+            self.recolor()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -251,7 +285,9 @@ class MapPage(QWidget):
     def recolor(self) -> None:
         if self.layout_xy is None or self.review.session is None:
             return
-        codes, legend = categories(self.review, self.color_key())
+        if self.color_key() == "suggestion" and self._suggest_stale:
+            self._start_suggestions()
+        codes, legend = categories(self.review, self.color_key(), self.suggestions)
         palette = category_colors(int(codes.max()) + 1 if len(codes) and codes.max() >= 0 else 0)
         self.codes = codes
         self.view.set_colors(codes, palette)
@@ -268,6 +304,50 @@ class MapPage(QWidget):
             self.legend.addItem(QListWidgetItem(QIcon(pix), f"none  ({int((codes < 0).sum()):,})"))
         self._highlighted_for = None
         self._follow_clusters()
+
+    def _on_color_by(self, *_) -> None:
+        if self.color_key() == "suggestion" and self.suggestions is None:
+            self._suggest_stale = True
+        self.recolor()
+
+    def _on_refreshed(self, *_) -> None:
+        self._suggest_stale = True
+        self.recolor()
+
+    def _start_suggestions(self) -> Optional[Job]:
+        """Recompute the class suggestions from the decisions so far, on the job thread."""
+        r = self.review
+        if self.suggest_job is not None or r.session is None or r.runner.busy():
+            return None  # a running job: _retry_when_idle comes back
+        from pipeline.suggest import decided_labels
+
+        session, project, revision = r.session, r.project, r.session.revision
+        indices, classes = decided_labels(session)
+        self._suggest_stale = False
+
+        def done(out) -> None:
+            self.suggest_job = None
+            if r.project is not project:
+                return
+            self._propagator, self.suggestions = out
+            self._suggest_stale = session.revision != revision
+            if not len(indices):
+                self.message.emit("Suggestions come from your decisions: name a cluster or label images first", 6000)
+            self.recolor()
+
+        self.suggest_job = r.runner.start("Suggesting classes for the map",
+                                          suggestion_job(project.features, self._propagator, indices, classes), done,
+                                          name="suggest")
+        if self.suggest_job is None:
+            self._suggest_stale = True
+        else:
+            for signal in (self.suggest_job.failed, self.suggest_job.cancelled):
+                signal.connect(self._suggestions_over)
+        return self.suggest_job
+
+    def _suggestions_over(self, *_) -> None:
+        """Failed or cancelled: no automatic retry (choosing the colouring again retries)."""
+        self.suggest_job = None
 
     def _follow_clusters(self) -> None:
         """Ring the images of the clusters selected in the Clusters tab."""
