@@ -146,3 +146,16 @@ def test_unexpected_errors_are_one_line_too(demo, tmp_path, capsys, monkeypatch)
     monkeypatch.setenv("CLUSTER_REVIEW_DEBUG", "1")
     assert main(["run", str(demo), "--out", str(tmp_path / "o")]) == 2
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_suspects_mlp_works_from_its_minimum(demo, tmp_path, capsys):
+    # 15 labelled images work; 5 do not (the mlp's early stopping needs a validation set per fold)
+    assert main(["suspects", str(demo), "--out", str(tmp_path / "s.csv"), "--no-cache", "--classifier", "mlp",
+                 "--preset", "hog-kmeans"]) == 0
+    capsys.readouterr()
+
+
+def test_suspects_mlp_on_too_few_images_names_its_minimum(tiny, tmp_path, capsys):
+    assert main(["suspects", str(tiny), "--out", str(tmp_path / "s.csv"), "--no-cache", "--classifier", "mlp"]) == 2
+    one_line_error(capsys, "mlp classifier", "5 found", "at least 15", "--classifier logreg")
+    assert not (tmp_path / "s.csv").exists()

@@ -14,6 +14,9 @@ from pipeline.mislabels.report import CSV_COLUMNS, SuspectReport
 
 #: Fewest labelled images :func:`find_suspects` scores (the finder's own minimum).
 MIN_LABELLED = 3
+#: Fewest for the ``mlp`` classifier, whose early stopping holds out a validation set in
+#: every fold (it failed on 13 or fewer images, and worked from 14 for 2..14 classes).
+MIN_LABELLED_MLP = 15
 
 
 def find_suspects(
@@ -47,9 +50,12 @@ def find_suspects(
     if len(keep) < MIN_LABELLED or n_classes < 2:
         raise ValueError(f"too few labelled images: {len(keep)} in {n_classes} class(es) found; the mislabel "
                          f"search needs at least {MIN_LABELLED} images in at least 2 classes")
+    finder = finder or MislabelFinder(seed=config.seed)
+    if finder.classifier == "mlp" and len(keep) < MIN_LABELLED_MLP:
+        raise ValueError(f"too few labelled images for the mlp classifier: {len(keep)} found, at least "
+                         f"{MIN_LABELLED_MLP} needed (use --classifier logreg)")
     labelled = image_set.subset(keep) if len(keep) < len(image_set) else image_set
     features = compute_features(config, labelled, progress=progress, cancel=cancel)
-    finder = finder or MislabelFinder(seed=config.seed)
     report = finder.fit(features, [labels[i] for i in keep], progress=progress, cancel=cancel)
     return report, labelled.paths, len(image_set) - len(keep)
 
