@@ -299,3 +299,32 @@ def test_numpy_values_in_config_and_notes_are_saved_and_bad_values_refused(tmp_p
     s.notes["bad"] = object()
     with pytest.raises(ReviewError, match="cannot save a value of type object"):
         s.save(tmp_path / "p.json")
+
+
+def test_one_changed_character_in_the_assignments_fails_their_checksum(tmp_path):
+    s = edited_session()
+    path = tmp_path / "s.json"
+    s.save(path)
+    data = json.loads(path.read_text("utf-8"))
+    b64 = data["assignments"]["base64"]
+    data["assignments"]["base64"] = b64[:5] + ("A" if b64[5] != "A" else "B") + b64[6:]
+    path.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(ReviewError, match="fails its checksum"):
+        ReviewSession.load(path)
+    del data["assignments"]["sha256"]  # files written before the checksum existed still load
+    data["assignments"]["base64"] = b64
+    path.write_text(json.dumps(data), "utf-8")
+    assert ReviewSession.load(path).to_dict() == s.to_dict()
+
+
+def test_unknown_keys_survive_load_and_save(tmp_path):
+    path = tmp_path / "s.json"
+    edited_session().save(path)
+    data = json.loads(path.read_text("utf-8"))
+    data["reviewer_comments"] = {"3": "looks like a yield sign"}
+    path.write_text(json.dumps(data), "utf-8")
+    loaded = ReviewSession.load(path)
+    loaded.apply(loaded.name(0, "q"))
+    loaded.save(path)
+    again = json.loads(path.read_text("utf-8"))
+    assert again["reviewer_comments"] == {"3": "looks like a yield sign"} and again["cluster_names"]["0"] == "q"

@@ -1,9 +1,12 @@
 """Session files: the versioned JSON format, migrations, atomic saves with a backup, autosave.
 
 A session is saved as one JSON file (``format``/``version`` header, assignments as
-base64 int32) written atomically; the file being replaced is kept as ``<name>.bak``
-when it is a valid session. Older versions are upgraded by functions registered with
-:func:`register_migration`. :class:`Autosaver` saves after every edit.
+base64 int32 with their SHA-256) written atomically; the file being replaced is kept as
+``<name>.bak`` when it is a valid session. Keys this version does not know are kept and
+written again. Older versions are upgraded by functions registered with
+:func:`register_migration`. :class:`Autosaver` saves after every edit. This is the export /
+import format and that of older projects; a project's own review lives in an SQLite
+database (:mod:`pipeline.review.session_db`), which :func:`load_session` also reads.
 
 :class:`~pipeline.review.session.ReviewSession` exposes these as ``to_dict``,
 ``to_json``, ``from_dict``, ``save`` and ``load``.
