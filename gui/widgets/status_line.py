@@ -18,6 +18,10 @@ class ElidedLabel(QElidingLabel):
     short, it never asks for more room again.)
     """
 
+    def setText(self, txt: str) -> None:
+        super().setText(txt)
+        self.updateGeometry()  # the hint follows the whole text, even when the shown text did not change
+
     def sizeHint(self) -> QSize:
         m = self.contentsMargins()
         fm = self.fontMetrics()
