@@ -264,3 +264,18 @@ def test_colour_by_suggestion_follows_the_decisions(qtbot, window):
     w.act("undo").trigger()
     qtbot.waitUntil(lambda: finished.count("suggest") > n_jobs and m.suggest_job is None, timeout=60_000)
     assert len(m.suggestions.classes) == 1
+
+
+def test_points_in_polygon_matches_qt():
+    from PySide6.QtGui import QPolygonF
+
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(-1.2, 1.2, size=(3000, 2))
+    angles = np.linspace(0, 2 * np.pi, 17)[:-1]
+    radii = np.where(np.arange(16) % 2, 0.4, 1.0)  # a star: concave, so the even-odd rule matters
+    poly = np.column_stack([radii * np.cos(angles), radii * np.sin(angles)])
+    qpoly = QPolygonF([QPointF(float(x), float(y)) for x, y in poly])
+    expected = np.array([qpoly.containsPoint(QPointF(float(x), float(y)), Qt.FillRule.OddEvenFill) for x, y in pts])
+    got = points_in_polygon(pts, poly)
+    assert 300 < got.sum() < 2700 and np.array_equal(got, expected)
+    assert not points_in_polygon(pts, poly[:2]).any()  # fewer than three vertices: nothing inside
