@@ -27,7 +27,8 @@ NON_UTF8_NAME = os.fsdecode(b"bad\xe9.png")
 class Corpus:
     """What :func:`write_bad_corpus` wrote: ``readable`` names must load, ``unreadable``
     must be skipped with a reason, ``ignored`` listed as not an image type, ``loops``
-    reported as loops; ``n_good`` demo images besides."""
+    reported as loops, ``hidden`` listed as hidden, ``silent`` never listed; ``n_good``
+    demo images besides."""
 
     root: Path
     n_good: int
@@ -36,10 +37,17 @@ class Corpus:
     ignored: dict[str, Path] = field(default_factory=dict)
     loops: dict[str, Path] = field(default_factory=dict)
     silent: dict[str, Path] = field(default_factory=dict)
+    hidden: dict[str, Path] = field(default_factory=dict)
 
     @property
     def kinds(self) -> int:
-        return len(self.readable) + len(self.unreadable) + len(self.ignored) + len(self.loops) + len(self.silent)
+        return sum(len(group) for group in (self.readable, self.unreadable, self.ignored, self.loops, self.silent,
+                                            self.hidden))
+
+    @property
+    def left_out(self) -> dict[str, Path]:
+        """Everything that must be listed as skipped, by kind."""
+        return {**self.unreadable, **self.ignored, **self.loops, **self.hidden}
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -138,7 +146,11 @@ def write_bad_corpus(root: Path, *, n_per_class: int = 4) -> Corpus:
     os.mkdir(root / "empty")
     corpus.silent["empty folder"] = root / "empty"
     _rgb(11).save(cls / ".hidden.png")
-    corpus.silent["hidden file"] = cls / ".hidden.png"
+    corpus.hidden["hidden image"] = cls / ".hidden.png"
+    (cls / "._cmyk.jpg").write_bytes(b"\0\5\26\7")  # a macOS resource fork: junk, never listed
+    corpus.silent["macOS ._ fork"] = cls / "._cmyk.jpg"
+    (root / "Thumbs.db").write_bytes(b"\0" * 32)
+    corpus.silent["Thumbs.db"] = root / "Thumbs.db"
 
     # --- ignored types (must be listed, not silently dropped)
     (cls / "drawing.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')

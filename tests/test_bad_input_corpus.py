@@ -14,7 +14,7 @@ from pipeline.cli.main import main
 from pipeline.core.csvio import read_text
 from pipeline.io.loader import load_images
 from pipeline.io.sources import discover
-from pipeline.io.walk import ALIAS_REASON, LOOP_REASON, NOT_IMAGE_REASON, SAME_FILE_REASON
+from pipeline.io.walk import ALIAS_REASON, HIDDEN_REASON, LOOP_REASON, NOT_IMAGE_REASON, SAME_FILE_REASON
 from pipeline.review.export import export_csv, export_tree, missing_images
 from pipeline.review.session import ReviewSession
 
@@ -60,6 +60,8 @@ def test_discover_lists_each_real_file_once_and_reports_everything_left_out(corp
     assert reasons[str(corpus.root / "alias_of_14")] == ALIAS_REASON.format(other=str(corpus.root / "14"))
     assert reasons[str(corpus.root / "14" / "link_to_cmyk.jpg")] == SAME_FILE_REASON.format(
         other=str(corpus.root / "14" / "cmyk.jpg"))
+    for kind, path in corpus.hidden.items():
+        assert reasons[str(path)] == HIDDEN_REASON, kind
     for kind, path in corpus.silent.items():
         assert str(path) not in reasons and str(path) not in paths, kind
 
@@ -88,7 +90,7 @@ def test_cli_run_eval_and_outputs_round_trip_every_name(corpus, tmp_path, capsys
     # the raw bytes of the Latin-1 name are in the file, not a replacement character
     assert b"bad\xe9.png" in (out / "assignments.csv").read_bytes()
     skipped = {r["path"]: r["reason"] for r in rows(out / "skipped.csv")}
-    left_out = {**corpus.unreadable, **corpus.ignored, **corpus.loops}
+    left_out = corpus.left_out
     assert {str(p) for p in left_out.values()} == set(skipped)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["k"] == 13 and metrics["n_clusters"] == 13

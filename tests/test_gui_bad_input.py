@@ -35,7 +35,7 @@ def test_opening_the_corpus_shows_what_was_left_out(qtbot, opened):
     assert len(w.session) == corpus.n_good + len(corpus.readable)
     assert any(os.path.basename(p) == NON_UTF8_NAME for p in w.session.paths)
     qtbot.waitUntil(w.error_banner.isVisible, timeout=5_000)
-    left_out = {**corpus.unreadable, **corpus.ignored, **corpus.loops}
+    left_out = corpus.left_out
     assert f"{len(left_out)} files in corpus were left out" in w.error_banner.message.text()
     assert w.error_banner.details_button.isVisible()
     details = w.error_banner.details.toPlainText().splitlines()

@@ -7,6 +7,7 @@ from PIL import Image
 
 from pipeline.core.items import ImageItem, SkippedFile
 from pipeline.io.sources import MISSING_REASON, NOT_IMAGE_REASON, SourceError, discover
+from pipeline.io.walk import HIDDEN_REASON
 
 
 def write_image(path, colour=(10, 200, 30), size=(12, 10), fmt=None):
@@ -31,8 +32,9 @@ def test_flat_folder_ignores_hidden_and_non_images(tmp_path):
     assert found.layout == "flat"
     assert names(found) == ["broken.png", "IMG1.JPEG", "img2.jpg", "img10.png", "no_extension"]
     assert all(it.label is None and it.roi is None for it in found.items)
-    # ignored types are listed with their reason; hidden and system files are not
-    assert [(os.path.basename(s.path), s.reason) for s in found.skipped] == [("notes.txt", NOT_IMAGE_REASON)]
+    # ignored types and hidden images are listed with their reason; system files are not
+    assert sorted((os.path.basename(s.path), s.reason) for s in found.skipped) == [
+        (".hidden.png", HIDDEN_REASON), ("notes.txt", NOT_IMAGE_REASON)]
 
 
 def test_class_folders(tmp_path):

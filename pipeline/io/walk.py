@@ -7,8 +7,9 @@
 * A symbolic link to a file that is already listed is reported with
   :data:`SAME_FILE_REASON`; broken links are kept for the decoder, which reports them.
 * Files whose extension is not an image type are reported with
-  :data:`NOT_IMAGE_REASON`; hidden entries (dot names, ``__MACOSX``...) and the label
-  CSVs of known layouts are left out without a word.
+  :data:`NOT_IMAGE_REASON`, hidden images (``.name.png``) with :data:`HIDDEN_REASON`;
+  other hidden entries (dot names, ``__MACOSX``, macOS ``._`` forks, ``Thumbs.db``...)
+  and the label CSVs of known layouts are left out without a word.
 
 File names are ``str`` with surrogate escapes for bytes that are not UTF-8 (what
 :func:`os.fsdecode` and :func:`os.scandir` give), so every name found can be opened.
@@ -25,6 +26,7 @@ NOT_IMAGE_REASON = "not an image type we read"
 LOOP_REASON = "symbolic link loop (points back to a folder it is inside); not followed"
 ALIAS_REASON = "link to a folder already read as {other}; not read twice"
 SAME_FILE_REASON = "same file as {other}; listed once"
+HIDDEN_REASON = "hidden file (its name starts with a dot); not read"
 
 #: File extensions handed to the decoder (lower case). Anything Pillow can open, plus
 #: formats Pillow may lack a plugin for, so that those are reported rather than ignored.
@@ -60,6 +62,17 @@ def is_candidate(name: str) -> bool:
         return False
     suffix = os.path.splitext(name)[1].lower()
     return suffix == "" or suffix in IMAGE_EXTENSIONS
+
+
+def _is_hidden_image(entry: os.DirEntry) -> bool:
+    """A dot-named image file someone may have hidden on purpose (not a macOS ``._`` fork)."""
+    name = entry.name
+    if not name.startswith(".") or name.startswith("._") or os.path.splitext(name)[1].lower() not in IMAGE_EXTENSIONS:
+        return False
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _is_label_csv(name: str) -> bool:
@@ -123,6 +136,8 @@ class FolderWalker:
 
     def _visit(self, entry: os.DirEntry, real: str, label, dirs: list, label_links: bool) -> None:
         if is_hidden(entry.name):
+            if _is_hidden_image(entry):
+                self.skipped.append(SkippedFile(entry.path, HIDDEN_REASON))
             return
         try:
             is_link = entry.is_symlink()
