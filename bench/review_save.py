@@ -20,6 +20,7 @@ Usage: .venv/bin/python bench/review_save.py [--sizes 40000 1000000] [--edits 40
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -113,7 +114,8 @@ def kb(values: list[int]) -> str:
 
 
 def run(n: int, k: int, n_edits: int) -> None:
-    print(f"\n== {n:,} images, {k} clusters ==")
+    load = " (load average %.1f %.1f %.1f)" % os.getloadavg() if hasattr(os, "getloadavg") else ""
+    print(f"\n== {n:,} images, {k} clusters =={load}")
     t0 = time.perf_counter()
     s = build(n, k)
     print(f"built the session in {time.perf_counter() - t0:.1f}s")

@@ -309,14 +309,7 @@ class SessionDB:
         q = self.conn.execute
         idx = [part for e in edits for part in (e.assign_indices, e.rejected.indices, e.reviewed.indices) if len(part)]
         if idx:
-            size, a = self.chunk, session.assignments
-            for c in np.unique(np.concatenate(idx) // size).tolist():
-                lo = c * size
-                span = range(lo, min(lo + size, len(a)))
-                rejected = np.fromiter((i in session.rejected for i in span), bool, len(span))
-                reviewed = np.fromiter((i in session.reviewed for i in span), bool, len(span))
-                q("INSERT OR REPLACE INTO images VALUES(?,?,?,?,?)",
-                  _block(0, len(span), a[lo:lo + size], rejected, reviewed, chunk=c))
+            self._write_blocks(session, edits, np.unique(np.concatenate(idx) // self.chunk))
         for table, key, values, getter in (
             ("cluster_names", "id", {k for e in edits for k in e.names}, session.cluster_names.get),
             ("image_labels", "idx", {k for e in edits for k in e.image_labels}, session.image_labels.get),
@@ -333,6 +326,34 @@ class SessionDB:
             if values:
                 self.conn.executemany(f"DELETE FROM {table} WHERE {key}=?", [(k,) for k in sorted(values)])
                 self.conn.executemany(f"INSERT INTO {table} VALUES(?)", [(k,) for k in sorted(values) if k in members])
+
+    def _write_blocks(self, session: "ReviewSession", edits: list[Edit], blocks: np.ndarray) -> None:
+        """Rewrite the ``images`` rows ``blocks``: cluster ids from ``session``, flags as stored plus the edits' images."""
+        size, a = self.chunk, session.assignments
+        flags = {"rejected": np.zeros((len(blocks), size), bool), "reviewed": np.zeros((len(blocks), size), bool)}
+        ids = blocks.tolist()
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            rows = self.conn.execute(f"SELECT chunk, rejected, reviewed FROM images WHERE chunk IN "
+                                     f"({','.join('?' * len(part))})", part)
+            for chunk, rej, rev in rows:
+                k = int(np.searchsorted(blocks, chunk))
+                flags["rejected"][k] = np.unpackbits(np.frombuffer(rej, np.uint8), count=size)
+                flags["reviewed"][k] = np.unpackbits(np.frombuffer(rev, np.uint8), count=size)
+        for name, members in (("rejected", session.rejected), ("reviewed", session.reviewed)):
+            changed = [getattr(e, name).indices for e in edits if len(getattr(e, name))]
+            if changed:
+                where = np.concatenate(changed)
+                now = np.fromiter((i in members for i in where.tolist()), bool, len(where))
+                flags[name][np.searchsorted(blocks, where // size), where % size] = now
+        out = []
+        for k, c in enumerate(ids):
+            n = min(size, len(a) - c * size)
+            clusters = a[c * size:c * size + n].astype("<i4").tobytes()
+            rej = np.packbits(flags["rejected"][k, :n]).tobytes()
+            rev = np.packbits(flags["reviewed"][k, :n]).tobytes()
+            out.append((c, clusters, rej, rev, zlib.crc32(clusters + rej + rev)))
+        self.conn.executemany("INSERT OR REPLACE INTO images VALUES(?,?,?,?,?)", out)
 
     def _event(self, action: str, from_seq: int, to_seq: int, text: str) -> int:
         cur = self.conn.execute("INSERT INTO events(at,user,action,from_seq,to_seq,text) VALUES(?,?,?,?,?,?)",
@@ -462,14 +483,13 @@ def _mask(members: set[int], n: int) -> np.ndarray:
     return mask
 
 
-def _block(c: int, size: int, clusters: np.ndarray, rejected: np.ndarray, reviewed: np.ndarray,
-           chunk: Optional[int] = None) -> tuple:
-    """The ``images`` row of block ``c`` (``size`` images) cut from whole-project arrays (or given slices)."""
+def _block(c: int, size: int, clusters: np.ndarray, rejected: np.ndarray, reviewed: np.ndarray) -> tuple:
+    """The ``images`` row of block ``c`` (``size`` images) cut from whole-project arrays."""
     lo = c * size
     ids = clusters[lo:lo + size].astype("<i4").tobytes()
     rej = np.packbits(rejected[lo:lo + size]).tobytes()
     rev = np.packbits(reviewed[lo:lo + size]).tobytes()
-    return (c if chunk is None else chunk, ids, rej, rev, zlib.crc32(ids + rej + rev))
+    return (c, ids, rej, rev, zlib.crc32(ids + rej + rev))
 
 
 def backup_copy_path(path: PathLike) -> Path:
