@@ -17,7 +17,6 @@ File names are ``str`` with surrogate escapes for bytes that are not UTF-8 (what
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Optional
 
 from pipeline.core.items import SkippedFile
@@ -53,15 +52,19 @@ SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", "ehthumbs.db"})
 
 
 def is_hidden(name: str) -> bool:
-    return name.startswith(".") or name in IGNORED_DIRS or name.lower() in SYSTEM_FILES
+    return (name.startswith(".") or name in IGNORED_DIRS
+            or (name[-3:] in (".db", ".DB", "ini", "INI") and name.lower() in SYSTEM_FILES))
+
+
+def _has_image_suffix(name: str) -> bool:
+    """An image extension, or no extension at all (the decoder reads the header)."""
+    suffix = os.path.splitext(name)[1].lower()
+    return suffix == "" or suffix in IMAGE_EXTENSIONS
 
 
 def is_candidate(name: str) -> bool:
-    """Files worth handing to the decoder: image extension or no extension at all."""
-    if is_hidden(name):
-        return False
-    suffix = os.path.splitext(name)[1].lower()
-    return suffix == "" or suffix in IMAGE_EXTENSIONS
+    """Files worth handing to the decoder: not hidden, with an image extension or none."""
+    return not is_hidden(name) and _has_image_suffix(name)
 
 
 def _is_hidden_image(entry: os.DirEntry) -> bool:
@@ -85,21 +88,14 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-@dataclass
-class _Found:
-    path: str
-    label: Optional[str]
-    real: str
-    is_link: bool
-
-
 class FolderWalker:
     """Lists candidate files below folders, recording what it leaves out in ``skipped``."""
 
     def __init__(self, skipped: list[SkippedFile]) -> None:
         self.skipped = skipped
         self._read_dirs: dict[str, str] = {}  # real folder -> the path it was read as
-        self._found: list[_Found] = []
+        self._files: list[tuple[str, Optional[str], str]] = []  # (path, label, real folder)
+        self._linked_files: list[tuple[str, Optional[str], str]] = []  # (path, label, real path)
         self._deferred: list[tuple[str, Optional[str]]] = []  # linked folders, read last
 
     # ------------------------------------------------------------------ folders
@@ -149,9 +145,11 @@ class FolderWalker:
                 self._deferred.append((entry.path, entry.name if label_links else label))
             else:
                 dirs.append(entry.path)
-        elif is_candidate(entry.name):  # includes broken links: the decoder reports them
-            target = os.path.realpath(entry.path) if is_link else os.path.join(real, entry.name)
-            self._found.append(_Found(entry.path, label, target, is_link))
+        elif _has_image_suffix(entry.name):  # includes broken links: the decoder reports them
+            if is_link:
+                self._linked_files.append((entry.path, label, os.path.realpath(entry.path)))
+            else:
+                self._files.append((entry.path, label, real))
         elif not _is_label_csv(entry.name):
             self.skipped.append(SkippedFile(entry.path, NOT_IMAGE_REASON))
 
@@ -182,13 +180,16 @@ class FolderWalker:
         """
         while read_links and self._deferred:
             self._walk_now(*self._deferred.pop(0))
-        kept: dict[str, str] = {}
-        out = []
-        for found in sorted(self._found, key=lambda f: f.is_link):  # stable: real files win
-            other = kept.get(found.real)
+        out = [(path, label) for path, label, _ in self._files]
+        if not self._linked_files:
+            return out
+        # real files win over links to them; folders are read once, so only links can repeat a file
+        kept = {os.path.join(real, os.path.basename(path)): path for path, _, real in self._files}
+        for path, label, real in self._linked_files:
+            other = kept.get(real)
             if other is not None:
-                self.skipped.append(SkippedFile(found.path, SAME_FILE_REASON.format(other=other)))
+                self.skipped.append(SkippedFile(path, SAME_FILE_REASON.format(other=other)))
                 continue
-            kept[found.real] = found.path
-            out.append((found.path, found.label))
+            kept[real] = path
+            out.append((path, label))
         return out
