@@ -249,7 +249,8 @@ def disabled_reason(spec: ActionSpec, state: ActionState) -> str:
         why = "open a folder first"
     elif state.busy and spec.enabled_when(replace(state, busy=False)):
         why = "wait for the running job to finish, or cancel it"
-    elif not state.on_clusters and spec.enabled_when(replace(state, on_clusters=True)):
+    elif not state.on_clusters and spec.enabled_when(replace(state, on_clusters=True, n_clusters=2, n_images=1,
+                                                             has_current=True)):
         why = "it works on the Clusters tab"
     else:
         why = spec.needs or "it does not apply here"

@@ -4,11 +4,12 @@ Qt drops the key of a disabled action silently (or hands it to the focused view,
 may jump to a row starting with that letter). :class:`DisabledKeyNotice`, an
 application event filter, catches a key press in the window that matches a disabled
 action's shortcut, posts :func:`gui.actions.disabled_reason` instead and swallows the
-key. Keys typed into text fields are left alone.
+key. Keys typed into text fields are left alone, and so are keys inside the widgets
+named in ``own_keys`` (a page that claims its letters itself, like the Suspects view).
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
@@ -24,8 +25,9 @@ class DisabledKeyNotice(QObject):
     """See the module docstring; ``state`` builds the window's current :class:`ActionState`."""
 
     def __init__(self, window: QWidget, actions: Mapping[str, QAction], state: Callable[[], ActionState],
-                 say: Callable[[str], None]) -> None:
+                 say: Callable[[str], None], own_keys: Sequence[QWidget] = ()) -> None:
         super().__init__(window)
+        self.own_keys = tuple(own_keys)
         self.window = window
         self.actions = actions
         self.state = state
@@ -35,6 +37,8 @@ class DisabledKeyNotice(QObject):
         if event.type() != QEvent.Type.KeyPress or not isinstance(obj, QWidget):
             return False
         if obj.window() is not self.window or isinstance(obj, TEXT_INPUTS) or event.isAutoRepeat():
+            return False
+        if any(owner is obj or owner.isAncestorOf(obj) for owner in self.own_keys):
             return False
         action_id = self.disabled_action_for(event)
         if action_id is None:

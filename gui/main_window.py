@@ -183,7 +183,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_line, 1)
         self.statusBar().addPermanentWidget(self.progress_panel, 3)
         self.statusBar().addPermanentWidget(self.counts_label, 0)
-        self.key_notice = DisabledKeyNotice(self, self.actions_by_id, self.action_state, self.say)
+        self.key_notice = DisabledKeyNotice(self, self.actions_by_id, self.action_state, self.say,
+                                            own_keys=[self.suspects])  # its table takes A, K, C, R itself
         QApplication.instance().installEventFilter(self.key_notice)
 
     def _wire(self) -> None:
