@@ -279,3 +279,23 @@ def test_points_in_polygon_matches_qt():
     got = points_in_polygon(pts, poly)
     assert 300 < got.sum() < 2700 and np.array_equal(got, expected)
     assert not points_in_polygon(pts, poly[:2]).any()  # fewer than three vertices: nothing inside
+
+
+def test_cancelling_the_layout_job_leaves_a_retry(qtbot, project, tmp_path):
+    folder, store_root = project
+    w = open_window(qtbot, folder, store_root)
+    for old in w.store.project_dir(w.session.folder).glob("map-layout-*.npy"):
+        old.unlink()  # no cache: the job really computes
+    failed = []
+    w.job_failed.connect(lambda name, msg: failed.append((name, msg)))
+    w.review_tabs.setCurrentWidget(w.map)
+    assert w.map.job is not None and w.jobs.busy()
+    w.cancel_job()
+    qtbot.waitUntil(lambda: bool(failed), timeout=60_000)
+    assert failed[0] == ("map", "cancelled")
+    assert w.map.layout_xy is None and "Show this tab again" in w.map.placeholder.text()
+    qtbot.wait(100)
+    assert w.map.job is None  # no automatic restart
+    w.review_tabs.setCurrentWidget(w.clusters)
+    w.review_tabs.setCurrentWidget(w.map)
+    qtbot.waitUntil(lambda: w.map.layout_xy is not None, timeout=60_000)

@@ -113,6 +113,7 @@ class MapPage(QWidget):
         self._propagator = None
         self._suggest_stale = True
         self.suggest_job: Optional[Job] = None
+        self._gave_up = False  # the layout job failed or was cancelled while the tab was shown
         self._build()
         review.installed.connect(self._install)
         review.uninstalled.connect(self._teardown)
@@ -247,20 +248,23 @@ class MapPage(QWidget):
         return self.job
 
     def _job_over(self, *_) -> None:
+        """The layout job failed or was cancelled: wait until the tab is shown again."""
         self.job = None
+        self._gave_up = True
         if self.layout_xy is None:
             self._show_placeholder("The map was not computed. Show this tab again to retry.")
 
     def _retry_when_idle(self) -> None:
         if not self.isVisible() or self.review.runner.busy():
             return
-        if self.layout_xy is None and self.job is None:
+        if self.layout_xy is None and self.job is None and not self._gave_up:
             self.activate()
         elif self.color_key() == "suggestion" and self._suggest_stale:
             self.recolor()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self._gave_up = False
         self.activate()
 
     def set_layout(self, xy: np.ndarray, method: str = "pca") -> None:
