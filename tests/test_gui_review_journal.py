@@ -204,3 +204,17 @@ def test_history_dialog_goes_to_any_state_and_reopens_an_earlier_review(qtbot, p
     assert w.session.cluster_names == {2: "c"} and w.session.cluster_ids() == [0, 2]
     assert len(store.session_files(folder)) == 3  # nothing was overwritten
     w.close()
+
+
+def test_a_damaged_review_without_a_good_copy_asks_for_a_new_run_and_keeps_the_file(qtbot, project):
+    store, folder, runner = project
+    path = store.session_path(folder)  # never opened: no good copy yet
+    path.write_bytes(path.read_bytes()[:2000])
+    projects = ProjectController(store, runner)
+    errors, asked = [], []
+    projects.error.connect(lambda msg, details: errors.append(msg))
+    projects.settings_needed.connect(asked.append)
+    assert not projects.restore_project(folder)
+    assert errors and "is damaged" in errors[0] and "start over" in errors[0]
+    assert asked == [folder]
+    assert path.is_file()  # kept; a new run adds a new file beside it

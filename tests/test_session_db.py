@@ -246,3 +246,13 @@ def test_rerun_keeps_the_previous_review_in_the_history(tmp_path):
     assert ReviewSession.load(store.session_path(folder)).cluster_names == {}
     with SessionDB.open(store.session_path(folder), readonly=True) as db:
         assert "stays in the history as " + first_path.name in db.events()[0][5]
+
+
+def test_a_database_without_our_tables_is_named_as_foreign(tmp_path):
+    other = tmp_path / "photos.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE photos(id INTEGER)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(SessionDamaged, match="not a Cluster Review session"):
+        SessionDB.open(other)

@@ -110,9 +110,10 @@ class ProjectController(QObject):
         except SessionDamaged as exc:
             if exc.backup is not None:
                 self.damaged.emit(Path(folder), str(exc))
-            else:
+            else:  # start over: the settings for a new run (the damaged file stays in the history)
                 self.error.emit(f"Cannot restore {folder}: {exc} Run the pipeline again to start over "
                                 "(the damaged file is kept in the project history).", "")
+                self.settings_needed.emit(Path(folder))
             return False
         except (OSError, ValueError) as exc:
             self.error.emit(f"Cannot restore {folder}: {exc}", "")

@@ -104,8 +104,7 @@ def is_session_db(path: PathLike) -> bool:
 
 
 def _pack(value: Any) -> tuple[bytes, int]:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    data = zlib.compress(text.encode("utf-8", "backslashreplace"), 1)  # see _json
+    data = zlib.compress(_json(value).encode("utf-8"), 1)
     return data, zlib.crc32(data)
 
 
@@ -123,11 +122,11 @@ def _plain(value: Any) -> Any:
 
 
 def _json(value: Any) -> str:
+    """Compact JSON; a non-UTF-8 file name (surrogate escape) becomes the JSON escape "\udce9"."""
     try:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
     except (TypeError, ValueError) as exc:
         raise ReviewError(f"session cannot be saved: {exc} (check 'config' and 'notes')") from None
-    # A non-UTF-8 file name (a surrogate escape) becomes the JSON escape "\udce9", which loads back as itself.
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
@@ -203,6 +202,8 @@ class SessionDB:
             raise damaged(path, "it is not a session database (the file header is wrong)")
         try:
             conn = cls._connect(path, readonly, synchronous)
+        except sqlite3.OperationalError as exc:
+            raise _unreadable(path, exc) from None
         except sqlite3.Error as exc:
             raise damaged(path, str(exc)) from None
         db = cls(conn, path, readonly)
@@ -214,6 +215,9 @@ class SessionDB:
             fmt = db.meta("format")
             version = db.meta("version")
             db.chunk = int(db.meta("chunk", CHUNK))
+        except sqlite3.OperationalError as exc:
+            db.close()
+            raise _unreadable(path, exc) from None
         except sqlite3.DatabaseError as exc:
             db.close()
             raise damaged(path, str(exc)) from None
@@ -496,6 +500,13 @@ def backup_copy_path(path: PathLike) -> Path:
     """Where the last good copy of database ``path`` is kept (written each time it opens cleanly)."""
     path = Path(path)
     return path.with_name(path.name + ".good")
+
+
+def _unreadable(path: Path, exc: sqlite3.OperationalError) -> ReviewError:
+    """An error opening ``path`` that is not damage (permissions, a lock, the disk), or a foreign database."""
+    if "no such table" in str(exc):
+        return damaged(path, "it is not a Cluster Review session database")
+    return ReviewError(f"cannot open the review file {path}: {exc}")
 
 
 def damaged(path: Path, reason: str) -> SessionDamaged:
