@@ -98,3 +98,19 @@ def test_more_like_this_without_an_image_says_so(qtbot, window):
     w.clusters.grid.clearSelection()
     assert w.more_like_this() is None
     assert "select an image" in w.statusBar().currentMessage() or "select an image" in w.status_line.text()
+
+
+def test_shift_m_in_the_full_size_viewer(qtbot, window):
+    w = window
+    w.review.select(w.review.display_order()[:1])
+    viewer = w.clusters.view_image_row(2)
+    assert viewer is not None
+    qtbot.waitExposed(viewer)
+    viewer.activateWindow()
+    qtbot.waitUntil(viewer.isActiveWindow)
+    viewer.step(1)
+    QTest.keyClick(viewer, Qt.Key.Key_M, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: w.more_dialog is not None)
+    assert w.more_dialog.image == viewer.image_index == w.clusters.thumb_model.image_index(3)
+    w.more_dialog.close()
+    viewer.close()
