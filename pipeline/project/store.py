@@ -30,6 +30,7 @@ import platformdirs
 
 from pipeline.core.items import ImageItem
 from pipeline.core.atomic import atomic_save_npy, atomic_write_bytes
+from pipeline.core.json_pieces import loads_in_pieces
 
 HOME_ENV_VAR = "CLUSTER_REVIEW_HOME"
 PROJECT_VERSION = 1
@@ -148,7 +149,7 @@ class ProjectStore:
     def load_project(self, folder: os.PathLike | str) -> ProjectData:
         """Load what :meth:`save_project` wrote; arrays are memory-mapped (fast to open)."""
         d = self.project_dir(folder)
-        meta = json.loads((d / "project.json").read_text("utf-8"))
+        meta = loads_in_pieces((d / "project.json").read_text("utf-8"))  # lets the UI thread run meanwhile
         if meta.get("version") != PROJECT_VERSION:
             raise ValueError(f"{d / 'project.json'}: unsupported version {meta.get('version')!r}")
         items = [
