@@ -197,6 +197,9 @@ class MainWindow(QMainWindow):
         self.progress_panel.cancel_clicked.connect(self.cancel_job)
         self.map.show_image.connect(self.show_image_in_clusters)
         QApplication.instance().focusWindowChanged.connect(self._viewer_keys)  # however the viewer opened
+        self.clusters.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)  # right-click on a thumbnail
+        for action_id in ("view", "more_like_this", "move", "move_new", "label_images", "reject"):
+            self.clusters.grid.addAction(self.act(action_id))
         for source in (r, p, jobs, self.suspects, self.map):
             source.message.connect(self.say)
         for source in (r, p, jobs):

@@ -114,3 +114,10 @@ def test_shift_m_in_the_full_size_viewer(qtbot, window):
     assert w.more_dialog.image == viewer.image_index == w.clusters.thumb_model.image_index(3)
     w.more_dialog.close()
     viewer.close()
+
+
+def test_thumbnail_context_menu_offers_more_like_this(qtbot, window):
+    w = window
+    grid = w.clusters.grid
+    assert grid.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu
+    assert w.act("more_like_this") in grid.actions()
