@@ -2,8 +2,8 @@
 
 One database file holds a project's review: ``meta`` (folder, config, notes, unknown
 keys of an imported file, the journal ``head``), ``static`` (paths and given labels,
-which edits never change), ``images`` (per block of :data:`CHUNK` images: their cluster
-ids as int32, their rejected and reviewed flags as bitmaps, and a CRC), the sparse tables
+which edits never change), ``images`` (blocks of images: cluster ids and rejected/reviewed
+bitmaps with a CRC, see :mod:`pipeline.review.image_blocks`), the sparse tables
 ``cluster_names``, ``accepted``, ``image_labels``, and ``journal``: one row per edit (who, when, the encoded
 :class:`~pipeline.review.edits.Edit` with its before/after values and a CRC, ``parent``:
 the state it was applied to, so undone branches stay in the history). ``head`` is the
@@ -33,6 +33,7 @@ import numpy as np
 from pipeline.core.atomic import atomic_path
 from pipeline.review.edit_codec import decode_edit, encode_edit
 from pipeline.review.edits import Edit, ReviewError
+from pipeline.review.image_blocks import CHUNK, BlockDamaged, all_blocks, read_blocks, rewrite_blocks
 
 if TYPE_CHECKING:
     from pipeline.review.session import ReviewSession
@@ -41,8 +42,6 @@ PathLike = Union[str, Path]
 
 DB_FORMAT = "cluster-review-session-db"
 DB_VERSION = 1
-#: Images per row of the ``images`` table (512 bytes of int32 + two 16-byte bitmaps: half a page).
-CHUNK = 128
 #: Small pages: an edit touching images scattered over the project rewrites one page per
 #: image, so the page size is what a scattered edit costs per image.
 PAGE_SIZE = 1024
@@ -173,9 +172,7 @@ class SessionDB:
                 conn.executemany("INSERT INTO meta VALUES(?,?)", [(k, _json(v)) for k, v in meta.items()])
                 for name, value in (("paths", session.paths), ("given_labels", session.given_labels)):
                     conn.execute("INSERT INTO static VALUES(?,?,?)", (name, *_pack(value)))
-                rejected, reviewed = _mask(session.rejected, len(a)), _mask(session.reviewed, len(a))
-                conn.executemany("INSERT INTO images VALUES(?,?,?,?,?)", (
-                    _block(c, CHUNK, a, rejected, reviewed) for c in range(_n_chunks(len(a)))))
+                conn.executemany("INSERT INTO images VALUES(?,?,?,?,?)", all_blocks(session))
                 conn.executemany("INSERT INTO cluster_names VALUES(?,?)", sorted(session.cluster_names.items()))
                 conn.executemany("INSERT INTO accepted VALUES(?)", [(c,) for c in sorted(session.accepted)])
                 conn.executemany("INSERT INTO image_labels VALUES(?,?)", sorted(session.image_labels.items()))
@@ -279,18 +276,11 @@ class SessionDB:
             if zlib.crc32(data) != crc:
                 raise damaged(self.path, f"the stored {name.replace('_', ' ')} fail their checksum")
             static[name] = json.loads(zlib.decompress(data).decode("utf-8"))
-        parts, rejected, reviewed = [], [], []
-        rows = self.conn.execute("SELECT chunk, clusters, rejected, reviewed, crc FROM images ORDER BY chunk")
-        for k, (chunk, clusters, rej, rev, crc) in enumerate(rows):
-            if chunk != k or zlib.crc32(clusters + rej + rev) != crc:
-                raise damaged(self.path, f"image block {k} fails its checksum")
-            ids = np.frombuffer(clusters, dtype="<i4")
-            parts.append(ids)
-            rejected.append(np.unpackbits(np.frombuffer(rej, np.uint8), count=len(ids)))
-            reviewed.append(np.unpackbits(np.frombuffer(rev, np.uint8), count=len(ids)))
-        assignments = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
-        rejected_idx = np.flatnonzero(np.concatenate(rejected)).tolist() if parts else []
-        reviewed_idx = np.flatnonzero(np.concatenate(reviewed)).tolist() if parts else []
+        try:
+            assignments, rejected_idx, reviewed_idx = read_blocks(
+                self.conn.execute("SELECT chunk, clusters, rejected, reviewed, crc FROM images ORDER BY chunk"))
+        except BlockDamaged as exc:
+            raise damaged(self.path, str(exc)) from None
         if "paths" not in static or "given_labels" not in static or len(assignments) != n:
             raise damaged(self.path, f"it holds {len(assignments)} cluster ids for {n} images")
         q = self.conn.execute
@@ -313,7 +303,7 @@ class SessionDB:
         q = self.conn.execute
         idx = [part for e in edits for part in (e.assign_indices, e.rejected.indices, e.reviewed.indices) if len(part)]
         if idx:
-            self._write_blocks(session, edits, np.unique(np.concatenate(idx) // self.chunk))
+            rewrite_blocks(self.conn, session, edits, np.unique(np.concatenate(idx) // self.chunk), self.chunk)
         for table, key, values, getter in (
             ("cluster_names", "id", {k for e in edits for k in e.names}, session.cluster_names.get),
             ("image_labels", "idx", {k for e in edits for k in e.image_labels}, session.image_labels.get),
@@ -324,40 +314,10 @@ class SessionDB:
                     q(f"DELETE FROM {table} WHERE {key}=?", (k,))
                 else:
                     q(f"INSERT OR REPLACE INTO {table} VALUES(?,?)", (k, value))
-        for table, key, values, members in (
-            ("accepted", "id", {k for e in edits for k in e.accepted}, session.accepted),
-        ):
-            if values:
-                self.conn.executemany(f"DELETE FROM {table} WHERE {key}=?", [(k,) for k in sorted(values)])
-                self.conn.executemany(f"INSERT INTO {table} VALUES(?)", [(k,) for k in sorted(values) if k in members])
-
-    def _write_blocks(self, session: "ReviewSession", edits: list[Edit], blocks: np.ndarray) -> None:
-        """Rewrite the ``images`` rows ``blocks``: cluster ids from ``session``, flags as stored plus the edits' images."""
-        size, a = self.chunk, session.assignments
-        flags = {"rejected": np.zeros((len(blocks), size), bool), "reviewed": np.zeros((len(blocks), size), bool)}
-        ids = blocks.tolist()
-        for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
-            rows = self.conn.execute(f"SELECT chunk, rejected, reviewed FROM images WHERE chunk IN "
-                                     f"({','.join('?' * len(part))})", part)
-            for chunk, rej, rev in rows:
-                k = int(np.searchsorted(blocks, chunk))
-                flags["rejected"][k] = np.unpackbits(np.frombuffer(rej, np.uint8), count=size)
-                flags["reviewed"][k] = np.unpackbits(np.frombuffer(rev, np.uint8), count=size)
-        for name, members in (("rejected", session.rejected), ("reviewed", session.reviewed)):
-            changed = [getattr(e, name).indices for e in edits if len(getattr(e, name))]
-            if changed:
-                where = np.concatenate(changed)
-                now = np.fromiter((i in members for i in where.tolist()), bool, len(where))
-                flags[name][np.searchsorted(blocks, where // size), where % size] = now
-        out = []
-        for k, c in enumerate(ids):
-            n = min(size, len(a) - c * size)
-            clusters = a[c * size:c * size + n].astype("<i4").tobytes()
-            rej = np.packbits(flags["rejected"][k, :n]).tobytes()
-            rev = np.packbits(flags["reviewed"][k, :n]).tobytes()
-            out.append((c, clusters, rej, rev, zlib.crc32(clusters + rej + rev)))
-        self.conn.executemany("INSERT OR REPLACE INTO images VALUES(?,?,?,?,?)", out)
+        accepted = sorted({k for e in edits for k in e.accepted})
+        if accepted:
+            self.conn.executemany("DELETE FROM accepted WHERE id=?", [(k,) for k in accepted])
+            self.conn.executemany("INSERT INTO accepted VALUES(?)", [(k,) for k in accepted if k in session.accepted])
 
     def _event(self, action: str, from_seq: int, to_seq: int, text: str) -> int:
         cur = self.conn.execute("INSERT INTO events(at,user,action,from_seq,to_seq,text) VALUES(?,?,?,?,?,?)",
@@ -474,26 +434,6 @@ class _Transaction:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
-
-
-def _n_chunks(n: int) -> int:
-    return (n + CHUNK - 1) // CHUNK
-
-
-def _mask(members: set[int], n: int) -> np.ndarray:
-    mask = np.zeros(n, dtype=bool)
-    if members:
-        mask[np.fromiter(members, dtype=np.int64, count=len(members))] = True
-    return mask
-
-
-def _block(c: int, size: int, clusters: np.ndarray, rejected: np.ndarray, reviewed: np.ndarray) -> tuple:
-    """The ``images`` row of block ``c`` (``size`` images) cut from whole-project arrays."""
-    lo = c * size
-    ids = clusters[lo:lo + size].astype("<i4").tobytes()
-    rej = np.packbits(rejected[lo:lo + size]).tobytes()
-    rev = np.packbits(reviewed[lo:lo + size]).tobytes()
-    return (c, ids, rej, rev, zlib.crc32(ids + rej + rev))
 
 
 def backup_copy_path(path: PathLike) -> Path:
