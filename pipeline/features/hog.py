@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.features.base import BatchFeatureExtractor
+from pipeline.features.contrast import check_contrast_mode, normalize_contrast
 from pipeline.features.registry import register
 
 
@@ -83,14 +84,25 @@ def hog_batch(
 
 @register("hog")
 class HogFeatures(BatchFeatureExtractor):
-    """HOG on the working-size image (see :func:`hog_batch` for the parameters)."""
+    """HOG on the working-size image (see :func:`hog_batch` for the parameters).
 
-    def __init__(self, cell: int = 4, block: int = 2, bins: int = 9, signed: bool = False, color: str = "max"):
+    ``contrast``: per-image normalisation first (see :mod:`pipeline.features.contrast`).
+    """
+
+    def __init__(self, cell: int = 4, block: int = 2, bins: int = 9, signed: bool = False, color: str = "max",
+                 contrast: str = "none"):
         self.cell = cell
         self.block = block
         self.bins = bins
         self.signed = signed
         self.color = color
+        self.contrast = contrast
+
+    def fit(self, images, y=None, *, progress=None, cancel=None) -> "HogFeatures":
+        check_contrast_mode(self.contrast)
+        return self
 
     def transform_batch(self, images: np.ndarray) -> np.ndarray:
-        return hog_batch(images, **self.get_params())
+        params = self.get_params()
+        images = normalize_contrast(images, params.pop("contrast"))
+        return hog_batch(images, **params)

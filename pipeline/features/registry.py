@@ -13,6 +13,7 @@ from pipeline.core.plugins import PluginRegistry
 PLUGIN_MODULES = (
     "pipeline.features.hog",
     "pipeline.features.simple",
+    "pipeline.features.multicrop",
     "pipeline.deep.autoencoders",
     "pipeline.deep.contrastive",
     "pipeline.deep.pretrained",

@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.features.base import BatchFeatureExtractor
+from pipeline.features.contrast import check_contrast_mode, normalize_contrast
 from pipeline.features.registry import register
 
 
@@ -21,15 +22,23 @@ class PixelFeatures(BatchFeatureExtractor):
     """Raw pixels scaled to [0, 1], optionally resized and converted to gray.
 
     ``normalize=True`` removes each image's mean and divides by its standard deviation,
-    which cancels global lighting changes.
+    which cancels global lighting changes. ``contrast``: per-image normalisation first
+    (see :mod:`pipeline.features.contrast`).
     """
 
-    def __init__(self, size: Optional[int] = None, gray: bool = False, normalize: bool = False):
+    def __init__(self, size: Optional[int] = None, gray: bool = False, normalize: bool = False,
+                 contrast: str = "none"):
         self.size = size
         self.gray = gray
         self.normalize = normalize
+        self.contrast = contrast
+
+    def fit(self, images, y=None, *, progress=None, cancel=None) -> "PixelFeatures":
+        check_contrast_mode(self.contrast)
+        return self
 
     def transform_batch(self, batch: np.ndarray) -> np.ndarray:
+        batch = normalize_contrast(batch, self.contrast)
         if self.size:
             batch = _resize_batch(batch, int(self.size))
         x = batch.astype(np.float32) / 255.0
