@@ -137,5 +137,27 @@ def test_pipeline_writers_leave_no_temp_files(tmp_path):
     from pipeline.mislabels import suspects, report
     from pipeline import outputs
 
-    for module in (suspects, report, outputs):
-        assert module.atomic_write is atomic_write
+    from pipeline.core import csvio
+
+    assert report.atomic_write is atomic_write
+    assert csvio.atomic_write_bytes is atomic_write_bytes and outputs.atomic_write_json is atomic_write_json
+    for module in (suspects, outputs):
+        assert module.write_csv is csvio.write_csv
+
+
+def test_csv_writer_failing_mid_write_keeps_the_old_file(tmp_path, monkeypatch):
+    from pipeline.core.csvio import write_csv
+
+    target = tmp_path / "out.csv"
+    write_csv(target, ["path"], [[os.fsdecode(b"bad\xe9.png")]])
+    before = target.read_bytes()
+    assert before == b"path\r\nbad\xe9.png\r\n"  # the name's own bytes
+
+    def half(fileobj, data):
+        fileobj.write(data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic_mod, "_write_all", half)
+    with pytest.raises(OSError, match="No space"):
+        write_csv(target, ["path"], [[f"img_{i}.png"] for i in range(1000)])
+    assert target.read_bytes() == before and _names(tmp_path) == ["out.csv"]
