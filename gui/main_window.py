@@ -38,6 +38,7 @@ from gui.settings import SessionStore
 from gui.undo import follow_undo_stack
 from gui.widgets.error_banner import ErrorBanner
 from gui.widgets.progress_panel import ProgressPanel
+from gui.widgets.run_notice import RunNotice
 from gui.widgets.status_line import ElidedLabel, StatusLine
 from gui.widgets.welcome_page import WelcomePage
 from gui.widgets.window_fit import fit_toolbar, initial_size
@@ -145,13 +146,7 @@ class MainWindow(QMainWindow):
         cl.setContentsMargins(6, 6, 6, 0)
         self.error_banner = ErrorBanner()
         cl.addWidget(self.error_banner)
-        # floats over the top of the locked page: showing it must not re-lay out a page of 40,000 images
-        self.run_notice = QLabel(central)
-        self.run_notice.setWordWrap(True)
-        self.run_notice.setObjectName("runNotice")
-        self.run_notice.setStyleSheet("#runNotice { background: #e8f0fe; color: #1a3d7c; padding: 5px 8px;"
-                                      " border: 1px solid #b6cdf5; border-radius: 4px; }")
-        self.run_notice.hide()
+        self.run_notice = RunNotice(central)
         cl.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
@@ -292,11 +287,8 @@ class MainWindow(QMainWindow):
         old = self.review.session
         if old is not None:
             self.review_tabs.setEnabled(False)
-            self.run_notice.setText(f"{title}… The review of {Path(old.folder).name} below is read-only until "
-                                    f"the new result replaces it (Cancel keeps it).")
-            self._place_run_notice()
-            self.run_notice.show()
-            self.run_notice.raise_()
+            self.run_notice.show_over(self.stack.geometry(), f"{title}… The review of {Path(old.folder).name} below "
+                                      f"is read-only until the new result replaces it (Cancel keeps it).")
             self.setWindowTitle(f"Cluster Review — running on {self.locked_for.name} (showing {Path(old.folder).name})")
         else:
             self.setWindowTitle(f"Cluster Review — running on {self.locked_for.name}")
@@ -460,13 +452,7 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         fit_toolbar(self.toolbar, self.width())
         if self.run_notice.isVisible():
-            self._place_run_notice()
-
-    def _place_run_notice(self) -> None:
-        page = self.stack.geometry()
-        width = max(100, page.width() - 80)
-        height = self.run_notice.heightForWidth(width)
-        self.run_notice.setGeometry(page.left() + 40, page.top() + 34, width, height)
+            self.run_notice.place(self.stack.geometry())
 
     def closeEvent(self, event) -> None:
         QApplication.instance().removeEventFilter(self.key_notice)
