@@ -21,7 +21,7 @@ from pipeline.similar import nearest_images
 from gui.controllers.review import ReviewController
 from gui.dialogs.class_picker import ClassPicker
 from gui.dialogs.review_dialogs import MoveDialog
-from gui.models.cluster_text import image_flags, image_tooltip
+from gui.models.cluster_text import image_flags, image_tooltip, label_badge
 from gui.models.thumbnail_model import ThumbnailDelegate, ThumbnailModel
 from gui.views.thumbnail_loader import ThumbnailLoader
 
@@ -71,7 +71,8 @@ class MoreLikeThisDialog(QDialog):
         head.addLayout(info, 1)
 
         self.model = ThumbnailModel(self.loader, flags_of=lambda i: image_flags(review.session, i),
-                                    tooltip_of=lambda i: image_tooltip(review.session, review.taxonomy, i), parent=self)
+                                    tooltip_of=lambda i: image_tooltip(review.session, review.taxonomy, i),
+                                    badge_of=lambda i: label_badge(review.session, i, self.reference()), parent=self)
         self.model.thumb_size = THUMB
         g = self.grid = QListView()
         g.setViewMode(QListView.ViewMode.IconMode)
@@ -114,8 +115,14 @@ class MoreLikeThisDialog(QDialog):
         review.uninstalled.connect(self.reject)
         self.finished.connect(self._detach)
         self.refresh()
+        g.setFocus()  # arrows, Ctrl+A and Enter (Move to its cluster) work at once
 
     # ================================================================== content
+    def reference(self):
+        """The query image's class (or given label): thumbnail badges flag neighbours labelled otherwise."""
+        s = self.review.session
+        return (s.class_of_image(self.image) or s.given_labels[self.image]) if s is not None else None
+
     def target(self) -> int:
         """The query image's cluster (where "Move here" moves to)."""
         return self.review.session.cluster_of(self.image)
