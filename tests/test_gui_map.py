@@ -159,6 +159,11 @@ def test_selecting_clusters_in_the_table_highlights_their_points(qtbot, window):
     assert m.view.highlighted() == sorted(np.concatenate([s.members(c) for c in ids]).tolist())
     w.review.select([ids[1]])
     assert m.view.highlighted() == sorted(s.members(ids[1]).tolist())
+    # Images selected in the grid are ringed on the map too.
+    grid, model = w.clusters.grid, w.clusters.thumb_model
+    for row, mod in ((0, Qt.KeyboardModifier.NoModifier), (2, Qt.KeyboardModifier.ControlModifier)):
+        qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, mod, grid.visualRect(model.index(row)).center())
+    assert m.view.marked() == sorted([model.image_index(0), model.image_index(2)]) == w.review.selected_images
 
 
 def test_click_selects_the_cluster_and_double_click_shows_the_image(qtbot, window):
@@ -168,6 +173,7 @@ def test_click_selects_the_cluster_and_double_click_shows_the_image(qtbot, windo
     image = int(np.argmax(m.layout_xy[:, 0]))  # an extreme point: nothing else within the pick radius
     click_point(m.view, image)
     assert w.review.current == s.cluster_of(image) and m.view.current() == image
+    assert m.view.marked() == [image]  # the clicked image keeps its ring after its cluster is selected
     assert m.view.highlighted() == sorted(s.members(s.cluster_of(image)).tolist())
     qtbot.wait(QApplication.doubleClickInterval() + 50)
     click_point(m.view, image, double=True)

@@ -109,6 +109,7 @@ class MapPage(QWidget):
         self.loader: Optional[ThumbnailLoader] = None
         self.dialog: Optional[QWidget] = None  # the Move/Label dialog open right now (for tests)
         self._highlighted_for: Optional[list[int]] = None
+        self._marked_for: list[int] = []  # the grid selection last shown on the map
         self.suggestions = None  # pipeline.suggest.Suggestions for the shown session, once computed
         self._propagator = None
         self._suggest_stale = True
@@ -208,7 +209,7 @@ class MapPage(QWidget):
             self.loader.shutdown()
             self.loader.deleteLater()
             self.loader = None
-        self.layout_xy, self.method, self.job, self._highlighted_for = None, None, None, None
+        self.layout_xy, self.method, self.job, self._highlighted_for, self._marked_for = None, None, None, None, []
         self.suggestions, self._propagator, self._suggest_stale, self.suggest_job = None, None, True, None
         self.view.set_layout(np.zeros((0, 2)))
         self.legend.clear()
@@ -276,7 +277,7 @@ class MapPage(QWidget):
         self.view.set_layout(xy)
         self.stack.setCurrentIndex(1)
         self.info.setText(f"{METHOD_NAMES.get(method, method)} of {len(xy):,} images")
-        self._highlighted_for = None
+        self._highlighted_for, self._marked_for = None, []
         self.recolor()
 
     # ================================================================== colours and highlight
@@ -354,10 +355,14 @@ class MapPage(QWidget):
         self.suggest_job = None
 
     def _follow_clusters(self) -> None:
-        """Ring the images of the clusters selected in the Clusters tab."""
+        """Ring the images of the clusters selected in the Clusters tab, and the images selected in its grid."""
         r = self.review
         if self.layout_xy is None or r.session is None:
             return
+        images = list(r.selected_images)
+        if images != self._marked_for:  # (unchanged when a click on the map selected a cluster: keep its ring)
+            self._marked_for = images
+            self.view.set_marked(images)
         cids = list(r.selected)
         if cids == self._highlighted_for:
             return

@@ -105,6 +105,7 @@ class EmbeddingMapView(pg.PlotWidget):
         self._highlight = np.zeros(0, dtype=np.int64)
         self._current: Optional[int] = None
         self._rgba: Optional[np.ndarray] = None  # each point's colour as shown
+        self._marked = np.zeros(0, dtype=np.int64)
         self._brushes: dict[int, QBrush] = {}
         self.scatter = pg.ScatterPlotItem(size=POINT_SIZE, pen=None, pxMode=True, hoverable=False)
         self.highlight_item = pg.ScatterPlotItem(size=POINT_SIZE + 4, pen=pg.mkPen("#ffffff", width=1.2), brush=None)
@@ -150,6 +151,7 @@ class EmbeddingMapView(pg.PlotWidget):
         self._selected = np.zeros(0, dtype=np.int64)
         self._highlight = np.zeros(0, dtype=np.int64)
         self._current = None
+        self._marked = np.zeros(0, dtype=np.int64)
         self._rgba = None
         self.scatter.setData(pos=self.xy, brush=list(brushes) if brushes is not None else pg.mkBrush("#8fa3bf"),
                              size=POINT_SIZE, pen=None)
@@ -209,11 +211,21 @@ class EmbeddingMapView(pg.PlotWidget):
         return self._highlight.tolist()
 
     def set_current(self, index: Optional[int]) -> None:
+        """The clicked image (ringed pink; More like this starts from it)."""
         self._current = None if index is None or not 0 <= int(index) < len(self.xy) else int(index)
-        if self._current is None:
-            self.current_item.setData([], [])
+        self.set_marked([] if self._current is None else [self._current])
+
+    def set_marked(self, indices: Sequence[int]) -> None:
+        """Ring these images pink: the clicked one, or the images selected in the Clusters grid."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        self._marked = np.unique(idx[(idx >= 0) & (idx < len(self.xy))])
+        if len(self._marked):
+            self.current_item.setData(pos=self.xy[self._marked])
         else:
-            self.current_item.setData(pos=self.xy[[self._current]])
+            self.current_item.setData([], [])
+
+    def marked(self) -> list[int]:
+        return self._marked.tolist()
 
     def current(self) -> Optional[int]:
         return self._current
