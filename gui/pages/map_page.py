@@ -21,7 +21,7 @@ from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
-from pipeline.embedding_map import cached_layout, default_method, effective_method
+from pipeline.embedding_map import cached_layout, default_method, effective_method, tsne_available
 
 from gui.controllers.review import ReviewController
 from gui.dialogs.class_picker import ClassPicker
@@ -276,7 +276,8 @@ class MapPage(QWidget):
         self.layout_xy, self.method = xy, method
         self.view.set_layout(xy)
         self.stack.setCurrentIndex(1)
-        self.info.setText(f"{METHOD_NAMES.get(method, method)} of {len(xy):,} images")
+        note = "" if method != "pca" or tsne_available() else " (pip install openTSNE for a t-SNE map)"
+        self.info.setText(f"{METHOD_NAMES.get(method, method)} of {len(xy):,} images{note}")
         self._highlighted_for, self._marked_for = None, []
         self.recolor()
 
