@@ -134,3 +134,12 @@ def test_nearest_images_exclude_and_edge_cases():
     assert nearest_images(x, 0, 0).tolist() == []
     with pytest.raises(ValueError, match="does not exist"):
         nearest_images(x, 5, 3)
+
+
+def test_without_opentsne_tsne_falls_back_to_pca(digits, monkeypatch, tmp_path):
+    x, _ = digits
+    monkeypatch.setattr(em, "tsne_available", lambda: False)
+    assert em.default_method() == "pca" and em.effective_method("tsne", len(x)) == "pca"
+    np.testing.assert_array_equal(em.compute_layout(x, method="tsne"), em.compute_layout(x, method="pca"))
+    em.cached_layout(tmp_path, x, method="tsne")
+    assert [p.name.split("-")[2] for p in tmp_path.glob("map-layout-*.npy")] == ["pca"]
