@@ -108,7 +108,8 @@ class ProjectController(QObject):
             if len(session) != len(data.items):
                 raise ReviewError(f"the session has {len(session)} images but the cache has {len(data.items)}")
         except SessionDamaged as exc:
-            if exc.backup is not None:
+            if exc.backup is not None:  # shown in the window, then the good copy is offered
+                self.error.emit(f"Cannot restore {folder}: {exc}", "")
                 self.damaged.emit(Path(folder), str(exc))
             else:  # start over: the settings for a new run (the damaged file stays in the history)
                 self.error.emit(f"Cannot restore {folder}: {exc} Run the pipeline again to start over "
