@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.review = ReviewController(self.jobs, taxonomy, self)
         self.projects = ProjectController(self.store, self.jobs, demo_config, self)
         self.last_error: Optional[str] = None
+        self._labels_known: tuple = (None, False)  # (session, can_find_suspects(session))
         self.locked_for: Optional[Path] = None  # the folder a running pipeline job will replace the review with
         self.dialog: Optional[QWidget] = None  # the help dialog once opened (for tests)
         self.settings_dialog: Optional[SettingsDialog] = None
@@ -231,9 +232,15 @@ class MainWindow(QMainWindow):
             has_session=r.session is not None, has_project=r.project is not None, busy=self.jobs.busy(),
             on_clusters=on_clusters, n_clusters=len(r.selected) if on_clusters else 0,
             n_images=len(r.selected_images) if on_clusters else 0, has_current=r.current is not None,
-            has_labels=can_find_suspects(r.session), can_undo=r.undo_stack.canUndo(),
+            has_labels=self._has_labels(r.session), can_undo=r.undo_stack.canUndo(),
             can_redo=r.undo_stack.canRedo(), locked=self.locked_for is not None, read_only=bool(r.read_only))
         return state
+
+    def _has_labels(self, session) -> bool:
+        """Whether ``session``'s given labels allow a mislabel search (they never change: once per session)."""
+        if self._labels_known[0] is not session:
+            self._labels_known = (session, can_find_suspects(session))
+        return self._labels_known[1]
 
     def update_actions(self) -> None:
         action_table.update_enabled(self.actions_by_id, self.action_state())
@@ -248,8 +255,8 @@ class MainWindow(QMainWindow):
     def say(self, text: str, ms: int = 5000) -> None:
         self.status_line.show_message(text, ms)
 
-    def _show_counts(self) -> None:
-        text = counts_text(self.review.session)
+    def _show_counts(self, text: Optional[str] = None) -> None:
+        text = text if text is not None else counts_text(self.review.session)
         self.counts_label.setText(text)
         self.counts_label.setToolTip(text)
 
@@ -312,28 +319,30 @@ class MainWindow(QMainWindow):
             self.progress_panel.cancelling()
 
     # ================================================================== projects
-    def _install(self, data, session: ReviewSession, session_path, stats=None) -> None:
-        """Show a project. A finished run (``stats`` computed on the model thread) goes in over two
-        event-loop turns (show the page, then fill it), so neither holds the UI thread for both."""
-        if stats is None:
+    def _install(self, data, session: ReviewSession, session_path, prepared=None) -> None:
+        """Show a project. A finished run (``prepared``: figures computed on the model thread) goes in
+        over two event-loop turns (show the page, then fill it), so neither holds the UI thread for both."""
+        if prepared is None:
             self._install_now(data, session, session_path, None)
             return
         self._show_review_page()
-        QTimer.singleShot(0, lambda: self._install_now(data, session, session_path, stats))
+        QTimer.singleShot(0, lambda: self._install_now(data, session, session_path, prepared))
 
     def _show_review_page(self) -> None:
         self.review_tabs.setCurrentWidget(self.clusters)
         self.stack.setCurrentIndex(1)
 
-    def _install_now(self, data, session: ReviewSession, session_path, stats) -> None:
+    def _install_now(self, data, session: ReviewSession, session_path, prepared) -> None:
         self._unlock()  # before the new models go in: one repaint, of the new review
+        if prepared is not None:
+            self._labels_known = (session, prepared.has_labels)
         taxonomy = self.projects.taxonomy_for(session.folder) if self._default_taxonomy else None
-        self.review.install(data, session, session_path, taxonomy, stats=stats)
+        self.review.install(data, session, session_path, taxonomy, stats=prepared.stats if prepared else None)
         self._show_review_page()
         self.store.add_recent(session.folder)
         self._update_recent()
         self._show_title()
-        self._show_counts()
+        self._show_counts(prepared.counts if prepared is not None else None)
         self.update_actions()
         self.session_installed.emit()
 

@@ -249,10 +249,16 @@ def test_a_finished_run_is_installed_with_statistics_from_the_model_thread(qtbot
 
     folder = write_project(tmp_path, store, "done")
     monkeypatch.setattr(project_module, "run_and_store_in_process", lambda *a, **kw: None)  # result is stored
-    ui_thread_stats = []
-    monkeypatch.setattr(ReviewController, "compute_stats", lambda self: ui_thread_stats.append(1))
+    import gui.main_window as main_window_module
+
+    ui_thread = []
+    monkeypatch.setattr(ReviewController, "compute_stats", lambda self: ui_thread.append("stats"))
+    monkeypatch.setattr(main_window_module, "counts_text", lambda s: ui_thread.append("counts") or "")
+    monkeypatch.setattr(main_window_module, "can_find_suspects", lambda s: ui_thread.append("labels") or False)
     with qtbot.waitSignal(window.session_installed, timeout=20_000):
         window.projects.run_pipeline(folder, get_preset("hog-kmeans").with_k(3))
-    assert ui_thread_stats == []
+    assert ui_thread == []  # all three came from the model thread
+    assert window.counts_label.text().startswith(f"{3 * N_PER} images")
+    assert window.act("suspects").isEnabled()  # labels 0, 1, 2 allow a mislabel search
     assert window.review.stats is not None and len(window.review.stats.distance) == 3 * N_PER
     assert window.windowTitle() == "Cluster Review — done"

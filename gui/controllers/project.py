@@ -11,12 +11,13 @@ UI thread only the widgets' own work.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QObject, Signal
 
-from pipeline.clustering.summary import compute_cluster_stats
+from pipeline.clustering.summary import ClusterStats, compute_cluster_stats
 from pipeline.config import DEFAULT_PRESET, PipelineConfig, get_preset
 from pipeline.core.paths import display_path
 from pipeline.core.progress import report
@@ -28,14 +29,27 @@ from pipeline.project.store import ProjectData
 from pipeline.review import ReviewError, ReviewSession, Taxonomy, TaxonomyError
 
 from gui.jobs.runner import JobRunner
+from gui.jobs.suspects_job import can_find_suspects
 from gui.jobs.worker import Job
+from gui.models.cluster_text import counts_text
 from gui.settings import SessionStore
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What installing a finished run needs, computed on the model thread (a 39k-image session
+    takes 100+ ms for these on the UI thread): cluster statistics, the status-bar counts and
+    whether the labels allow a mislabel search."""
+
+    stats: ClusterStats
+    counts: str
+    has_labels: bool
 
 
 class ProjectController(QObject):
     """Open / restore / run / install a project into the window."""
 
-    loaded = Signal(object, object, object, object)  # ProjectData, ReviewSession, session path, ClusterStats|None
+    loaded = Signal(object, object, object, object)  # ProjectData, ReviewSession, session path, Prepared|None
     settings_needed = Signal(object)  # folder (Path): ask for a config, then run_pipeline
     error = Signal(str, str)
     message = Signal(str, int)
@@ -214,11 +228,11 @@ class ProjectController(QObject):
                 data, session = run_and_store(config, str(folder), source, store_root, progress, cancel)
             report(progress, "loading result", 0, 1, "cluster statistics")
             stats = compute_cluster_stats(data.features, {c: session.members(c) for c in session.cluster_ids()})
-            return data, session, stats
+            return data, session, Prepared(stats, counts_text(session), can_find_suspects(session))
 
         def done(out) -> None:
-            data, session, stats = out
-            self.loaded.emit(data, session, self.store.session_path(folder), stats)
+            data, session, prepared = out
+            self.loaded.emit(data, session, self.store.session_path(folder), prepared)
             t = data.timings.get("total")
             msg = f"Clustered {len(data.items):,} images into {len(session.cluster_ids())} clusters"
             msg += f" in {t:.1f}s" if t is not None else ""
