@@ -20,7 +20,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -276,7 +276,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from gui.app import make_application
 
-    app = make_application()  # noqa: F841 (keeps the application alive)
+    app = make_application()
     with tempfile.TemporaryDirectory(prefix="cr-screens-") as tmp:
         store_root = args.store or Path(tmp) / "store"
         os.environ.setdefault("CLUSTER_REVIEW_HOME", str(store_root))
@@ -284,6 +284,7 @@ def main(argv=None) -> int:
         failures: list[str] = []
         for size in args.sizes:
             failures += capture(size, args.views, folder, store_root, args.out)
+    app.processEvents()
     for f in failures:
         print(f"FAILED {f}", file=sys.stderr)
     return 1 if failures else 0
