@@ -159,3 +159,15 @@ def test_suspects_mlp_on_too_few_images_names_its_minimum(tiny, tmp_path, capsys
     assert main(["suspects", str(tiny), "--out", str(tmp_path / "s.csv"), "--no-cache", "--classifier", "mlp"]) == 2
     one_line_error(capsys, "mlp classifier", "5 found", "at least 15", "--classifier logreg")
     assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize("params, needles", [
+    ({"method": "hdbscan", "k": None}, ["at least 15", "min_samples=15", "min_cluster_size"]),
+    ({"method": "spectral", "k": 3}, ["at least 11", "10-nearest-neighbour", "n_neighbors"]),
+    ({"method": "agglomerative", "k": 3, "method_params": {"n_neighbors": 20}}, ["at least 21"]),
+])
+def test_methods_name_their_minimum(tiny, tmp_path, capsys, params, needles):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"features": [{"name": "hog", "params": {}}], "pca": None, **params}))
+    assert main(["run", str(tiny), "--out", str(tmp_path / "o"), "--config", str(config), "--no-cache"]) == 2
+    one_line_error(capsys, "too few images", "5 loaded", *needles)

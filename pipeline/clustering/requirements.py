@@ -36,6 +36,12 @@ def minimum_images(config) -> tuple[int, str]:
     if neighbours and int(neighbours) + 1 > need:
         need = int(neighbours) + 1
         why = f"method {config.method!r} builds a {int(neighbours)}-nearest-neighbour graph"
+    params = config.method_params
+    smallest = params.get("min_cluster_size", _default_param(config.method, "min_cluster_size"))
+    if smallest:  # HDBSCAN: min_samples (default: min_cluster_size) must not exceed the images
+        core = params.get("min_samples") or smallest
+        if int(core) > need:
+            need, why = int(core), f"method {config.method!r} needs min_samples={int(core)} images for one cluster"
     return need, why
 
 
@@ -52,7 +58,9 @@ def fit_to_images(config, n_images: int):
             raise ValueError(f"k={int(config.k)} clusters is more than the {n_images} images loaded{choose}")
         hint = ""
         if "nearest-neighbour" in why:
-            hint = "; add images or use a preset without a neighbour graph (e.g. hog-kmeans)"
+            hint = "; add images, lower method_params n_neighbors, or use a preset without a neighbour graph (hog-kmeans)"
+        elif "min_samples" in why:
+            hint = "; add images or lower method_params min_cluster_size / min_samples"
         raise ValueError(f"too few images: {n_images} loaded, at least {need} needed ({why}){hint}")
     if method_needs_k(config.method) and config.k_range and int(config.k_range[1]) > n_images:
         return replace(config, k_range=[int(config.k_range[0]), n_images])
