@@ -120,6 +120,9 @@ def test_cli_suspects_writes_every_name(corpus, tmp_path, capsys):
     assert len(ranked) == labelled
     assert any(os.path.basename(r["path"]) == NON_UTF8_NAME for r in ranked)
     assert all(os.path.isfile(r["path"]) for r in ranked)
+    assert len({os.path.realpath(r["path"]) for r in ranked}) == len(ranked)  # no image twice (loop, links)
+    pairs = rows(out.parent / "suspects_duplicate_conflicts.csv")
+    assert all(os.path.realpath(p["path_a"]) != os.path.realpath(p["path_b"]) for p in pairs)
 
 
 @pytest.fixture(scope="module")
