@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VIEWS = ("clusters", "suspects", "map", "move", "class_picker", "more_like_this")
 
 
+@pytest.mark.slow  # 8-22 s: a pipeline run, a t-SNE and a mislabel search in a child process
 def test_screenshots_bench_writes_every_view(tmp_path):
     out = tmp_path / "shots"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CLUSTER_REVIEW_HOME=str(tmp_path / "home"))
