@@ -18,6 +18,9 @@ from pipeline.io.walk import ALIAS_REASON, HIDDEN_REASON, LOOP_REASON, NOT_IMAGE
 from pipeline.review.export import export_csv, export_tree, missing_images
 from pipeline.review.session import ReviewSession
 
+#: The corpus needs POSIX names (bytes, newlines), symbolic links and named pipes.
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX file names, links and pipes")
+
 EXPECTED_REASON = {  # words each unreadable kind's reason must contain
     "zero bytes": "empty",
     "corrupt": "not an image",

@@ -17,6 +17,9 @@ from pipeline.config import get_preset
 from pipeline.core.csvio import read_text
 
 
+#: The corpus needs POSIX names (bytes, newlines), symbolic links and named pipes.
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX file names, links and pipes")
+
 @pytest.fixture
 def opened(qtbot, tmp_path):
     corpus = write_bad_corpus(tmp_path / "corpus")
