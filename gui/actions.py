@@ -241,10 +241,10 @@ def disabled_reason(spec: ActionSpec, state: ActionState) -> str:
     if enabled(spec, state):
         return ""
     name = spec.text.replace("&", "").rstrip(".…")
-    if state.read_only and spec.id in EDIT_ACTIONS:
-        why = "another window or program has this project open, so it is read-only here"
-    elif state.locked:
+    if state.locked:
         why = "the review shown is locked while the new pipeline run goes (Cancel to get it back)"
+    elif state.read_only and spec.id in EDIT_ACTIONS:
+        why = "another window or program has this project open, so it is read-only here"
     elif not state.has_session and spec.enabled_when(replace(state, has_session=True, has_project=True)):
         why = "open a folder first"
     elif state.busy and spec.enabled_when(replace(state, busy=False)):

@@ -64,7 +64,8 @@ class MainWindow(QMainWindow):
         self.projects = ProjectController(self.store, self.jobs, demo_config, self)
         self.last_error: Optional[str] = None
         self._labels_known: tuple = (None, False)  # (session, can_find_suspects(session))
-        self.locked_for: Optional[Path] = None  # the folder a running pipeline job will replace the review with
+        self.locked_for: Optional[Path] = None
+        self._read_only_before: Optional[str] = None  # the review's read_only before a run locked it  # the folder a running pipeline job will replace the review with
         self.dialog: Optional[QWidget] = None  # the help dialog once opened (for tests)
         self.settings_dialog: Optional[SettingsDialog] = None
         self.more_dialog: Optional[MoreLikeThisDialog] = None
@@ -287,13 +288,19 @@ class MainWindow(QMainWindow):
         self.update_actions()
 
     def _lock(self, folder: Optional[Path], title: str) -> None:
-        """While a run goes, the review shown (to be replaced) is read-only and the title says what runs."""
+        """While a run goes, the review shown (to be replaced) is read-only and the title says what runs.
+
+        The edit actions are off and the controller refuses every edit (drag and drop, type-ahead
+        naming, a dendrogram cut ...) with the reason; the page stays visible for looking, and is
+        not repainted greyed out (a 40,000-image page takes long to repaint)."""
         if folder is None:
             return
         self.locked_for = Path(folder)
         old = self.review.session
         if old is not None:
-            self.review_tabs.setEnabled(False)
+            self._read_only_before = self.review.read_only
+            self.review.read_only = (f"The review of {Path(old.folder).name} is read-only while the new run goes "
+                                     f"(Cancel keeps it).")
             self.run_notice.show_over(self.stack.geometry(), f"{title}… The review of {Path(old.folder).name} below "
                                       f"is read-only until the new result replaces it (Cancel keeps it).")
             self.setWindowTitle(f"Cluster Review — running on {self.locked_for.name} (showing {Path(old.folder).name})")
@@ -305,7 +312,8 @@ class MainWindow(QMainWindow):
         if self.locked_for is None or self.jobs.busy():
             return
         self.locked_for = None
-        self.review_tabs.setEnabled(True)
+        if self._read_only_before is not None:  # the old review was locked: give it back as it was
+            self.review.read_only, self._read_only_before = self._read_only_before, None
         self.run_notice.hide()
         self._show_title()
         self.update_actions()

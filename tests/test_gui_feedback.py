@@ -165,7 +165,9 @@ def test_the_old_review_is_locked_while_a_new_folder_runs(qtbot, opened, tmp_pat
     qtbot.waitUntil(started.is_set)
     assert "running on other" in w.windowTitle() and "signs" in w.windowTitle()
     assert w.run_notice.isVisible() and "read-only" in w.run_notice.text()
-    assert not w.review_tabs.isEnabled()
+    assert "read-only while the new run goes" in w.review.read_only
+    assert not w.review.name([0], "14") and w.session.cluster_names.get(0) is None  # refused, with the reason
+    assert "read-only" in w.last_error
     for action_id in ("name", "accept", "export_csv", "save_as", "undo", "merge", "move_new", "run"):
         assert not w.act(action_id).isEnabled(), action_id
     QTest.keyClick(w, Qt.Key.Key_A)
@@ -173,7 +175,7 @@ def test_the_old_review_is_locked_while_a_new_folder_runs(qtbot, opened, tmp_pat
     w.cancel_job()
     qtbot.waitUntil(lambda: not w.jobs.busy(), timeout=10_000)
     assert w.windowTitle() == "Cluster Review — signs"
-    assert w.review_tabs.isEnabled() and not w.run_notice.isVisible()
+    assert w.review.read_only == "" and not w.run_notice.isVisible()
     assert w.act("export_csv").isEnabled()
 
 
