@@ -305,3 +305,18 @@ def test_cancelling_the_layout_job_leaves_a_retry(qtbot, project, tmp_path):
     w.review_tabs.setCurrentWidget(w.clusters)
     w.review_tabs.setCurrentWidget(w.map)
     qtbot.waitUntil(lambda: w.map.layout_xy is not None, timeout=60_000)
+
+
+def test_clicking_a_legend_entry_selects_its_images(qtbot, window):
+    w = window
+    m = show_map(qtbot, w)
+    s = w.session
+    legend = m.legend
+    first, second = legend.item(0), legend.item(1)
+    qtbot.mouseClick(legend.viewport(), Qt.MouseButton.LeftButton, pos=legend.visualItemRect(first).center())
+    cid = first.data(Qt.ItemDataRole.UserRole)  # colour by cluster: the code is the cluster id
+    assert m.view.selected() == sorted(s.members(cid).tolist())
+    qtbot.mouseClick(legend.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier,
+                     legend.visualItemRect(second).center())
+    both = np.concatenate([s.members(cid), s.members(second.data(Qt.ItemDataRole.UserRole))])
+    assert m.view.selected() == sorted(both.tolist())

@@ -18,7 +18,7 @@ from typing import Callable, Optional
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSplitter,
+from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from pipeline.embedding_map import cached_layout, default_method, effective_method, tsne_available
@@ -160,6 +160,8 @@ class MapPage(QWidget):
         self.legend.setMinimumWidth(150)
         self.legend.setSelectionMode(QListWidget.SelectionMode.NoSelection)
         self.legend.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.legend.setToolTip("Click an entry to select its images on the map (Ctrl+click: add them)")
+        self.legend.itemClicked.connect(self._legend_clicked)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.view)
         split.addWidget(self.legend)
@@ -301,13 +303,17 @@ class MapPage(QWidget):
         for code, label in legend[:LEGEND_ROWS]:
             pix = QPixmap(12, 12)
             pix.fill(palette[code])
-            self.legend.addItem(QListWidgetItem(QIcon(pix), label))
+            item = QListWidgetItem(QIcon(pix), label)
+            item.setData(Qt.ItemDataRole.UserRole, code)
+            self.legend.addItem(item)
         if len(legend) > LEGEND_ROWS:
             self.legend.addItem(f"… {len(legend) - LEGEND_ROWS} more")
         if (codes < 0).any():
             pix = QPixmap(12, 12)
             pix.fill(QColor(110, 110, 110))
-            self.legend.addItem(QListWidgetItem(QIcon(pix), f"none  ({int((codes < 0).sum()):,})"))
+            item = QListWidgetItem(QIcon(pix), f"none  ({int((codes < 0).sum()):,})")
+            item.setData(Qt.ItemDataRole.UserRole, -1)
+            self.legend.addItem(item)
         self._highlighted_for = None
         self._follow_clusters()
 
@@ -315,6 +321,14 @@ class MapPage(QWidget):
         if self.color_key() == "suggestion" and self.suggestions is None:
             self._suggest_stale = True
         self.recolor()
+
+    def _legend_clicked(self, item: QListWidgetItem) -> None:
+        """Select the images of the clicked legend entry (Ctrl: add them to the selection)."""
+        code = item.data(Qt.ItemDataRole.UserRole)
+        if code is None or len(self.codes) != self.view.point_count():
+            return
+        add = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.ControlModifier)
+        self.view.select(np.flatnonzero(self.codes == int(code)), add=add)
 
     def _on_refreshed(self, *_) -> None:
         self._suggest_stale = True
