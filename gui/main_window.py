@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
         self.counts_label = ElidedLabel(counts_text(None))
         self.counts_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_line, 1)
-        self.statusBar().addPermanentWidget(self.progress_panel, 3)
+        self.statusBar().addPermanentWidget(self.progress_panel)
         self.statusBar().addPermanentWidget(self.counts_label, 0)
         self.key_notice = DisabledKeyNotice(self, self.actions_by_id, self.action_state, self.say,
                                             own_keys=[self.suspects])  # its table takes A, K, C, R itself

@@ -48,6 +48,7 @@ class ProgressPanel(QWidget):
         self.times.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.cancel = QPushButton("Cancel")
         self.cancel.clicked.connect(self.cancel_clicked)
+        self.setMaximumWidth(620)  # the status bar's message keeps the rest
         lay.addWidget(self.stage, 1)  # the stage text gives way first; the times keep their room
         lay.addWidget(self.bar)
         lay.addWidget(self.times)
