@@ -201,7 +201,6 @@ class MapPage(QWidget):
     def _install(self) -> None:
         self._teardown()
         r = self.review
-        self.loader = ThumbnailLoader(r.session.paths, r.project.images, parent=self)
         self._show_placeholder("The map is computed when this tab is first shown.")
         if self.isVisible():
             self.activate()
@@ -430,7 +429,9 @@ class MapPage(QWidget):
         r = self.review
         if r.session is None:
             return None, ""
-        pix = self.loader.load_now(image, HOVER_THUMB) if self.loader is not None else None
+        if self.loader is None:  # made on the first hover (its threads cost nothing until the map is used)
+            self.loader = ThumbnailLoader(r.session.paths, r.project.images if r.project else None, parent=self)
+        pix = self.loader.load_now(image, HOVER_THUMB)
         lines = image_tooltip(r.session, r.taxonomy, image).splitlines()
         text = [Path(r.session.paths[image]).name, r.label(r.session.cluster_of(image)), *lines[1:]]
         return pix, "\n".join(text)
