@@ -200,7 +200,6 @@ class MapPage(QWidget):
     # ================================================================== install / teardown
     def _install(self) -> None:
         self._teardown()
-        r = self.review
         self._show_placeholder("The map is computed when this tab is first shown.")
         if self.isVisible():
             self.activate()
