@@ -382,11 +382,13 @@ class SessionDB:
 
     def path_to(self, seq: int) -> list[int]:
         """Journal rows from the run's state (exclusive) to ``seq`` (inclusive), in order."""
-        out = []
-        while seq:
-            out.append(seq)
-            seq = self.parent(seq)
-        return out[::-1]
+        if not seq:
+            return []
+        self.entry(seq)  # raises for an unknown row
+        rows = self.conn.execute(
+            "WITH RECURSIVE up(seq, depth) AS (SELECT ?, 0 UNION ALL SELECT j.parent, up.depth + 1 FROM journal j "
+            "JOIN up ON j.seq = up.seq WHERE j.parent != 0) SELECT seq FROM up ORDER BY depth DESC", (int(seq),))
+        return [int(r[0]) for r in rows]
 
     def redo_child(self, seq: int) -> Optional[int]:
         """The edit a redo from state ``seq`` re-applies: the child that was head most recently."""
