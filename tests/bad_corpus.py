@@ -109,6 +109,7 @@ def write_bad_corpus(root: Path, *, n_per_class: int = 4) -> Corpus:
         "semicolon and tab": "semi;colon\ttab.png",
         "leading dash and spaces": "-  spaced  .png",
         "unicode name": "Straße_標識.png",
+        "spaces around the name": "  spaced out.png ",
     }
     for i, (kind, name) in enumerate(odd_names.items()):
         path = Path(os.fsdecode(os.path.join(os.fsencode(cls), os.fsencode(name))))

@@ -95,6 +95,10 @@ def test_cli_run_eval_and_outputs_round_trip_every_name(corpus, tmp_path, capsys
     skipped = {r["path"]: r["reason"] for r in rows(out / "skipped.csv")}
     left_out = corpus.left_out
     assert {str(p) for p in left_out.values()} == set(skipped)
+    # the written CSV is a valid source again: same files, same labels, nothing missing
+    again = discover(out / "assignments.csv")
+    assert again.skipped == [] and sorted((it.path, it.label) for it in again.items) == sorted(
+        (r["path"], r["label"]) for r in assigned)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["k"] == 13 and metrics["n_clusters"] == 13
     assert metrics["n_images"] == len(assigned) and metrics["n_skipped"] == len(skipped)

@@ -252,3 +252,17 @@ def test_a_loop_deep_inside_is_reported_not_followed(tmp_path):
     assert names(found) == ["x.png"]
     assert sorted(os.path.basename(s.path) for s in found.skipped) == ["back_to_a", "self"]
     assert all("loop" in s.reason for s in found.skipped)
+
+
+def test_csv_paths_keep_spaces_and_backslashes_that_are_part_of_the_name(tmp_path):
+    names = [" lead.png", "trail.png ", "back\\slash.png", "plain.png"]
+    for name in names:
+        write_image(tmp_path / name, fmt="PNG")
+    write_image(tmp_path / "sub" / "win.png")
+    listing = tmp_path / "list.csv"
+    rows = [f'"{n}",a' for n in names] + ["sub\\win.png, b ", "  missing.png ,c"]
+    listing.write_text("path,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    found = discover(listing)
+    assert sorted(os.path.basename(it.path) for it in found.items) == sorted(names + ["win.png"])
+    assert {os.path.basename(it.path): it.label for it in found.items}["win.png"] == "b"
+    assert [(os.path.basename(s.path), s.reason) for s in found.skipped] == [("missing.png", MISSING_REASON)]

@@ -224,19 +224,15 @@ def _read_rows(csv_path: Path) -> list[list[str]]:
         raise SourceError(f"cannot read {csv_path}: {exc.strerror or exc}") from None
     first_line = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first_line.count) if any(c in first_line for c in ";,\t") else ","
-    rows = [
-        [cell.strip() for cell in row]
-        for row in csv.reader(io.StringIO(text), delimiter=delimiter)
-        if row and any(cell.strip() for cell in row)
-    ]
-    return [row for row in rows if not row[0].startswith("#")]
+    rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row and any(c.strip() for c in row)]
+    return [row for row in rows if not row[0].lstrip().startswith("#")]  # cells unstripped: see _resolve
 
 
 def _discover_csv_file(csv_path: Path, crop_roi: bool) -> Discovery:
     rows = _read_rows(csv_path)
     if not rows:
         raise SourceError(f"no images found in {csv_path} (the CSV is empty)")
-    header = [h.lower() for h in rows[0]]
+    header = [h.strip().lower() for h in rows[0]]
     if ("classid" in header and "path" in header) or ("filename" in header and "roi.x1" in header):
         skipped: list[SkippedFile] = []
         items = _read_gtsrb_rows(csv_path, rows, crop_roi, skipped)
@@ -254,7 +250,7 @@ def _read_gtsrb_csv(csv_path: Path, crop_roi: bool, skipped: list[SkippedFile]) 
 
 def _read_gtsrb_rows(csv_path: Path, rows: list[list[str]], crop_roi: bool, skipped: list[SkippedFile]) -> list[ImageItem]:
     """Rows of a GTSRB CSV (Kaggle ``Path`` or official ``Filename`` column) -> items."""
-    col = {name.lower(): i for i, name in enumerate(rows[0])}
+    col = {name.strip().lower(): i for i, name in enumerate(rows[0])}
     path_col = col.get("path", col.get("filename"))
     if path_col is None:
         return []
@@ -264,12 +260,12 @@ def _read_gtsrb_rows(csv_path: Path, rows: list[list[str]], crop_roi: bool, skip
     items: list[ImageItem] = []
     seen: set[str] = set()
     for row in rows[1:]:
-        if len(row) <= path_col or not row[path_col]:
+        if len(row) <= path_col or not row[path_col].strip():
             continue
         path = _resolve(base, row[path_col])
         if not _register(path, seen, skipped):
             continue
-        label = _class_label(row[label_col]) if label_col is not None and len(row) > label_col else None
+        label = _class_label(row[label_col].strip()) if label_col is not None and len(row) > label_col else None
         roi = None
         if crop_roi and None not in roi_cols:
             try:
@@ -282,7 +278,7 @@ def _read_gtsrb_rows(csv_path: Path, rows: list[list[str]], crop_roi: bool, skip
 
 def _discover_path_label_csv(csv_path: Path, rows: list[list[str]]) -> Discovery:
     base = csv_path.parent
-    header = [h.lower() for h in rows[0]]
+    header = [h.strip().lower() for h in rows[0]]
     path_col, label_col = 0, 1
     named_path = next((header.index(h) for h in _PATH_HEADERS if h in header), None)
     if named_path is not None and not _exists(_resolve(base, rows[0][named_path])):
@@ -295,21 +291,29 @@ def _discover_path_label_csv(csv_path: Path, rows: list[list[str]]) -> Discovery
     seen: set[str] = set()
     items: list[ImageItem] = []
     for row in rows:
-        if len(row) <= path_col or not row[path_col]:
+        if len(row) <= path_col or not row[path_col].strip():
             continue
         path = _resolve(base, row[path_col])
         if not _register(path, seen, skipped):
             continue
-        label = row[label_col] if label_col is not None and len(row) > label_col and row[label_col] else None
+        label = row[label_col].strip() if label_col is not None and len(row) > label_col else None
+        label = label or None
         items.append(ImageItem(path, label))
     return Discovery(_sorted(items), "csv", skipped)
 
 
 def _resolve(base: Path, value: str) -> str:
-    value = value.strip()
+    """The file a CSV cell names: the cell as written when such a file exists (names may
+    start or end with spaces, or hold a backslash), else trimmed, ``~`` expanded and with
+    Windows separators."""
+    tidy = value.strip()
     if os.sep != "\\":
-        value = value.replace("\\", "/")  # CSVs written on Windows
-    return os.path.normpath(os.path.join(os.fspath(base), os.path.expanduser(value)))
+        tidy = tidy.replace("\\", "/")  # CSVs written on Windows
+    tidy_path = os.path.normpath(os.path.join(os.fspath(base), os.path.expanduser(tidy)))
+    if tidy == value:
+        return tidy_path
+    exact = os.path.normpath(os.path.join(os.fspath(base), value))
+    return exact if _exists(exact) else tidy_path
 
 
 def _exists(path: str) -> bool:

@@ -58,7 +58,7 @@ def is_hidden(name: str) -> bool:
 
 def _has_image_suffix(name: str) -> bool:
     """An image extension, or no extension at all (the decoder reads the header)."""
-    suffix = os.path.splitext(name)[1].lower()
+    suffix = os.path.splitext(name)[1].lower().rstrip()  # "photo.jpg " is a JPEG too
     return suffix == "" or suffix in IMAGE_EXTENSIONS
 
 
