@@ -266,3 +266,11 @@ def test_csv_paths_keep_spaces_and_backslashes_that_are_part_of_the_name(tmp_pat
     assert sorted(os.path.basename(it.path) for it in found.items) == sorted(names + ["win.png"])
     assert {os.path.basename(it.path): it.label for it in found.items}["win.png"] == "b"
     assert [(os.path.basename(s.path), s.reason) for s in found.skipped] == [("missing.png", MISSING_REASON)]
+
+
+def test_the_chosen_folder_may_itself_be_a_link_to_a_parent(tmp_path):
+    write_image(tmp_path / "a" / "x.png")
+    os.symlink(".", tmp_path / "here")  # the user opens tmp_path/here, a link to tmp_path itself
+    found = discover(tmp_path / "here")
+    assert [(os.path.basename(it.path), it.label) for it in found.items] == [("x.png", "a")]
+    assert [os.path.basename(s.path) for s in found.skipped] == ["here"]  # met again inside: a loop

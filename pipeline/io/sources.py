@@ -125,7 +125,7 @@ def _check_readable_dir(folder: Path) -> None:
 def _scan(folder: Path, skipped: list[SkippedFile]) -> tuple[list[str], list[str]]:
     """Candidate ``(files, subfolders)`` directly in ``folder`` (see :class:`FolderWalker`)."""
     walker = FolderWalker(skipped)
-    real = walker.enter(os.fspath(folder))
+    real = walker.enter(os.fspath(folder), root=True)
     dirs = walker.scan(os.fspath(folder), real, None) if real is not None else []
     return [path for path, _ in walker.files(read_links=False)], dirs + walker.linked_folders()
 
@@ -134,7 +134,7 @@ def _discover_plain_folder(root: Path) -> Discovery:
     skipped: list[SkippedFile] = []
     walker = FolderWalker(skipped)
     top = os.fspath(root)
-    real = walker.enter(top)
+    real = walker.enter(top, root=True)
     for sub in walker.scan(top, real, None, label_links=True) if real is not None else []:
         walker.walk(sub, os.path.basename(sub))
     items = [ImageItem(path, label) for path, label in walker.files()]

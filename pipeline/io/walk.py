@@ -99,10 +99,13 @@ class FolderWalker:
         self._deferred: list[tuple[str, Optional[str]]] = []  # linked folders, read last
 
     # ------------------------------------------------------------------ folders
-    def enter(self, folder: str) -> Optional[str]:
-        """Real path of ``folder`` if it should be read now, else ``None`` (and it is reported)."""
+    def enter(self, folder: str, *, root: bool = False) -> Optional[str]:
+        """Real path of ``folder`` if it should be read now, else ``None`` (and it is reported).
+
+        ``root``: the folder the user chose, read even when it is a link to a parent.
+        """
         real = os.path.realpath(folder)
-        if os.path.islink(folder):
+        if not root and os.path.islink(folder):
             parent_real = os.path.realpath(os.path.dirname(os.path.abspath(folder)))
             if _inside(parent_real, real):
                 self.skipped.append(SkippedFile(folder, LOOP_REASON))
