@@ -114,3 +114,21 @@ def test_open_for_editing_is_read_only_while_another_process_holds_the_project(t
     s.apply(s.name(0, "1"))
     access.close()
     assert ReviewSession.load(path).cluster_names == {0: "1"}
+
+
+def test_a_pipeline_run_refuses_while_another_process_holds_the_project(tmp_path):
+    from pipeline.config import get_preset
+    from pipeline.project.run_and_store import run_and_store
+    from pipeline.review import ReviewError
+
+    store = ProjectStore(tmp_path / "store")
+    folder = tmp_path / "signs"
+    folder.mkdir()
+    proc = start_holder(store.project_dir(folder))
+    try:
+        with pytest.raises(ReviewError, match=f"open in another window or program .*process {proc.pid}"):
+            run_and_store(get_preset("hog-kmeans").with_k(3), str(folder), str(folder), str(store.root))
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert store.session_files(folder) == []  # nothing was written
