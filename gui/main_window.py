@@ -108,7 +108,8 @@ class MainWindow(QMainWindow):
             "redo": r.redo,
             "history": lambda: setattr(self, "dialog", show_history(self, r, p)),
             "clear_selection": r.clear_selection,
-            "select_all": lambda: self.clusters.select_all_images(),
+            "select_all": lambda: (self.map.select_all() if self.review_tabs.currentWidget() is self.map
+                                   else self.clusters.select_all_images()),
             "merge": on_clusters(r.merge),
             "split": lambda: self.clusters.split_current(),
             "move": lambda: self.clusters.move_selected(),

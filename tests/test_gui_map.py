@@ -320,3 +320,14 @@ def test_clicking_a_legend_entry_selects_its_images(qtbot, window):
                      legend.visualItemRect(second).center())
     both = np.concatenate([s.members(cid), s.members(second.data(Qt.ItemDataRole.UserRole))])
     assert m.view.selected() == sorted(both.tolist())
+
+
+def test_ctrl_a_and_esc_on_the_map(qtbot, window):
+    w = window
+    m = show_map(qtbot, w)
+    m.view.setFocus()
+    QTest.keyClick(m.view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert m.view.selected() == list(range(len(w.session)))
+    assert w.review.selected_images == []  # not the hidden Clusters grid
+    QTest.keyClick(m.view, Qt.Key.Key_Escape)
+    assert m.view.selected() == []

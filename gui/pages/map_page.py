@@ -38,7 +38,7 @@ LEGEND_ROWS = 24
 HOVER_THUMB = 96
 METHOD_NAMES = {"tsne": "t-SNE", "pca": "PCA"}
 HINT = ("Drag: lasso  ·  Shift+drag: rectangle  ·  Ctrl: add to selection  ·  wheel: zoom  ·  middle-drag: pan  ·  "
-        "click: select its cluster  ·  double-click: show in Clusters")
+        "Ctrl+A / Esc: all / none  ·  click: select its cluster  ·  double-click: show in Clusters")
 
 
 def categories(review: ReviewController, by: str, suggestions=None) -> tuple[np.ndarray, list[tuple[int, str]]]:
@@ -140,7 +140,7 @@ class MapPage(QWidget):
         self.fit_button.setToolTip("Zoom to show every image")
         self.move_button.clicked.connect(self.move_selected)
         self.label_button.clicked.connect(self.label_selected)
-        self.clear_button.clicked.connect(lambda: self.view.select([]))
+        self.clear_button.clicked.connect(self.clear_selection)
         self.fit_button.clicked.connect(lambda: self.view.fit())
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
@@ -184,7 +184,7 @@ class MapPage(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.hint)
-        for key, fn in (("V", self.move_selected), ("Shift+L", self.label_selected)):
+        for key, fn in (("V", self.move_selected), ("Shift+L", self.label_selected), ("Esc", self.clear_selection)):
             act = QAction(self)
             act.setShortcut(QKeySequence(key))
             act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -393,6 +393,14 @@ class MapPage(QWidget):
         self._update_buttons()
         if images:
             self.message.emit(f"{len(images):,} images selected on the map", 4000)
+
+    def select_all(self) -> None:
+        """Ctrl+A on the map: every image."""
+        self.view.select(np.arange(self.view.point_count()))
+
+    def clear_selection(self) -> None:
+        """Esc on the map."""
+        self.view.select([])
 
     def selected_images(self) -> list[int]:
         return self.view.selected()
