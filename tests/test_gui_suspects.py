@@ -403,3 +403,91 @@ def test_main_window_finds_and_reviews_suspects(qtbot, tmp_path, labelled_set):
     # Closing the window drops the view and its session listener.
     w.close()
     assert w.suspects.view is None and view._listening is False
+
+
+def _store_labelled_project(tmp_path, labelled_set):
+    from PIL import Image
+
+    from gui.settings import SessionStore
+    from pipeline.core.items import ImageItem
+    from pipeline.project.store import ProjectData
+
+    images, features, _, noisy, _ = labelled_set
+    folder = tmp_path / "signs"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for i, img in enumerate(images):
+        p = folder / f"{i:03d}.png"
+        if not p.exists():
+            Image.fromarray(img).save(p)
+        paths.append(str(p))
+    store = SessionStore(tmp_path / "store")
+    data = ProjectData(str(folder.resolve()), [ImageItem(p, lab) for p, lab in zip(paths, noisy)], features,
+                       images, {"name": "hog-kmeans", "seed": 0}, timings={"total": 1.5})
+    store.save_project(data)
+    clusters = [CLASSES.index(lab) for lab in noisy]
+    ReviewSession.from_result(data.folder, data.config, paths, noisy, clusters).save(store.session_path(folder))
+    return folder, store
+
+
+def test_suspects_cache_round_trip_key_and_damage(tmp_path, labelled_set, report):
+    from pipeline.project.suspects_cache import clear_suspects, load_suspects, save_suspects, suspects_key
+
+    _, features, _, noisy, _ = labelled_set
+    indices = np.arange(len(noisy))
+    key = suspects_key(features, indices, noisy, {"seed": 0}, {"total": 1.0})
+    path = save_suspects(tmp_path, report, indices, key)
+    assert path.name == "suspects.npz" and not list(tmp_path.glob("*.tmp*"))
+    loaded, idx = load_suspects(tmp_path, key)
+    assert np.array_equal(idx, indices) and loaded.classes == report.classes
+    for name in ("given", "suggested", "score", "confidence", "flagged", "probabilities", "outliers"):
+        assert np.array_equal(getattr(loaded, name), getattr(report, name)), name
+    assert loaded.near_duplicate_conflicts == [(int(i), int(j), float(d)) for i, j, d in report.near_duplicate_conflicts]
+    # Another run (timings), other features or other labels: another key, nothing loaded.
+    assert suspects_key(features, indices, noisy, {"seed": 0}, {"total": 2.0}) != key
+    assert suspects_key(features + 1, indices, noisy, {"seed": 0}, {"total": 1.0}) != key
+    assert suspects_key(features, indices, noisy[::-1], {"seed": 0}, {"total": 1.0}) != key
+    assert load_suspects(tmp_path, "other") is None
+    path.write_bytes(path.read_bytes()[:100])  # a damaged file is ignored, never raised
+    assert load_suspects(tmp_path, key) is None
+    assert clear_suspects(tmp_path) and load_suspects(tmp_path, key) is None
+
+
+def test_suspects_list_comes_back_when_the_project_is_reopened(qtbot, tmp_path, labelled_set):
+    from gui.main_window import MainWindow
+
+    folder, store = _store_labelled_project(tmp_path, labelled_set)
+
+    def open_window():
+        w = MainWindow(store=store)
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitExposed(w)
+        assert w.projects.restore_project(folder)
+        return w
+
+    w = open_window()
+    assert w.suspects.view is None
+    finished = []
+    w.job_finished.connect(finished.append)
+    w.act("suspects").trigger()
+    qtbot.waitUntil(lambda: "suspects" in finished, timeout=60_000)
+    first = w.suspects.view
+    ranked = [int(first.model.indices[e]) for e in first.model.entries()]
+    assert (store.project_dir(folder) / "suspects.npz").is_file()
+    w.close()
+
+    # Reopened: the list is there at once (no job), on its tab, while the window shows the Clusters tab.
+    w2 = open_window()
+    view = w2.suspects.view
+    assert view is not None and w2.review_tabs.currentWidget() is w2.clusters and not w2.jobs.busy()
+    assert [int(view.model.indices[e]) for e in view.model.entries()] == ranked
+    w2.close()
+
+    # A re-run writes the project's arrays and timings again: the saved list no longer applies.
+    data = store.load_project(folder)
+    data.timings = {"total": 9.0}
+    store.save_project(data)
+    w3 = open_window()
+    assert w3.suspects.view is None and w3.suspects.currentIndex() == 0
+    w3.close()

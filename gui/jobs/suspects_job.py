@@ -4,11 +4,14 @@
 labels of the labelled images, the session's clusters) into a Qt-free
 ``fn(progress, cancel)``; start it with :meth:`gui.jobs.runner.JobRunner.start` so it
 runs on the model thread with progress and cancel, and the result, a
-:class:`SuspectsResult`, arrives on the GUI thread.
+:class:`SuspectsResult`, arrives on the GUI thread. With ``cache_dir`` the job also saves
+the report there (:mod:`pipeline.project.suspects_cache`), so the next window shows it
+again without searching; :func:`cached_suspects` reads it back.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
@@ -27,6 +30,30 @@ class SuspectsResult:
 
     report: "SuspectReport"
     indices: np.ndarray
+    from_cache: bool = False
+    cache_error: str = ""  # why the result could not be saved for the next window ("" if it was)
+
+
+def cache_key(session: ReviewSession, features: np.ndarray, config: Optional[dict] = None,
+              timings: Optional[dict] = None) -> str:
+    """The key a saved search of ``session`` on ``features`` is stored under (see suspects_cache)."""
+    from pipeline.project.suspects_cache import suspects_key
+
+    indices = labelled_images(session)
+    return suspects_key(features, indices, [session.given_labels[i] for i in indices.tolist()], config, timings)
+
+
+def cached_suspects(session: ReviewSession, features: np.ndarray, cache_dir, config: Optional[dict] = None,
+                    timings: Optional[dict] = None) -> Optional[SuspectsResult]:
+    """The search saved for this project run and these labels, or ``None``."""
+    from pipeline.project.suspects_cache import load_suspects
+
+    if len(features) != len(session):
+        return None
+    loaded = load_suspects(cache_dir, cache_key(session, features, config, timings))
+    if loaded is None or (len(loaded[1]) and int(loaded[1].max()) >= len(session)):
+        return None
+    return SuspectsResult(loaded[0], loaded[1], from_cache=True)
 
 
 def labelled_images(session: ReviewSession) -> np.ndarray:
@@ -48,6 +75,9 @@ def suspects_job(
     *,
     finder: Optional["MislabelFinder"] = None,
     use_clusters: bool = True,
+    cache_dir: Optional[Path] = None,
+    config: Optional[dict] = None,
+    timings: Optional[dict] = None,
 ) -> JobFn:
     """A job scoring the labelled images of ``session`` on ``features`` (one row per image).
 
@@ -55,6 +85,8 @@ def suspects_job(
     the job never reads the session while the reviewer edits it. With ``use_clusters``
     the reviewer's clusters are the finder's cluster source (else it runs k-means).
     ``features`` is indexed only when the job runs (a memory-mapped array is fine).
+    ``cache_dir`` (the project folder), ``config`` and ``timings`` (the project run's)
+    say where and under which key the report is saved.
     """
     if len(features) != len(session):
         raise ValueError(f"{len(features)} feature rows for {len(session)} images")
@@ -69,6 +101,14 @@ def suspects_job(
         x = np.asarray(features[indices], dtype=np.float32)
         report = (finder or MislabelFinder(seed=seed)).fit(x, labels, cluster_labels=clusters,
                                                            progress=progress, cancel=cancel)
-        return SuspectsResult(report, indices)
+        result = SuspectsResult(report, indices)
+        if cache_dir is not None:
+            from pipeline.project.suspects_cache import save_suspects, suspects_key
+
+            try:
+                save_suspects(cache_dir, report, indices, suspects_key(features, indices, labels, config, timings))
+            except OSError as exc:
+                result.cache_error = str(exc)
+        return result
 
     return run

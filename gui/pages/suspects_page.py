@@ -10,7 +10,8 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QStackedWidget, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from gui.controllers.review import ReviewController
 from gui.jobs.suspects_job import SuspectsResult, cached_suspects, can_find_suspects, suspects_job
@@ -35,6 +36,7 @@ class SuspectsPage(QStackedWidget):
         self.review = review
         self.project_dir = project_dir  # folder -> its project folder (where the result is kept)
         self.view: Optional[SuspectsView] = None
+        self._holder: Optional[QScrollArea] = None  # scrolls the view in a small window
         intro = QWidget()
         il = QVBoxLayout(intro)
         il.addStretch(1)
@@ -98,8 +100,12 @@ class SuspectsPage(QStackedWidget):
                             images=r.project.images if r.project is not None else None, indices=result.indices)
         view.message.connect(lambda text: self.message.emit(text, 5000))
         self.view = view
-        self.addWidget(view)
-        self.setCurrentWidget(view)
+        self._holder = QScrollArea()  # a window smaller than the view's minimum scrolls it (1024 x 640 screens)
+        self._holder.setWidgetResizable(True)
+        self._holder.setFrameShape(QFrame.Shape.NoFrame)
+        self._holder.setWidget(view)
+        self.addWidget(self._holder)
+        self.setCurrentWidget(self._holder)
         counts = f"{len(view.model.suspects):,} suspects among {len(result.report):,} labelled images"
         if not announce:
             self.message.emit(f"Suspects tab: the last search of this project ({counts})", 6000)
@@ -114,9 +120,9 @@ class SuspectsPage(QStackedWidget):
     def drop(self) -> None:
         if self.view is not None:
             self.view.detach()
-            self.removeWidget(self.view)
-            self.view.deleteLater()
-            self.view = None
+            self.removeWidget(self._holder)
+            self._holder.deleteLater()  # and the view inside it
+            self.view = self._holder = None
         self.setCurrentIndex(0)
 
     def focus_view(self) -> None:
