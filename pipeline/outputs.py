@@ -74,6 +74,7 @@ def write_run(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
         "layout": result.image_set.layout,
         "n_clusters": clusters.n_clusters,
         "timings_s": result.timings,
+        "notes": result.notes,
         "scores": result.metrics,
     }
     write_json(files["metrics"], metrics)

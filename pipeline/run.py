@@ -30,6 +30,7 @@ class PipelineResult:
     clusters: ClusterResult
     metrics: Optional[dict[str, Any]] = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # decisions taken on the way (e.g. the domain guard's)
 
 
 def _extractor_params(spec: dict[str, Any], config: PipelineConfig, cache_dir: Any) -> dict[str, Any]:
@@ -56,14 +57,18 @@ def extract_features(
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
     cache_dir: Any = None,
+    notes: Optional[list[str]] = None,
 ) -> np.ndarray:
-    """Run every extractor of ``config`` and concatenate the weighted blocks."""
+    """Run every extractor of ``config`` and concatenate the weighted blocks
+    (an extractor's ``note_``, such as the domain guard's choice, is appended to ``notes``)."""
     blocks = []
     for spec in config.features:
         check_cancel(cancel)
         extractor = make_extractor(spec["name"], **_extractor_params(spec, config, cache_dir))
         block = extractor.fit_transform(images, progress=scaled(progress, f"features: {spec['name']}"), cancel=cancel)
         block = np.asarray(block, dtype=np.float32)
+        if notes is not None and getattr(extractor, "note_", None):
+            notes.append(extractor.note_)
         if len(config.features) > 1:
             mean_norm = float(np.linalg.norm(block, axis=1).mean()) or 1.0
             block = block * (float(spec.get("weight", 1.0)) / mean_norm)
@@ -78,11 +83,13 @@ def compute_features(
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
     cache_dir: Any = None,
+    notes: Optional[list[str]] = None,
 ) -> np.ndarray:
     """Extract and reduce features for ``image_set`` as ``config`` describes
-    (``cache_dir``: where trained models are kept; ``False`` keeps none)."""
+    (``cache_dir``: where trained models are kept; ``False`` keeps none; ``notes``: see
+    :func:`extract_features`)."""
     images = image_set.images if isinstance(image_set, ImageSet) else image_set
-    raw = extract_features(config, images, progress=progress, cancel=cancel, cache_dir=cache_dir)
+    raw = extract_features(config, images, progress=progress, cancel=cancel, cache_dir=cache_dir, notes=notes)
     check_cancel(cancel)
     report(progress, "reducing", 0, 1)
     reduced = Reducer(pca=config.pca, whiten=config.whiten, l2=config.l2_normalize, seed=config.seed).fit_transform(raw)
@@ -129,7 +136,8 @@ def run_pipeline(
     timings["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    features = compute_features(config, image_set, progress=progress, cancel=cancel, cache_dir=cache_dir)
+    notes: list[str] = []
+    features = compute_features(config, image_set, progress=progress, cancel=cancel, cache_dir=cache_dir, notes=notes)
     timings["features"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -155,4 +163,4 @@ def run_pipeline(
         metrics = evaluate_clustering(labels, clusters.labels)
     timings["total"] = sum(timings.values())
     report(progress, "done", 1, 1)
-    return PipelineResult(config, image_set, features, clusters, metrics, timings)
+    return PipelineResult(config, image_set, features, clusters, metrics, timings, notes)

@@ -57,6 +57,7 @@ def _format_summary(result) -> str:
     if sel is not None:
         lines.append(f"k chosen by {sel.criterion}: {sel.best_k} (tried {sel.ks[0]}..{sel.ks[-1]})")
     lines.append("time: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+    lines.extend(result.notes)
     if result.metrics is not None:
         lines.append(format_metrics(result.metrics))
     for skipped in result.image_set.skipped[:10]:

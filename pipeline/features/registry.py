@@ -14,6 +14,7 @@ PLUGIN_MODULES = (
     "pipeline.features.hog",
     "pipeline.features.simple",
     "pipeline.features.multicrop",
+    "pipeline.features.guard",
     "pipeline.deep.autoencoders",
     "pipeline.deep.contrastive",
     "pipeline.deep.pretrained",
