@@ -158,3 +158,33 @@ def test_exports_keep_every_name(session, tmp_path):
     assert {NON_UTF8_NAME, "new\nline.png"} <= written
     assert missing_images(session) == []
     assert sorted(os.listdir(tmp_path)) == ["labels.csv", "tree"]  # no staging folder left
+
+
+def _latin1_class_session(tmp_path):
+    label = os.fsdecode(b"caf\xe9")  # a class folder whose name is Latin-1
+    paths = [os.path.join(str(tmp_path), label, f"{i}.png") for i in range(3)]
+    return ReviewSession.from_result(str(tmp_path), {}, paths, [label] * 3, [0, 0, 1]), label
+
+
+def test_a_class_named_after_a_non_utf8_folder_is_journaled_and_saved(tmp_path):
+    from pipeline.review.edit_codec import decode_edit, edit_to_dict, encode_edit
+
+    s, label = _latin1_class_session(tmp_path)
+    edit = s.name(1, label)
+    assert edit_to_dict(decode_edit(encode_edit(edit))) == edit_to_dict(edit)  # the undo journal's codec
+    s.apply(edit)
+    s.save(tmp_path / "review.json")
+    again = ReviewSession.load(tmp_path / "review.json")
+    assert again.given_labels == [label] * 3 and again.cluster_names == {1: label}
+
+
+@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError,
+                   reason="session_db keeps class names in SQLite TEXT columns, which need valid UTF-8")
+def test_a_non_utf8_class_name_in_the_session_database(tmp_path):
+    from pipeline.review.session_db import SessionDB
+
+    s, label = _latin1_class_session(tmp_path)
+    s.apply(s.name(1, label))
+    SessionDB.create(tmp_path / "review.db", s).close()
+    with SessionDB.open(tmp_path / "review.db", readonly=True) as db:
+        assert db.load(ReviewSession).cluster_names == {1: label}

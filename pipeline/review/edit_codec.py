@@ -86,7 +86,7 @@ def edit_from_dict(data: Any) -> Edit:
 def encode_edit(edit: Edit) -> bytes:
     """``edit`` as zlib-compressed compact JSON (what the journal stores)."""
     text = json.dumps(edit_to_dict(edit), ensure_ascii=False, separators=(",", ":"))
-    return zlib.compress(text.encode("utf-8"), 6)
+    return zlib.compress(text.encode("utf-8", "backslashreplace"), 6)  # non-UTF-8 label -> JSON "\udce9"
 
 
 def decode_edit(blob: bytes) -> Edit:
