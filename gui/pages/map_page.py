@@ -37,8 +37,8 @@ MIN_SUGGESTION_CONFIDENCE = 0.5
 LEGEND_ROWS = 24
 HOVER_THUMB = 96
 METHOD_NAMES = {"tsne": "t-SNE", "pca": "PCA"}
-HINT = ("Drag: lasso  ·  Shift+drag: rectangle  ·  Ctrl: add to selection  ·  wheel: zoom  ·  middle-drag: pan  ·  "
-        "Ctrl+A / Esc: all / none  ·  click: select its cluster  ·  double-click: show in Clusters")
+HINT = ("Drag: lasso  ·  Shift+drag: rectangle  ·  Ctrl: add  ·  Ctrl+A / Esc: all / none  ·  wheel: zoom  ·  "
+        "middle-drag: pan  ·  click: its cluster  ·  double-click: show in Clusters")
 
 
 def categories(review: ReviewController, by: str, suggestions=None) -> tuple[np.ndarray, list[tuple[int, str]]]:
