@@ -479,8 +479,9 @@ def test_suspects_list_comes_back_when_the_project_is_reopened(qtbot, tmp_path, 
 
     # Reopened: the list is there at once (no job), on its tab, while the window shows the Clusters tab.
     w2 = open_window()
+    qtbot.waitUntil(lambda: w2.suspects.view is not None, timeout=10_000)  # read on a helper thread
     view = w2.suspects.view
-    assert view is not None and w2.review_tabs.currentWidget() is w2.clusters and not w2.jobs.busy()
+    assert w2.review_tabs.currentWidget() is w2.clusters
     assert [int(view.model.indices[e]) for e in view.model.entries()] == ranked
     w2.close()
 
@@ -489,5 +490,7 @@ def test_suspects_list_comes_back_when_the_project_is_reopened(qtbot, tmp_path, 
     data.timings = {"total": 9.0}
     store.save_project(data)
     w3 = open_window()
+    assert w3.suspects.restoring is not None
+    qtbot.waitUntil(lambda: w3.suspects.restoring is None, timeout=10_000)  # read and found stale
     assert w3.suspects.view is None and w3.suspects.currentIndex() == 0
     w3.close()

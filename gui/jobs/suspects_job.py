@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
@@ -34,31 +34,38 @@ class SuspectsResult:
     cache_error: str = ""  # why the result could not be saved for the next window ("" if it was)
 
 
-def cache_key(session: ReviewSession, features: np.ndarray, config: Optional[dict] = None,
+def cache_key(given_labels: Sequence[Optional[str]], features: np.ndarray, config: Optional[dict] = None,
               timings: Optional[dict] = None) -> str:
-    """The key a saved search of ``session`` on ``features`` is stored under (see suspects_cache)."""
+    """The key a saved search over the labelled ones of ``given_labels`` is stored under (see suspects_cache)."""
     from pipeline.project.suspects_cache import suspects_key
 
-    indices = labelled_images(session)
-    return suspects_key(features, indices, [session.given_labels[i] for i in indices.tolist()], config, timings)
+    indices = _labelled(given_labels)
+    return suspects_key(features, indices, [given_labels[i] for i in indices.tolist()], config, timings)
 
 
-def cached_suspects(session: ReviewSession, features: np.ndarray, cache_dir, config: Optional[dict] = None,
-                    timings: Optional[dict] = None) -> Optional[SuspectsResult]:
-    """The search saved for this project run and these labels, or ``None``."""
+def cached_suspects(given_labels: Sequence[Optional[str]], features: np.ndarray, cache_dir,
+                    config: Optional[dict] = None, timings: Optional[dict] = None) -> Optional[SuspectsResult]:
+    """The search saved for this project run and these given labels (one per image), or ``None``.
+
+    Reads only its arguments (safe on a helper thread with a copy of the session's labels).
+    """
     from pipeline.project.suspects_cache import load_suspects
 
-    if len(features) != len(session):
+    if len(features) != len(given_labels):
         return None
-    loaded = load_suspects(cache_dir, cache_key(session, features, config, timings))
-    if loaded is None or (len(loaded[1]) and int(loaded[1].max()) >= len(session)):
+    loaded = load_suspects(cache_dir, cache_key(given_labels, features, config, timings))
+    if loaded is None or (len(loaded[1]) and int(loaded[1].max()) >= len(given_labels)):
         return None
     return SuspectsResult(loaded[0], loaded[1], from_cache=True)
 
 
+def _labelled(given_labels: Sequence[Optional[str]]) -> np.ndarray:
+    return np.fromiter((i for i, g in enumerate(given_labels) if g is not None), dtype=np.int64)
+
+
 def labelled_images(session: ReviewSession) -> np.ndarray:
     """Indices of the session's images that came with a label."""
-    return np.fromiter((i for i, g in enumerate(session.given_labels) if g is not None), dtype=np.int64)
+    return _labelled(session.given_labels)
 
 
 def can_find_suspects(session: Optional[ReviewSession]) -> bool:

@@ -5,10 +5,11 @@ project is reopened, as long as the run and the given labels are the same.
 """
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Optional
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QStackedWidget, QToolButton, QVBoxLayout,
                                QWidget)
@@ -35,6 +36,7 @@ class SuspectsPage(QStackedWidget):
         super().__init__(parent)
         self.review = review
         self.project_dir = project_dir  # folder -> its project folder (where the result is kept)
+        self.restoring: Optional[Future] = None  # the read of the saved search, until it is handled
         self.view: Optional[SuspectsView] = None
         self._holder: Optional[QScrollArea] = None  # scrolls the view in a small window
         intro = QWidget()
@@ -84,13 +86,35 @@ class SuspectsPage(QStackedWidget):
         s = self.review.session
         return Path(self.project_dir(s.folder)) if self.project_dir is not None and s is not None else None
 
-    def restore(self) -> Optional[SuspectsView]:
-        """Show the search saved with the project (if it still matches), without switching to the tab."""
+    def restore(self) -> Optional[Future]:
+        """Read the search saved with the project on a helper thread (the model thread stays free for
+        the reviewer's jobs); if it still matches, show it without switching to the tab."""
         r, folder = self.review, self._cache_dir()
         if folder is None or r.project is None or not can_find_suspects(r.session):
             return None
-        result = cached_suspects(r.session, r.project.features, folder, r.project.config, r.project.timings)
-        return self.show_result(result, announce=False) if result is not None else None
+        session, project = r.session, r.project
+        labels = list(session.given_labels)  # read now: the helper thread never touches the session
+        features, config, timings = project.features, project.config, project.timings
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suspects-cache")
+        future = pool.submit(cached_suspects, labels, features, folder, config, timings)
+        pool.shutdown(wait=False)  # the thread ends with the read
+        timer = QTimer(self)
+        timer.setInterval(15)
+
+        def poll() -> None:
+            if not future.done():
+                return
+            timer.stop()
+            timer.deleteLater()
+            self.restoring = None
+            result = future.result() if future.exception() is None else None
+            if result is not None and r.session is session and list(session.given_labels) == labels:
+                self.show_result(result, announce=False)
+
+        timer.timeout.connect(poll)
+        timer.start()
+        self.restoring = future
+        return future
 
     def show_result(self, result: SuspectsResult, announce: bool = True) -> SuspectsView:
         """Show a search result (replacing an earlier one); ``announce`` switches to the tab."""
