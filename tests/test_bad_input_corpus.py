@@ -178,8 +178,6 @@ def test_a_class_named_after_a_non_utf8_folder_is_journaled_and_saved(tmp_path):
     assert again.given_labels == [label] * 3 and again.cluster_names == {1: label}
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError,
-                   reason="session_db keeps class names in SQLite TEXT columns, which need valid UTF-8")
 def test_a_non_utf8_class_name_in_the_session_database(tmp_path):
     from pipeline.review.session_db import SessionDB
 

@@ -256,3 +256,18 @@ def test_a_database_without_our_tables_is_named_as_foreign(tmp_path):
     conn.close()
     with pytest.raises(SessionDamaged, match="not a Cluster Review session"):
         SessionDB.open(other)
+
+
+def test_names_from_non_utf8_folders_are_journaled_and_reloaded(tmp_path):
+    label = os.fsdecode(b"caf\xe9")  # a class folder whose name is Latin-1 (a lone surrogate in Python)
+    s = ReviewSession.from_result("/f", {}, [f"/f/{label}/{i}.png" for i in range(6)], [label] * 6, [0, 0, 1, 1, 2, 2])
+    path = tmp_path / "r.db"
+    with SessionJournal(s, SessionDB.create(path, s)) as journal:
+        s.apply(s.name(1, label))
+        s.apply(s.set_image_label([4], label))
+        assert journal.last_error is None
+        journal.undo()
+        journal.redo()
+    again = ReviewSession.load(path)
+    assert again.cluster_names == {1: label} and again.image_labels == {4: label}
+    assert again.paths == s.paths and again.given_labels == s.given_labels

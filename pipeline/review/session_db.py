@@ -52,7 +52,7 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE static(name TEXT PRIMARY KEY, data BLOB NOT NULL, crc INTEGER NOT NULL);
 CREATE TABLE images(chunk INTEGER PRIMARY KEY, clusters BLOB NOT NULL, rejected BLOB NOT NULL,
                     reviewed BLOB NOT NULL, crc INTEGER NOT NULL);
-CREATE TABLE cluster_names(id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE cluster_names(id INTEGER PRIMARY KEY, name TEXT NOT NULL);  -- names and labels as JSON strings
 CREATE TABLE accepted(id INTEGER PRIMARY KEY);
 CREATE TABLE image_labels(idx INTEGER PRIMARY KEY, label TEXT NOT NULL);
 CREATE TABLE journal(seq INTEGER PRIMARY KEY, parent INTEGER NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,
@@ -105,6 +105,20 @@ def is_session_db(path: PathLike) -> bool:
 def _pack(value: Any) -> tuple[bytes, int]:
     data = zlib.compress(_json(value).encode("utf-8"), 1)
     return data, zlib.crc32(data)
+
+
+def _name_in(name: str) -> str:
+    """A class id as stored: a JSON string (ASCII), so a name from a non-UTF-8 folder survives."""
+    return json.dumps(name)
+
+
+def _name_out(stored: str) -> str:
+    return json.loads(stored) if stored.startswith('"') else stored
+
+
+def _shown(text: str) -> str:
+    """Text for display columns (the exact values are in the edit itself): never refused by SQLite."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _plain(value: Any) -> Any:
@@ -173,11 +187,13 @@ class SessionDB:
                 for name, value in (("paths", session.paths), ("given_labels", session.given_labels)):
                     conn.execute("INSERT INTO static VALUES(?,?,?)", (name, *_pack(value)))
                 conn.executemany("INSERT INTO images VALUES(?,?,?,?,?)", all_blocks(session))
-                conn.executemany("INSERT INTO cluster_names VALUES(?,?)", sorted(session.cluster_names.items()))
+                conn.executemany("INSERT INTO cluster_names VALUES(?,?)",
+                                 [(k, _name_in(v)) for k, v in sorted(session.cluster_names.items())])
                 conn.executemany("INSERT INTO accepted VALUES(?)", [(c,) for c in sorted(session.accepted)])
-                conn.executemany("INSERT INTO image_labels VALUES(?,?)", sorted(session.image_labels.items()))
+                conn.executemany("INSERT INTO image_labels VALUES(?,?)",
+                                 [(k, _name_in(v)) for k, v in sorted(session.image_labels.items())])
                 conn.execute("INSERT INTO events(at,user,action,from_seq,to_seq,text) VALUES(?,?,?,0,0,?)",
-                             (time.time(), current_user(), action, text))
+                             (time.time(), current_user(), action, _shown(text)))
                 conn.execute("COMMIT")
                 conn.execute("PRAGMA journal_mode=WAL")  # recorded in the file header
             finally:
@@ -286,8 +302,8 @@ class SessionDB:
         q = self.conn.execute
         session = cls(
             self.meta("folder"), self.meta("config") or {}, static["paths"], static["given_labels"], assignments,
-            cluster_names=dict(q("SELECT id, name FROM cluster_names").fetchall()),
-            image_labels=dict(q("SELECT idx, label FROM image_labels").fetchall()),
+            cluster_names={k: _name_out(v) for k, v in q("SELECT id, name FROM cluster_names")},
+            image_labels={k: _name_out(v) for k, v in q("SELECT idx, label FROM image_labels")},
             rejected=rejected_idx,
             accepted=[r[0] for r in q("SELECT id FROM accepted")],
             reviewed=reviewed_idx,
@@ -313,7 +329,7 @@ class SessionDB:
                 if value is None:
                     q(f"DELETE FROM {table} WHERE {key}=?", (k,))
                 else:
-                    q(f"INSERT OR REPLACE INTO {table} VALUES(?,?)", (k, value))
+                    q(f"INSERT OR REPLACE INTO {table} VALUES(?,?)", (k, _name_in(value)))
         accepted = sorted({k for e in edits for k in e.accepted})
         if accepted:
             self.conn.executemany("DELETE FROM accepted WHERE id=?", [(k,) for k in accepted])
@@ -321,7 +337,7 @@ class SessionDB:
 
     def _event(self, action: str, from_seq: int, to_seq: int, text: str) -> int:
         cur = self.conn.execute("INSERT INTO events(at,user,action,from_seq,to_seq,text) VALUES(?,?,?,?,?,?)",
-                                (time.time(), current_user(), action, from_seq, to_seq, text))
+                                (time.time(), current_user(), action, from_seq, to_seq, _shown(text)))
         return int(cur.lastrowid)
 
     def _transaction(self):
@@ -337,7 +353,7 @@ class SessionDB:
             self._write_state(session, [edit])
             cur = self.conn.execute(
                 "INSERT INTO journal(parent,kind,text,user,host,at,edit,crc) VALUES(?,?,?,?,?,?,?,?)",
-                (parent, edit.kind, edit.text, current_user(), socket.gethostname(), time.time(), blob,
+                (parent, edit.kind, _shown(edit.text), current_user(), socket.gethostname(), time.time(), blob,
                  zlib.crc32(blob)))
             seq = int(cur.lastrowid)
             visit = self._event("edit", parent, seq, edit.text)
