@@ -141,8 +141,8 @@ def test_type_ahead_on_the_table_names_the_cluster(qtbot, window):
     # A letter bound to an action (M merges) never starts type-ahead.
     w.clusters.dialog = None
     w.review.select([3])
-    assert not w.clusters.type_ahead("m")
-    assert w.clusters.type_ahead("y") and isinstance(w.clusters.dialog, ClassPicker)
+    assert not w.clusters.table_input.type_ahead("m")
+    assert w.clusters.table_input.type_ahead("y") and isinstance(w.clusters.dialog, ClassPicker)
     assert w.clusters.dialog.search.text() == "y" and w.clusters.dialog.chosen() == "13"  # Yield
     w.clusters.dialog.reject()
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QSize, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPixmap
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QListView, QSplitter,
                                QTableView, QTabWidget, QVBoxLayout, QWidget)
 from superqt.utils import signals_blocked
@@ -25,11 +25,12 @@ from superqt.utils import signals_blocked
 from gui.controllers.review import ReviewController
 from gui.dialogs.class_picker import ClassPicker
 from gui.dialogs.review_dialogs import MoveDialog, MoveTarget, SplitDialog
+from gui.pages.cluster_table_input import ClusterTableInput
 from gui.models.cluster_list_model import CLUSTER_ID_ROLE, COL_NAME, COL_SIZE, ClusterListModel, ClusterSortProxy
 from gui.models.cluster_text import (center_info_html, center_title_html, disagreeing, grid_hint, image_flags,
                                      image_metadata, image_tooltip, label_badge, preselected_class, reference_class)
 from gui.models.suspects_model import class_pixmap
-from gui.models.thumbnail_model import ThumbnailDelegate, ThumbnailModel, images_from_mime
+from gui.models.thumbnail_model import ThumbnailDelegate, ThumbnailModel
 from gui.views.dendrogram_view import DendrogramView, KScorePlot
 from gui.views.image_viewer import ImageViewer
 from gui.views.thumbnail_loader import ThumbnailLoader, stretch_contrast
@@ -37,13 +38,6 @@ from gui.widgets.center_view import CENTER_SIZE, CenterView
 
 DEFAULT_THUMB = 64
 MOVE_THUMB = 36
-
-
-def action_letters() -> set[str]:
-    """Single keys the window's actions use (they never start type-ahead naming)."""
-    from gui.actions import ACTIONS
-
-    return {k.casefold() for spec in ACTIONS for k in spec.keys if len(k) == 1}
 
 
 class ClustersPage(QSplitter):
@@ -62,7 +56,6 @@ class ClustersPage(QSplitter):
         self.auto_contrast = False
         self.disagree_only = False
         self._reference: Optional[str] = None  # what the shown cluster's given labels are compared with
-        self._reserved_keys = action_letters()
         self._build()
         review.display_order = self.display_order
         review.installed.connect(self._install)
@@ -153,9 +146,7 @@ class ClustersPage(QSplitter):
         self.setStretchFactor(0, 0)
         self.setStretchFactor(1, 1)
         self.setSizes([470, 970])
-        t.installEventFilter(self)  # type-ahead naming
-        t.setAcceptDrops(True)
-        t.viewport().installEventFilter(self)  # thumbnails dropped onto a row
+        self.table_input = ClusterTableInput(t, self.review, lambda text: self.name_selected(text) is not None)
 
     # ================================================================== install / teardown
     def _install(self) -> None:
@@ -347,11 +338,6 @@ class ClustersPage(QSplitter):
 
     # ================================================================== viewer
     def eventFilter(self, obj, event) -> bool:
-        if obj is self.table.viewport() and event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove,
-                                                             QEvent.Type.Drop):
-            return self._table_drag_event(event)
-        if obj is self.table and event.type() == QEvent.Type.KeyPress and self._type_ahead(event):
-            return True
         if obj is self.grid and event.type() in (event.Type.KeyPress, event.Type.ShortcutOverride):
             if event.key() == Qt.Key.Key_Space and not event.modifiers():
                 if event.type() == event.Type.KeyPress:
@@ -442,37 +428,3 @@ class ClustersPage(QSplitter):
                           prompt="Overrides the cluster's class for these images only.")
         dlg.picked.connect(lambda class_id: r.label_images(images, class_id))
         return self._open(dlg)
-
-    # ================================================================== quick naming and drag-to-move
-    def _type_ahead(self, event) -> bool:
-        mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
-        if mods != Qt.KeyboardModifier.NoModifier or QKeySequence(event.key()).toString().casefold() in self._reserved_keys:
-            return False
-        return self.type_ahead(event.text())
-
-    def type_ahead(self, text: str) -> bool:
-        """A class number or a letter no action uses opens the picker filtered by it; True if it opened."""
-        if len(text) != 1 or not text.isalnum() or text.casefold() in self._reserved_keys:
-            return False
-        return self.name_selected(initial_text=text) is not None
-
-    def _table_drag_event(self, event) -> bool:
-        images = images_from_mime(event.mimeData())
-        if not images or self.review.session is None:
-            event.ignore()
-            return True
-        idx = self.table.indexAt(event.position().toPoint())
-        target = int(self.proxy.data(idx, CLUSTER_ID_ROLE)) if idx.isValid() else None
-        if event.type() == QEvent.Type.DragEnter:
-            event.acceptProposedAction()
-            return True
-        if target is None or target == self.review.current:
-            event.ignore()
-            return True
-        if event.type() == QEvent.Type.DragMove:
-            event.acceptProposedAction()
-            return True
-        event.setDropAction(Qt.DropAction.MoveAction)
-        event.accept()
-        self.review.move(images, target)
-        return True
