@@ -19,6 +19,7 @@ PLUGIN_MODULES = (
     "pipeline.deep.autoencoders",
     "pipeline.deep.contrastive",
     "pipeline.deep.pretrained",
+    "pipeline.deep.selflabel",
 )
 
 _REGISTRY = PluginRegistry("feature extractor", PLUGIN_MODULES)
