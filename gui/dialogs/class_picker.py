@@ -15,7 +15,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from pipeline.review import Taxonomy
+from pipeline.review import Taxonomy, TaxonomyClass
+
+from gui.views.thumbnail_loader import array_to_qimage
 
 CLASS_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 NO_CLASS = "\x00none"
@@ -35,6 +37,37 @@ def class_icon(path: Optional[str], size: int = 32) -> Optional[QIcon]:
             return None
         icon = QIcon(pix.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
         _icon_cache[key] = icon
+    return icon
+
+
+_drawn_cache: dict[tuple[str, int], Optional[QPixmap]] = {}
+
+
+def drawn_pictogram(cls: TaxonomyClass, size: int) -> Optional[QPixmap]:
+    """The pictogram :mod:`pipeline.io.demo_signs` draws for a GTSRB class (the taxonomy has no icon
+    file for it, as for the demo set); ``None`` for classes it cannot draw or other taxonomies."""
+    key = (cls.id, size)
+    if key not in _drawn_cache:
+        pix = None
+        try:
+            from pipeline.io.demo_signs import class_name, pictogram
+
+            if class_name(cls.id) == cls.name:  # the same GTSRB class, not a custom one sharing its id
+                pix = QPixmap.fromImage(array_to_qimage(pictogram(cls.id, size)))
+        except (ImportError, ValueError, KeyError):
+            pix = None
+        _drawn_cache[key] = pix
+    return _drawn_cache[key]
+
+
+def class_icon_of(cls: Optional[TaxonomyClass], size: int = 32) -> Optional[QIcon]:
+    """The class's icon file, else its drawn pictogram, as an icon; ``None`` without either."""
+    if cls is None:
+        return None
+    icon = class_icon(cls.icon, size)
+    if icon is None:
+        pix = drawn_pictogram(cls, size)
+        icon = QIcon(pix) if pix is not None else None
     return icon
 
 
@@ -86,7 +119,7 @@ class ClassPicker(QDialog):
         for cls in self.taxonomy.search(text):
             item = QListWidgetItem(cls.label)
             item.setData(CLASS_ID_ROLE, cls.id)
-            icon = class_icon(cls.icon)
+            icon = class_icon_of(cls)
             if icon is not None:
                 item.setIcon(icon)
             self.list.addItem(item)

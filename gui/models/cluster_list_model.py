@@ -124,10 +124,10 @@ class ClusterListModel(QAbstractTableModel):
             return icon
         if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
             cls = self.taxonomy.by_id(s.cluster_names.get(cid))
-            if cls is not None and cls.icon:
-                from gui.dialogs.class_picker import class_icon
+            if cls is not None:
+                from gui.dialogs.class_picker import class_icon_of
 
-                return class_icon(cls.icon, 24)
+                return class_icon_of(cls, 24)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_NAME and cid not in s.cluster_names:
             return QBrush(QColor(140, 140, 140))
         if role == Qt.ItemDataRole.FontRole and col == COL_NAME and cid not in s.cluster_names:

@@ -95,7 +95,8 @@ def text_badge(class_id: str, size: int) -> QPixmap:
 
 
 def class_pixmap(taxonomy: Optional[Taxonomy], class_id: str, size: int) -> QPixmap:
-    """The class's pictogram scaled into ``size`` x ``size``, else a :func:`text_badge`.
+    """The class's pictogram scaled into ``size`` x ``size`` (its icon file, else the drawn GTSRB
+    pictogram), else a :func:`text_badge`.
 
     Pictograms (a few KB each, one per class) are read once and cached.
     """
@@ -108,6 +109,12 @@ def class_pixmap(taxonomy: Optional[Taxonomy], class_id: str, size: int) -> QPix
                 size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
         if _icon_cache[key] is not None:
             return _icon_cache[key]
+    if cls is not None:
+        from gui.dialogs.class_picker import drawn_pictogram
+
+        drawn = drawn_pictogram(cls, size)
+        if drawn is not None:
+            return drawn
     return text_badge(class_id, size)
 
 
