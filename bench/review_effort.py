@@ -1,24 +1,25 @@
 """How much reviewer work turns a folder of images into a correct labeled set?
 
-A simulated reviewer drives the same ``pipeline/`` objects the window calls: the pipeline
-run, :class:`~pipeline.review.session.ReviewSession` edits and the ``pipeline.suggest``
-APIs (propagation, review queue, labeling-mode over-clustering). It knows the true labels
-only to decide (is this cluster one class? is this suggestion right? which images are
-wrong?); the tool never sees them (items are stripped of labels before the run).
+A simulated reviewer drives the same ``pipeline/`` objects the window calls: the pipeline's
+features and ward tree, :class:`~pipeline.review.session.ReviewSession` edits and the
+``pipeline.suggest`` APIs (calibrated propagation, review queue, bulk-accept and
+disagreement plans, labeling-mode over-clustering, zero-shot pictogram suggestions). It
+knows the true labels only to decide (is this cluster one class? which shown suggestions
+are wrong?); the tool never sees them (items are stripped of labels before the run).
 
-Cost model (printed with the results): every command (name, accept suggestion, accept
-page, merge, split, move, reject, decline) = 1 action; choosing images = 1 click each,
-a contiguous run in the shown order = 2 (click, shift-click). Viewing is free but every
-screen of 60 thumbnails looked at is counted; reviewer time = 2 s/action + 4 s/screen.
+Cost model (printed with the results): every command = 1 action; choosing images = 1 click
+each, a contiguous run in the shown order = 2 (click, shift-click); viewing is free but
+every screen of 60 thumbnails looked at is counted; time = 2 s/action + 4 s/screen.
 
-Flows, all in one run:
-* ``assisted``: labeling mode (over-clustered), the review queue's top item each time,
-  propagation refitted after every edit;
-* ``today``: name clusters at k = number of classes (preset ``best``), then fix the
-  minorities image by image (select each, 1 move per class group);
+Flows, all in one run (see ``review_effort_flows.py``):
+* ``assisted``: labeling mode (the ward tree cut at ``overcluster_k`` clusters), then each
+  step the better of the queue's top cluster and the best "accept every suggestion above
+  X %" plan (or a plan relabelling disagreeing images), suggestions refitted and
+  recalibrated after every edit;
+* ``today``: name clusters at k = number of classes, fix the minorities image by image;
 * ``per-image``: label every image by hand (1 action per image).
 
-    python bench/review_effort.py [--data DIR] [--no-crop] [--limit N] [--out DIR]
+    python bench/review_effort.py [--data DIR] [--no-crop] [--limit N | --track-disjoint] [--out DIR]
 """
 from __future__ import annotations
 
@@ -27,176 +28,12 @@ import csv
 import math
 import sys
 import time
-from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from _common import DEFAULT_GTSRB, ROOT, machine_line, peak_rss_mb
-
-SCREEN = 60
-TARGETS = (0.90, 0.95, 0.99)
-COST_LINE = ("cost model: 1 action per command (name / accept / accept page / decline / split / move), "
-             "1 per image click, 2 per contiguous range; 60 thumbnails per screen; time = 2 s/action + 4 s/screen")
-
-
-def screens(n: int) -> int:
-    return int(math.ceil(n / SCREEN))
-
-
-def select_cost(mask_in_order: np.ndarray) -> int:
-    """Clicks to select the ``True`` entries of a shown list: 1 per lone image, 2 per run."""
-    m = np.asarray(mask_in_order, dtype=bool)
-    if not m.any():
-        return 0
-    starts = np.flatnonzero(m & ~np.concatenate([[False], m[:-1]]))
-    ends = np.flatnonzero(m & ~np.concatenate([m[1:], [False]]))
-    return int(np.minimum(ends - starts + 1, 2).sum())
-
-
-class Reviewer:
-    """Counts actions and screens and records the correct share after every decision."""
-
-    def __init__(self, session, truth: np.ndarray, flow: str) -> None:
-        self.s = session
-        self.truth = truth
-        self.flow = flow
-        self.actions = 0
-        self.screens = 0
-        self.curve: list[tuple[int, int, float]] = [(0, 0, self.share())]
-
-    def share(self) -> float:
-        final = np.asarray(self.s.final_classes(), dtype=object)
-        return float(np.mean(final == self.truth))
-
-    def command(self, edit, clicks: int = 0) -> None:
-        self.s.apply(edit)
-        self.actions += 1 + clicks
-
-    def look(self, n_images: int) -> None:
-        self.screens += screens(n_images)
-
-    def record(self, share=None) -> float:
-        share = self.share() if share is None else share
-        self.curve.append((self.actions, self.screens, share))
-        return share
-
-    def at(self, target: float):
-        for a, sc, share in self.curve:
-            if share >= target - 1e-12:
-                return a, sc, share
-        return None
-
-
-# ---------------------------------------------------------------------------- flows
-def assisted_flow(session, features, truth, *, max_actions: int, log=print) -> tuple[Reviewer, dict]:
-    from pipeline.clustering.api import cluster_features
-    from pipeline.suggest import Propagator, review_queue
-
-    r = Reviewer(session, truth, "assisted")
-    t0 = time.perf_counter()
-    prop = Propagator().prepare(features)
-    stats = {"graph_s": time.perf_counter() - t0, "fit_s": [], "accept_pages": 0, "cluster_items": 0,
-             "declined_pages": 0, "splits": 0, "wrong_seen_on_pages": 0, "page_images": 0}
-    declined: dict[int, set] = {}
-    share = r.share()
-    step = 0
-    while r.actions < max_actions and share < TARGETS[-1]:
-        sugg = prop.fit_session(session)
-        stats["fit_s"].append(sugg.fit_seconds)
-        items = review_queue(session, sugg, features=features, declined=declined)
-        if not items:
-            break
-        it = items[0]
-        shown = it.indices
-        r.look(len(shown))
-        if it.kind == "accept":
-            stats["accept_pages"] += 1
-            wrong = truth[shown] != it.class_id
-            first = int(np.argmax(wrong)) if wrong.any() else len(shown)
-            if wrong.all():  # a bad page: decline it whole (1 command)
-                stats["declined_pages"] += 1
-                for i in shown.tolist():
-                    declined.setdefault(i, set()).add(it.class_id)
-                r.actions += 1
-            elif first > 0 and first / 1.0 >= (len(shown) - wrong.sum()) / (select_cost(wrong) + 1.0):
-                # grow-accept: one click on the first wrong image accepts all before it
-                stats["page_images"] += first
-                r.command(session.set_image_label(shown[:first], it.class_id, mark_reviewed=True))
-            else:  # deselect each wrong image, accept the rest
-                stats["wrong_seen_on_pages"] += int(wrong.sum())
-                stats["page_images"] += len(shown)
-                for i in shown[wrong].tolist():
-                    declined.setdefault(i, set()).add(it.class_id)
-                r.command(session.set_image_label(shown[~wrong], it.class_id, mark_reviewed=True),
-                          clicks=select_cost(wrong))
-        else:
-            stats["cluster_items"] += 1
-            cid = it.cluster_id
-            major, count = Counter(truth[shown].tolist()).most_common(1)[0]
-            wrong = truth[shown] != major
-            first = int(np.argmax(wrong)) if wrong.any() else len(shown)
-            clicks = select_cost(wrong)
-            cut = first >= 0.5 * len(shown) and clicks > 2  # click first misfit, shift-click the last
-            fix = 2 if cut else clicks
-            if not wrong.any():
-                r.command(session.name(cid, major))
-            elif count / len(shown) >= 0.5 or len(shown) < 4:
-                r.command(session.name(cid, major))
-                pick = shown[first:] if cut else shown[wrong]
-                r.command(session.move(pick, None), clicks=fix)
-            else:  # mixed: split in two by the tool's 2-means on its features (1 command)
-                members = session.members(cid)
-                sub = cluster_features(features[members], "kmeans", 2, seed=step).labels
-                if len(np.unique(sub)) < 2:
-                    r.command(session.name(cid, major))
-                    r.command(session.move(shown[wrong], None), clicks=clicks)
-                else:
-                    stats["splits"] += 1
-                    r.command(session.split(cid, sub))
-        share = r.record()
-        step += 1
-        if step % 25 == 0:
-            log(f"  assisted: step {step}, actions {r.actions}, screens {r.screens}, correct {share:.4f}")
-    return r, stats
-
-
-def today_flow(session, truth) -> Reviewer:
-    """Name clusters with their majority, then fix minority groups, best gain per action first."""
-    r = Reviewer(session, truth, "today")
-    ops = []
-    for cid in session.cluster_ids():
-        members = session.members(cid)
-        counts = Counter(truth[members].tolist())
-        major, m = counts.most_common(1)[0]
-        ops.append((m / 1.0, 0, cid, major, None))
-        for cls, c in counts.items():
-            if cls != major:
-                ops.append((c / (c + 1.0), 1, cid, cls, members[truth[members] == cls]))
-    ops.sort(key=lambda o: (-o[0], o[1]))
-    for ratio, kind, cid, cls, idx in ops:
-        if kind == 0:
-            r.look(session.size(cid))
-            r.command(session.name(cid, cls))
-        else:
-            r.command(session.set_image_label(idx, cls, mark_reviewed=True), clicks=len(idx))
-        if r.record() >= TARGETS[-1]:
-            break
-    return r
-
-
-def per_image_flow(session, truth) -> Reviewer:
-    r = Reviewer(session, truth, "per-image")
-    n = len(truth)
-    marks = {int(math.ceil(t * n)) for t in TARGETS} | set(range(500, n + 1, 500))
-    for i in range(n):
-        r.command(session.set_image_label([i], truth[i], mark_reviewed=True))
-        if (i + 1) in marks:
-            r.screens = screens(i + 1)
-            if r.record() >= TARGETS[-1]:
-                break
-    return r
+from _common import DEFAULT_GTSRB, ROOT, machine_line, markdown_table, peak_rss_mb, track_disjoint
+from review_effort_flows import COST_LINE, TARGETS, Reviewer, assisted_flow, per_image_flow, today_flow
 
 
 # ---------------------------------------------------------------------------- output
@@ -220,7 +57,9 @@ def fmt_line(r: Reviewer, n: int) -> str:
 
 
 def write_csv(path: Path, flows: list[Reviewer]) -> None:
-    with open(path, "w", newline="") as fh:
+    from pipeline.core.atomic import atomic_write
+
+    with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["flow", "actions", "screens", "minutes", "correct_share"])
         for r in flows:
@@ -257,25 +96,80 @@ def write_png(path: Path, flows: list[Reviewer], title: str) -> None:
         d.text((ml + 10, mt + 10 + 16 * k), r.flow, fill=colours.get(r.flow, "green"))
     d.text((ml, 12), title, fill="black")
     d.text((w // 2 - 80, h - 25), "actions (log scale)", fill="black")
-    img.save(path)
+    from pipeline.core.atomic import atomic_path
+
+    with atomic_path(path, suffix=".png") as tmp:
+        img.save(tmp, format="PNG")
 
 
 # ---------------------------------------------------------------------------- main
 def load(args):
-    """Decode the source, keep the truth, hand the tool label-free items."""
+    """Decode the source (through the decode cache), keep the truth, hand the tool label-free items."""
     from pipeline.core.items import ImageItem, ImageSet
     from pipeline.io.loader import load_images
 
     full = load_images(str(args.data), size=32, crop_roi=not args.no_crop)
     truth = np.asarray(full.labels if full.labels is not None else [""] * len(full), dtype=object)
     idx = np.arange(len(full))
-    if args.limit and args.limit < len(full):
+    if args.track_disjoint:
+        idx = np.asarray(track_disjoint(full.items, per_track=3), dtype=np.int64)
+    if args.limit and args.limit < len(idx):
         from gtsrb import stratified_subsample
 
-        idx = stratified_subsample(truth, args.limit, seed=args.seed)
+        idx = idx[stratified_subsample(truth[idx], args.limit, seed=args.seed)]
     items = [ImageItem(full.items[i].path, None, full.items[i].roi) for i in idx.tolist()]
     blind = ImageSet(items, full.images[idx], list(full.skipped), full.layout)
     return blind, truth[idx]
+
+
+def features_and_tree(config, images):
+    """Preset ``best`` as ``run_pipeline`` runs it (HOG -> Reducer -> ward tree on a 10-NN
+    graph), kept in pieces: the Reducer serves the zero-shot renderings, one tree gives
+    both the k = classes cut and the labeling-mode cut."""
+    from pipeline.clustering.methods import agglomerative_tree
+    from pipeline.reduction import Reducer
+    from pipeline.run import extract_features
+
+    raw = extract_features(config, images)
+    reducer = Reducer(pca=config.pca, whiten=config.whiten, l2=config.l2_normalize, seed=config.seed).fit(raw)
+    feats = reducer.transform(raw).astype(np.float32)
+    tree = agglomerative_tree(feats, "ward", config.method_params.get("n_neighbors", 10))
+    return feats, reducer, tree
+
+
+def zero_shot_report(args, config, reducer, feats, truth, over) -> str:
+    """Top-1 accuracy of the zero-shot pictogram suggestion per image and per labeling-mode cluster."""
+    from pipeline.suggest.zero_shot import ZeroShot, taxonomy_icons
+
+    t0 = time.perf_counter()
+    icons, source = taxonomy_icons(str(args.data))
+    zs = ZeroShot(config, reducer, n_per_class=args.zs_renders, seed=args.seed).fit(icons)
+    sugg = zs.suggest(feats)
+    pred = np.asarray(sugg.classes, dtype=object)[sugg.top]
+    img_acc = float(np.mean(pred == truth))
+    right = total = 0
+    for c in np.unique(over):
+        m = np.flatnonzero(over == c)
+        cls, _ = sugg.cluster_vote(m)
+        vals, counts = np.unique(truth[m], return_counts=True)
+        right += int(cls == vals[counts.argmax()]) * len(m)
+        total += len(m)
+    return (f"zero-shot ({len(icons)} classes, icons from {source}, {args.zs_renders} renderings each, "
+            f"{time.perf_counter() - t0:.1f} s): image top-1 {img_acc:.3f}, labeling-mode clusters whose "
+            f"suggestion is their majority class: {right / max(total, 1):.3f} of images (chance {1 / len(icons):.3f})")
+
+
+def reliability(stats) -> str:
+    from pipeline.suggest.calibration import reliability_table
+
+    rel = stats.pop("reliability")
+    if not rel:
+        return "reliability: no suggestions were made"
+    conf = np.concatenate([c for c, _ in rel])
+    ok = np.concatenate([k for _, k in rel])
+    rows = [[f"{lo:.2f}-{hi:.2f}", n, f"{p:.3f}", f"{o:.3f}"] for lo, hi, n, p, o in reliability_table(conf, ok)]
+    return ("reliability of the calibrated confidence on undecided images (pooled over every 5th refit):\n"
+            + markdown_table(["confidence", "image-suggestions", "mean predicted", "observed right"], rows))
 
 
 def main() -> None:
@@ -283,52 +177,63 @@ def main() -> None:
     ap.add_argument("--data", default=str(DEFAULT_GTSRB))
     ap.add_argument("--no-crop", action="store_true", help="whole frames (ignore ROIs)")
     ap.add_argument("--limit", type=int, default=0, help="stratified subsample of N images (quick runs)")
+    ap.add_argument("--track-disjoint", action="store_true", help="at most 3 spaced frames per GTSRB track")
     ap.add_argument("--k", type=int, default=0, help="labeling-mode clusters (default: pipeline.suggest.labeling.overcluster_k)")
     ap.add_argument("--max-actions", type=int, default=3000)
+    ap.add_argument("--fix-limit", type=int, default=3, help="clicks the reviewer spends on misfits when naming a cluster")
+    ap.add_argument("--zs-renders", type=int, default=60, help="zero-shot renderings per class icon (0: skip)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    ap.add_argument("--tag", default="", help="file name stem (default from the subsample)")
     ap.add_argument("--skip-baselines", action="store_true")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
+    from pipeline.clustering.methods import cut_tree
     from pipeline.config import get_preset
     from pipeline.review.session import ReviewSession
-    from pipeline.run import run_pipeline
+    from pipeline.review.taxonomy import Taxonomy
     from pipeline.suggest.labeling import overcluster, overcluster_k
 
     t_start = time.perf_counter()
-    print(f"data {args.data} ({'whole frames' if args.no_crop else 'ROI crop'}); machine: {machine_line()}")
+    print(f"data {args.data} ({'whole frames' if args.no_crop else 'ROI crop'}"
+          f"{', track-disjoint' if args.track_disjoint else ''}); machine: {machine_line()}")
     print(COST_LINE)
+    t0 = time.perf_counter()
     blind, truth = load(args)
-    n_classes = len(set(truth.tolist()))
-    config = replace(get_preset("best"), crop_roi=not args.no_crop).with_k(k=n_classes)
+    n, n_classes = len(truth), len(set(truth.tolist()))
+    print(f"load: {n} images, {time.perf_counter() - t0:.1f} s")
+    config = get_preset("best")
+    n_taxonomy = len(Taxonomy.gtsrb())  # the tool knows the taxonomy's size, never the truth
     t0 = time.perf_counter()
-    result = run_pipeline(config, blind)
-    print(f"pipeline (preset best, k={n_classes}): {len(blind)} images, {time.perf_counter() - t0:.1f} s")
-    feats = result.features
-    paths = result.image_set.paths
-    k_over = args.k or overcluster_k(len(blind), n_classes)
-    t0 = time.perf_counter()
-    over = overcluster(feats, k_over, seed=args.seed)
-    print(f"labeling mode: {k_over} clusters in {time.perf_counter() - t0:.1f} s")
+    feats, reducer, tree = features_and_tree(config, blind.images)
+    k_over = args.k or overcluster_k(n, n_classes)
+    over = overcluster(feats, k_over, tree=tree)
+    print(f"features + ward tree (preset best): {time.perf_counter() - t0:.1f} s; labeling mode k = {k_over}")
+    if args.zs_renders:
+        print(zero_shot_report(args, config, reducer, feats, truth, over), flush=True)
 
     flows = []
+    paths = blind.paths
     t0 = time.perf_counter()
     session = ReviewSession.from_result(str(args.data), config.to_dict(), paths, None, over)
-    assisted, st = assisted_flow(session, feats, truth, max_actions=args.max_actions)
+    assisted, st = assisted_flow(session, feats, truth, max_actions=args.max_actions, fix_limit=args.fix_limit,
+                                  n_taxonomy=n_taxonomy)
     fit = np.asarray(st.pop("fit_s"))
-    print(f"assisted flow: {time.perf_counter() - t0:.1f} s; graph {st.pop('graph_s'):.1f} s once; propagation "
-          f"refit median {np.median(fit):.3f} s, max {fit.max():.3f} s over {len(fit)} refits; {st}")
+    rel = reliability(st)
+    print(f"assisted flow: {time.perf_counter() - t0:.1f} s; graph {st.pop('graph_s'):.1f} s once; suggestions "
+          f"(2 fits: held-out calibration + full) median {np.median(fit):.3f} s, max {fit.max():.3f} s over "
+          f"{len(fit)} refits; {st}")
+    print(rel)
     flows.append(assisted)
     if not args.skip_baselines:
         t0 = time.perf_counter()
-        flows.append(today_flow(ReviewSession.from_result(str(args.data), config.to_dict(), paths, None,
-                                                          result.clusters.labels), truth))
-        flows.append(per_image_flow(ReviewSession.from_result(str(args.data), config.to_dict(), paths, None,
-                                                              result.clusters.labels), truth))
+        at_k = cut_tree(tree, n, n_classes)
+        flows.append(today_flow(ReviewSession.from_result(str(args.data), config.to_dict(), paths, None, at_k), truth))
+        flows.append(per_image_flow(ReviewSession.from_result(str(args.data), config.to_dict(), paths, None, at_k),
+                                    truth))
         print(f"baselines: {time.perf_counter() - t0:.1f} s")
-    n = len(truth)
     for r in flows:
         hits = summary(r, n)
         parts = []
@@ -336,10 +241,11 @@ def main() -> None:
             parts.append(f"@{t:.2f}: " + (f"{h[0]} actions, {h[1]} screens, {(2 * h[0] + 4 * h[1]) / 60:.1f} min"
                                           if h else "not reached"))
         print(f"{r.flow}: " + "; ".join(parts) + f" (final {r.curve[-1][2]:.4f} after {r.actions} actions)")
-    tag = "review_effort" + ("" if not args.limit else f"_n{args.limit}")
+    tag = args.tag or ("review_effort" + ("_tracks" if args.track_disjoint else "")
+                       + ("" if not args.limit else f"_n{args.limit}"))
     write_csv(out / f"{tag}.csv", flows)
     write_png(out / f"{tag}.png", flows, f"correct share vs actions, {n} images, "
-              f"{'whole frames' if args.no_crop else 'ROI crop'}")
+              f"{'whole frames' if args.no_crop else 'ROI crop'}{', track-disjoint' if args.track_disjoint else ''}")
     print(f"wrote {out / (tag + '.csv')} and {out / (tag + '.png')}; total {time.perf_counter() - t_start:.1f} s, "
           f"peak {peak_rss_mb():.0f} MB")
     print(fmt_line(assisted, n))

@@ -258,7 +258,56 @@ def _draw_blue_arrow(cv: _Canvas, paint: _Paint, rng: np.random.Generator, angle
     cv.polygon(pts, paint(_WHITE))
 
 
+def _draw_end_speed(cv: _Canvas, paint: _Paint, rng: np.random.Generator, digits: str) -> None:
+    _draw_end_limits(cv, paint, rng)
+    cv.text(digits, 0.0, 0.0, 0.9, 0.66, paint(_GRAY))
+
+
+def _draw_ring(cv: _Canvas, paint: _Paint, rng: np.random.Generator) -> None:
+    """The red-ringed white disc of the prohibition signs (alone: "no vehicles")."""
+    cv.disc(1.0, paint(_WHITE))
+    cv.disc(0.96, paint(_RED))
+    cv.disc(0.74, paint(_WHITE))
+
+
+def _draw_no_passing(cv: _Canvas, paint: _Paint, rng: np.random.Generator, truck: bool) -> None:
+    _draw_ring(cv, paint, rng)
+    w = 0.36 if truck else 0.26
+    for cu, col in ((-0.27, _RED), (0.27, _BLACK)):
+        cv.polygon([(cu - w / 2, -0.32), (cu + w / 2, -0.32), (cu + w / 2, 0.3), (cu - w / 2, 0.3)], paint(col))
+
+
+def _draw_end_no_passing(cv: _Canvas, paint: _Paint, rng: np.random.Generator) -> None:
+    _draw_end_limits(cv, paint, rng)
+    gray = paint(_GRAY)
+    for cu in (-0.27, 0.27):
+        cv.polygon([(cu - 0.13, -0.3), (cu + 0.13, -0.3), (cu + 0.13, 0.28), (cu - 0.13, 0.28)], gray)
+
+
+def _draw_turn(cv: _Canvas, paint: _Paint, rng: np.random.Generator, left: bool) -> None:
+    """Blue disc, an arrow going up then bending to one side ("turn right/left ahead")."""
+    cv.disc(1.0, paint(_WHITE))
+    cv.disc(0.96, paint(_BLUE))
+    s = -1.0 if left else 1.0
+    white = paint(_WHITE)
+    cv.stroke([(-s * 0.25, 0.55), (-s * 0.25, -0.1), (s * 0.15, -0.1)], 0.2, white)
+    cv.polygon([(s * 0.6, -0.1), (s * 0.15, -0.45), (s * 0.15, 0.25)], white)
+
+
 _DRAWERS: dict[str, Callable[[_Canvas, _Paint, np.random.Generator], None]] = {
+    "0": lambda c, p, r: _draw_speed(c, p, r, "20"),
+    "3": lambda c, p, r: _draw_speed(c, p, r, "60"),
+    "5": lambda c, p, r: _draw_speed(c, p, r, "80"),
+    "6": lambda c, p, r: _draw_end_speed(c, p, r, "80"),
+    "7": lambda c, p, r: _draw_speed(c, p, r, "100"),
+    "8": lambda c, p, r: _draw_speed(c, p, r, "120"),
+    "9": lambda c, p, r: _draw_no_passing(c, p, r, truck=False),
+    "10": lambda c, p, r: _draw_no_passing(c, p, r, truck=True),
+    "15": _draw_ring,
+    "33": lambda c, p, r: _draw_turn(c, p, r, left=False),
+    "34": lambda c, p, r: _draw_turn(c, p, r, left=True),
+    "39": lambda c, p, r: _draw_blue_arrow(c, p, r, -135.0),
+    "41": _draw_end_no_passing,
     "1": lambda c, p, r: _draw_speed(c, p, r, "30"),
     "2": lambda c, p, r: _draw_speed(c, p, r, "50"),
     "4": lambda c, p, r: _draw_speed(c, p, r, "70"),
@@ -371,6 +420,57 @@ def _degrade(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 # ---------------------------------------------------------------------------- API
 
 
+def pictogram_classes() -> list[str]:
+    """Every GTSRB ClassId this module can draw (the demo set uses :data:`DEMO_CLASSES` of them)."""
+    return sorted(_DRAWERS, key=int)
+
+
+class _CleanPaint(_Paint):
+    """Exact base colours (for icons)."""
+
+    def __call__(self, base: tuple[int, int, int]) -> tuple[int, int, int, int]:
+        return tuple(int(v) for v in base) + (255,)
+
+
+def pictogram(class_id: str | int, size: int = 64) -> np.ndarray:
+    """A clean ``uint8`` RGBA icon of a drawable class on a transparent background."""
+    key = str(class_id)
+    if key not in _DRAWERS:
+        raise ValueError(f"no pictogram for class {class_id!r}; drawable: {pictogram_classes()}")
+    side = size * _SUPERSAMPLE
+    cv = _Canvas(side, radius=0.5 * side / 1.12)
+    rng = np.random.default_rng(0)
+    _DRAWERS[key](cv, _CleanPaint(rng), rng)
+    return np.asarray(cv.image.reduce(_SUPERSAMPLE))
+
+
+def render_icon(icon: np.ndarray, rng: np.random.Generator, size: int = 48) -> np.ndarray:
+    """A photograph-like rendering of a class icon (``uint8`` RGB or RGBA, any size).
+
+    The icon is pasted as the sign (its alpha, or all of it, is the sign's shape) and gets
+    the same nuisances as :func:`render_sign`: background, pole, warp, lighting, blur, noise.
+    """
+    icon = np.asarray(icon)
+    if icon.ndim != 3 or icon.shape[2] not in (3, 4) or min(icon.shape[:2]) < 4:
+        raise ValueError("an icon must be an RGB or RGBA picture of at least 4 x 4 pixels")
+    if size < 8:
+        raise ValueError(f"size must be at least 8 pixels, got {size}")
+    side = size * _SUPERSAMPLE
+    layer = _Canvas(2 * side, radius=0.45 * side)
+    if rng.random() < 0.4:
+        pole = tuple(int(v) for v in np.clip(rng.normal(125, 30) + rng.normal(0, 6, 3), 0, 255)) + (255,)
+        layer.polygon([(-0.07, 0.0), (0.07, 0.0), (0.07, 3.0), (-0.07, 3.0)], pole)
+    pic = Image.fromarray(icon.astype(np.uint8), "RGBA" if icon.shape[2] == 4 else "RGB").convert("RGBA")
+    box = int(round(layer.px(2.0)))
+    pic = pic.resize((box, box), Image.LANCZOS)
+    x, y = layer.pt(-1.0, -1.0)
+    layer.image.alpha_composite(pic, (int(round(x)), int(round(y))))
+    bg = _background(rng, side)
+    sign = _place_sign(layer, rng, side)
+    bg.paste(sign, (0, 0), sign)
+    return _degrade(np.asarray(bg.reduce(_SUPERSAMPLE)), rng)
+
+
 def render_sign(class_id: str | int, rng: np.random.Generator, size: int = 48) -> np.ndarray:
     """Render one sign of ``class_id`` (a GTSRB ClassId) as ``uint8`` ``(size, size, 3)``.
 
@@ -378,7 +478,7 @@ def render_sign(class_id: str | int, rng: np.random.Generator, size: int = 48) -
     """
     key = str(class_id)
     if key not in _DRAWERS:
-        raise ValueError(f"unknown demo class {class_id!r}; known: {[c for c, _ in DEMO_CLASSES]}")
+        raise ValueError(f"unknown demo class {class_id!r}; known: {pictogram_classes()}")
     if size < 8:
         raise ValueError(f"size must be at least 8 pixels, got {size}")
     side = size * _SUPERSAMPLE

@@ -1,25 +1,53 @@
-"""Review assistance: class suggestions propagated from the reviewer's decisions, a review
-queue, grow lists for named clusters and the over-clustering labeling mode.
+"""Review assistance: class suggestions (zero-shot from pictograms, propagated from the
+reviewer's decisions, calibrated), bulk accepts, a review queue, grow lists and labeling mode.
 
 Headless (no Qt); every function takes plain arrays or a
 :class:`~pipeline.review.session.ReviewSession` and returns plain data, so the window can
-run it on a worker thread after each edit.
+run it on a worker thread after each edit. The window's commands map 1:1 onto these:
+
+* before any decision: ``ZeroShot(config, reducer).fit(taxonomy_icons(folder)[0]).suggest(features)``
+  (zero_shot) gives every image and cluster (``Suggestions.cluster_vote``) a class;
+* once per run: ``prop = Propagator().prepare(features)`` (the k-NN graph);
+* after every edit (worker thread, about 1 s at 40,000 images):
+  ``sugg = calibrated_suggestions(prop, session, n_taxonomy=len(taxonomy))``; its
+  ``confidence`` is calibrated on held-out decisions (calibration, ``reliability_table``);
+* "accept every suggestion above X %" (whole set, selected ``clusters`` or one class):
+  ``plan = bulk_accept_plan(session, sugg, X, clusters=..., declined=...)`` is shown
+  grouped by class (``plan.groups``), then ``session.apply(plan.edit(session, exclude=clicked))``
+  is one undo step; ``plan_sizes`` lists how many images each X would take;
+* "relabel disagreeing images": ``disagreement_plan(session, sugg, X)``, same plan object;
+  ``propagation.disagreements`` gives the badges / "disagreeing first" order;
+* Next: ``review_queue(session, sugg, features=features, declined=...)[0]`` (queue);
+* Grow: ``grow_candidates`` + ``accept_prefix`` (grow);
+* labeling mode: ``overcluster(features, overcluster_k(n), tree=run_tree)`` and
+  ``sibling_groups`` (labeling).
 """
+from pipeline.suggest.bulk import AcceptGroup, AcceptPlan, bulk_accept_plan, disagreement_plan, plan_sizes
+from pipeline.suggest.calibration import Calibrator, calibrated_suggestions, reliability_table
 from pipeline.suggest.decided import decided_labels, undecided_mask
 from pipeline.suggest.graph import knn_graph
 from pipeline.suggest.grow import grow_candidates
-from pipeline.suggest.labeling import overcluster, sibling_groups
+from pipeline.suggest.labeling import overcluster, overcluster_k, sibling_groups
 from pipeline.suggest.propagation import Propagator, Suggestions
 from pipeline.suggest.queue import QueueItem, review_queue
 
 __all__ = [
+    "AcceptGroup",
+    "AcceptPlan",
+    "Calibrator",
     "Propagator",
     "QueueItem",
     "Suggestions",
+    "bulk_accept_plan",
+    "calibrated_suggestions",
     "decided_labels",
+    "disagreement_plan",
     "grow_candidates",
     "knn_graph",
     "overcluster",
+    "overcluster_k",
+    "plan_sizes",
+    "reliability_table",
     "review_queue",
     "sibling_groups",
     "undecided_mask",

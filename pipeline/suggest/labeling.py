@@ -14,9 +14,17 @@ from pipeline.suggest.decided import undecided_mask
 from pipeline.suggest.propagation import Suggestions
 
 
+#: Labeling mode aims at clusters of about this many images (about one GTSRB track).
+IMAGES_PER_CLUSTER = 40
+#: At most this many clusters: beyond it naming clusters costs more than bulk accepts save.
+MAX_CLUSTERS = 1000
+
+
 def overcluster_k(n_images: int, n_classes: int = 43) -> int:
-    """A cluster count for labeling mode: one per 15 images, at least one per class, at most 60 per class."""
-    return int(max(n_classes, min(60 * n_classes, n_images // 15)))
+    """A cluster count for labeling mode: one per 40 images, at least 4 per class, at most 1,000
+    (and never more than the images)."""
+    k = max(4 * n_classes, min(MAX_CLUSTERS, n_images // IMAGES_PER_CLUSTER))
+    return int(max(1, min(k, n_images)))
 
 
 def overcluster(
@@ -24,15 +32,27 @@ def overcluster(
     k: Optional[int] = None,
     *,
     seed: int = 0,
+    tree: Optional[np.ndarray] = None,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
 ) -> np.ndarray:
-    """Cluster ids (0..k-1) from mini-batch K-means with ``k`` clusters (default :func:`overcluster_k`)."""
+    """Cluster ids (0..k-1), ``k`` clusters (default :func:`overcluster_k`).
+
+    With ``tree`` (the run's ward merge tree, sklearn ``children_``) the tree is cut at
+    ``k``: instant, and siblings in the dendrogram stay siblings. Without it, mini-batch
+    K-means on ``features``.
+    """
     from sklearn.cluster import MiniBatchKMeans
 
     check_cancel(cancel)
     k = overcluster_k(len(features)) if k is None else int(min(k, len(features)))
     report(progress, "over-cluster", 0, 1)
+    if tree is not None:
+        from pipeline.clustering.methods import cut_tree
+
+        labels = cut_tree(np.asarray(tree), len(features), k)
+        report(progress, "over-cluster", 1, 1, f"{k} clusters")
+        return labels.astype(np.int64)
     km = MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=4096, n_init=3)
     labels = km.fit_predict(np.asarray(features, dtype=np.float32))
     report(progress, "over-cluster", 1, 1, f"{k} clusters")

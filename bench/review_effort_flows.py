@@ -1,0 +1,239 @@
+"""The simulated reviewers of ``bench/review_effort.py``: the cost counter and three flows.
+
+Every command a flow issues is a ``ReviewSession`` edit or a ``pipeline.suggest`` API the
+window offers (review queue, calibrated suggestions, bulk-accept plans, disagreement plans).
+The true labels are used only to decide what a person looking at the screen would decide.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+
+import numpy as np
+
+SCREEN = 60
+TARGETS = (0.90, 0.95, 0.99)
+#: Thresholds the reviewer may pick for "accept every suggestion above X %".
+THRESHOLDS = (0.99, 0.98, 0.95, 0.9, 0.8)
+#: Images one click is worth when the reviewer decides to cut a group short instead of
+#: clicking every wrong image in it.
+CLICK_WORTH = 10.0
+COST_LINE = ("cost model: 1 action per command (name / accept plan / split / move / relabel), "
+             "1 per image click, 2 per contiguous range (click, shift-click), an 'accept up to here' "
+             "cut = 1 click; 60 thumbnails per screen, every class group or cluster starts a screen; "
+             "time = 2 s/action + 4 s/screen")
+
+
+def screens(n: int) -> int:
+    return int(math.ceil(n / SCREEN))
+
+
+def select_cost(mask_in_order: np.ndarray) -> int:
+    """Clicks to select the ``True`` entries of a shown list: 1 per lone image, 2 per run."""
+    m = np.asarray(mask_in_order, dtype=bool)
+    if not m.any():
+        return 0
+    starts = np.flatnonzero(m & ~np.concatenate([[False], m[:-1]]))
+    ends = np.flatnonzero(m & ~np.concatenate([m[1:], [False]]))
+    return int(np.minimum(ends - starts + 1, 2).sum())
+
+
+class Reviewer:
+    """Counts actions and screens and records the correct share after every decision."""
+
+    def __init__(self, session, truth: np.ndarray, flow: str) -> None:
+        self.s = session
+        self.truth = truth
+        self.flow = flow
+        self.actions = 0
+        self.screens = 0
+        self.curve: list[tuple[int, int, float]] = [(0, 0, self.share())]
+
+    def share(self) -> float:
+        final = np.asarray(self.s.final_classes(), dtype=object)
+        return float(np.mean(final == self.truth))
+
+    def command(self, edit, clicks: int = 0) -> None:
+        self.s.apply(edit)
+        self.actions += 1 + clicks
+
+    def look(self, n_images: int = 0, n_screens: int = 0) -> None:
+        self.screens += screens(n_images) + n_screens
+
+    def record(self, share=None) -> float:
+        share = self.share() if share is None else share
+        self.curve.append((self.actions, self.screens, share))
+        return share
+
+    def at(self, target: float):
+        for a, sc, share in self.curve:
+            if share >= target - 1e-12:
+                return a, sc, share
+        return None
+
+
+# ---------------------------------------------------------------------------- assisted
+def review_group(truth_in_order: np.ndarray, class_id: str) -> tuple[int, np.ndarray, int]:
+    """How a reviewer handles one shown class group: ``(cut, wrong_clicked_mask, clicks)``.
+
+    Either click every wrong image (refusing it), or click the wrong ones before a point
+    and "accept up to here" (1 click) there; whichever keeps most right images per click.
+    """
+    wrong = truth_in_order != class_id
+    n = len(wrong)
+    best = (n, wrong.copy(), select_cost(wrong))
+    best_score = (~wrong).sum() - CLICK_WORTH * best[2]
+    for j in np.flatnonzero(wrong).tolist():
+        if j == 0:  # a cut before the first image accepts nothing: click the wrong ones instead
+            continue
+        clicks = select_cost(wrong[:j]) + 1
+        score = (~wrong[:j]).sum() - CLICK_WORTH * clicks
+        if score > best_score:
+            mask = wrong.copy()
+            mask[j:] = False
+            best, best_score = (j, mask, clicks), score
+    return best
+
+
+def do_plan(r: Reviewer, plan, truth, declined: dict, stats: dict, relabel: bool = False) -> None:
+    """Look at every group of a plan, refuse the wrong ones, apply the rest as one edit."""
+    r.look(n_screens=plan.screens(SCREEN))
+    exclude: list[int] = []
+    clicks = 0
+    for g in plan.groups:
+        cut, clicked, c = review_group(truth[g.indices], g.class_id)
+        clicks += c
+        exclude.extend(g.indices[cut:].tolist())
+        for i in g.indices[clicked].tolist():
+            exclude.append(i)
+            declined.setdefault(i, set()).add(g.class_id)
+    key = "relabel_plans" if relabel else "accept_plans"
+    stats[key] = stats.get(key, 0) + 1
+    stats["plan_images_shown"] = stats.get("plan_images_shown", 0) + len(plan)
+    r.command(plan.edit(r.s, exclude=exclude), clicks=clicks)
+
+
+def do_cluster(r: Reviewer, item, features, truth, stats: dict, step: int, fix_limit: int) -> None:
+    """Name a shown cluster with its majority; move misfits out when cheap; split a mix."""
+    from pipeline.clustering.api import cluster_features
+
+    session = r.s
+    cid = item.cluster_id
+    shown = item.indices
+    r.look(len(shown))
+    stats["clusters_named"] = stats.get("clusters_named", 0) + 1
+    major, count = Counter(truth[shown].tolist()).most_common(1)[0]
+    if item.class_id is not None and item.class_id == major:
+        stats["cluster_suggestion_right"] = stats.get("cluster_suggestion_right", 0) + 1
+    wrong = truth[shown] != major
+    if count / len(shown) < 0.5 and len(shown) >= 4:
+        sub = cluster_features(features[session.members(cid)], "kmeans", 2, seed=step).labels
+        if len(np.unique(sub)) == 2:
+            stats["splits"] = stats.get("splits", 0) + 1
+            r.command(session.split(cid, sub))
+            return
+    r.command(session.name(cid, major))
+    clicks = select_cost(wrong)
+    if wrong.any() and clicks <= fix_limit:
+        r.command(session.move(shown[wrong], None), clicks=clicks)
+
+
+def best_plan(session, sugg, declined, *, disagreeing: bool = False):
+    """The threshold whose plan promises most right images per expected action."""
+    from pipeline.suggest.bulk import bulk_accept_plan, disagreement_plan
+
+    best, best_value = None, 0.0
+    for t in THRESHOLDS:
+        plan = (disagreement_plan(session, sugg, t, declined=declined) if disagreeing
+                else bulk_accept_plan(session, sugg, t, declined=declined))
+        if len(plan) == 0:
+            continue
+        right = plan.expected_right
+        value = right / (1.0 + (len(plan) - right))
+        if value > best_value:
+            best, best_value = plan, value
+    return best, best_value
+
+
+def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int = 3, n_taxonomy=None, log=print):
+    """Labeling mode: queue's top cluster or the best bulk accept, whichever does more per action."""
+    from pipeline.suggest import Propagator
+    from pipeline.suggest.calibration import calibrated_suggestions
+    from pipeline.suggest.queue import cluster_items
+    from pipeline.suggest.decided import undecided_mask
+
+    r = Reviewer(session, truth, "assisted")
+    t0 = time.perf_counter()
+    prop = Propagator().prepare(features)
+    stats = {"graph_s": time.perf_counter() - t0, "fit_s": [], "reliability": []}
+    declined: dict[int, set] = {}
+    share = r.share()
+    step = 0
+    while r.actions < max_actions and share < TARGETS[-1]:
+        sugg = calibrated_suggestions(prop, session, seed=step, n_taxonomy=n_taxonomy)
+        stats["fit_s"].append(sugg.fit_seconds)
+        undecided = undecided_mask(session)
+        if sugg.classes and undecided.any() and step % 5 == 0:
+            pred = np.asarray(sugg.classes, dtype=object)[sugg.top[undecided]]
+            stats["reliability"].append((sugg.confidence[undecided], pred == truth[undecided]))
+        plan, plan_value = best_plan(session, sugg, declined)
+        fix, fix_value = best_plan(session, sugg, declined, disagreeing=True)
+        items = sorted(cluster_items(session, sugg, undecided, features), key=lambda it: -it.score)
+        top = items[0] if items else None
+        cluster_value = len(top.indices) if top is not None else 0.0
+        if fix is not None and fix_value >= max(plan_value, cluster_value, 2.0):
+            do_plan(r, fix, truth, declined, stats, relabel=True)
+        elif plan is not None and plan_value >= cluster_value:
+            do_plan(r, plan, truth, declined, stats)
+        elif top is not None:
+            do_cluster(r, top, features, truth, stats, step, fix_limit)
+        elif fix is not None:
+            do_plan(r, fix, truth, declined, stats, relabel=True)
+        else:
+            break
+        share = r.record()
+        step += 1
+        if step % 25 == 0:
+            log(f"  assisted: step {step}, actions {r.actions}, screens {r.screens}, correct {share:.4f}, "
+                f"undecided {int(undecided_mask(session).sum())}")
+    return r, stats
+
+
+# ---------------------------------------------------------------------------- baselines
+def today_flow(session, truth) -> Reviewer:
+    """Name clusters with their majority, then fix minority groups, best gain per action first."""
+    r = Reviewer(session, truth, "today")
+    ops = []
+    for cid in session.cluster_ids():
+        members = session.members(cid)
+        counts = Counter(truth[members].tolist())
+        major, m = counts.most_common(1)[0]
+        ops.append((m / 1.0, 0, cid, major, None))
+        for cls, c in counts.items():
+            if cls != major:
+                ops.append((c / (c + 1.0), 1, cid, cls, members[truth[members] == cls]))
+    ops.sort(key=lambda o: (-o[0], o[1]))
+    for ratio, kind, cid, cls, idx in ops:
+        if kind == 0:
+            r.look(session.size(cid))
+            r.command(session.name(cid, cls))
+        else:
+            r.command(session.set_image_label(idx, cls, mark_reviewed=True), clicks=len(idx))
+        if r.record() >= TARGETS[-1]:
+            break
+    return r
+
+
+def per_image_flow(session, truth) -> Reviewer:
+    """Label every image by hand: 1 action each, every image seen once."""
+    r = Reviewer(session, truth, "per-image")
+    n = len(truth)
+    marks = {int(math.ceil(t * n)) for t in TARGETS} | set(range(500, n + 1, 500))
+    for i in range(n):
+        r.command(session.set_image_label([i], truth[i], mark_reviewed=True))
+        if (i + 1) in marks:
+            r.screens = screens(i + 1)
+            if r.record() >= TARGETS[-1]:
+                break
+    return r

@@ -1,0 +1,170 @@
+"""Calibrated confidence: "above X %" should mean X % of those suggestions are right.
+
+The propagation's raw confidence ranks images well but is not a probability. The
+:class:`Calibrator` maps it to one with isotonic regression fitted on *held-out
+decisions*: :func:`calibrated_suggestions` refits the :class:`Propagator` with a share of
+the decided groups (whole clusters, since a cluster's images are near-copies of each other)
+left out, asks it about those images, and learns how often a raw confidence was right.
+
+    sugg = calibrated_suggestions(propagator, session)     # after every edit, on a worker
+    sugg.confidence                                          # now a calibrated probability
+    reliability_table(sugg.confidence, correct)              # predicted vs observed, per bin
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Optional
+
+import numpy as np
+
+from pipeline.suggest.propagation import Propagator, Suggestions
+
+#: Fewer held-out images than this and the identity map is kept (too little evidence).
+MIN_HELD_OUT = 30
+#: Fewer decided groups (clusters) than this and nothing is calibrated yet.
+MIN_GROUPS = 12
+
+
+class Calibrator:
+    """Monotone map from raw confidence to the observed share of right suggestions."""
+
+    def __init__(self) -> None:
+        self.x_: Optional[np.ndarray] = None
+        self.y_: Optional[np.ndarray] = None
+        self.n_: int = 0
+
+    def fit(self, raw: np.ndarray, correct: np.ndarray, weight: Optional[np.ndarray] = None) -> "Calibrator":
+        """Learn from raw confidences and whether each suggestion was right (optionally weighted)."""
+        from sklearn.isotonic import IsotonicRegression
+
+        raw = np.asarray(raw, dtype=np.float64)
+        correct = np.asarray(correct, dtype=np.float64)
+        weight = np.ones(len(raw)) if weight is None else np.asarray(weight, dtype=np.float64)
+        self.n_ = len(raw)
+        if self.n_ < MIN_HELD_OUT:
+            self.x_ = self.y_ = None
+            return self
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+        iso.fit(raw, correct, sample_weight=weight)
+        self.x_ = np.asarray(iso.X_thresholds_, dtype=np.float64)
+        # shrink towards caution where a step rests on few images: (hits + 1) / (n + 2) per block
+        self.y_ = _smoothed_steps(raw, correct, weight, self.x_, np.asarray(iso.y_thresholds_, dtype=np.float64))
+        return self
+
+    @property
+    def fitted(self) -> bool:
+        return self.x_ is not None
+
+    def transform(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated probability for each raw confidence.
+
+        Before a useful fit (too few held-out decisions) nothing is vouched for: every
+        confidence maps to 0, so no bulk accept is offered until the evidence exists.
+        """
+        raw = np.asarray(raw, dtype=np.float64)
+        if self.x_ is None:
+            return np.zeros(raw.shape, np.float32)
+        return np.interp(raw, self.x_, self.y_).astype(np.float32)
+
+    def apply(self, suggestions: Suggestions) -> Suggestions:
+        """The same suggestions with calibrated confidence."""
+        return replace(suggestions, confidence=self.transform(suggestions.confidence))
+
+
+def _smoothed_steps(raw, correct, weight, xs, ys) -> np.ndarray:
+    """Per isotonic block, replace the mean by a Laplace-smoothed one (monotone again after)."""
+    if len(xs) == 0:
+        return ys
+    block = np.clip(np.searchsorted(xs, raw, side="right") - 1, 0, len(xs) - 1)
+    hits = np.bincount(block, weights=correct * weight, minlength=len(xs))
+    n = np.bincount(block, weights=weight, minlength=len(xs))
+    smooth = np.where(n > 0, (hits + 1.0) / (n + 2.0), ys)
+    return np.maximum.accumulate(smooth)
+
+
+def held_out_groups(groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask over decided images: ``True`` for those in a random ``fraction`` of the groups."""
+    uniq = np.unique(groups)
+    rng = np.random.default_rng(seed)
+    n_out = int(round(fraction * len(uniq)))
+    if n_out == 0 or n_out >= len(uniq):
+        return np.zeros(len(groups), dtype=bool)
+    out = rng.choice(uniq, n_out, replace=False)
+    return np.isin(groups, out)
+
+
+def fit_calibrator(
+    propagator: Propagator, indices: np.ndarray, classes: list[str], groups: np.ndarray,
+    *, fraction: float = 0.25, seed: int = 0, n_taxonomy: Optional[int] = None,
+) -> Calibrator:
+    """A :class:`Calibrator` from one held-out refit: fit on the kept decisions, score the rest.
+
+    A random ``fraction`` of the decided groups is held out. With ``n_taxonomy`` (how many
+    classes the taxonomy has) a ``fraction`` of the decided *classes* is held out whole too:
+    their images stand for the undecided images of classes nobody has named yet (they can
+    only be suggested wrongly), weighted to the share of the taxonomy still unnamed. Fewer
+    than :data:`MIN_GROUPS` decided groups, or :data:`MIN_HELD_OUT` held-out images, give an
+    unfitted calibrator (every confidence 0).
+    """
+    indices = np.asarray(indices, dtype=np.int64)
+    groups = np.asarray(groups)
+    cls = np.asarray(classes, dtype=object)
+    if len(np.unique(groups)) < MIN_GROUPS:
+        return Calibrator()
+    rng = np.random.default_rng(seed)
+    names = np.unique(cls)
+    unseen_share = 0.0 if not n_taxonomy else max(0.0, 1.0 - len(names) / float(n_taxonomy))
+    out_cls = np.zeros(len(cls), dtype=bool)
+    if unseen_share >= 0.02 and len(names) >= 4:
+        held = rng.choice(names, max(1, int(round(fraction * len(names)))), replace=False)
+        out_cls = np.isin(cls, held)
+    out_grp = held_out_groups(groups, fraction, seed) & ~out_cls
+    out = out_cls | out_grp
+    if out.sum() < MIN_HELD_OUT or (~out).sum() == 0 or not out_grp.any():
+        return Calibrator()
+    s = propagator.fit(indices[~out], list(cls[~out]))
+    held = indices[out]
+    sug = np.asarray(s.classes, dtype=object)[s.top[held]]
+    weight = np.ones(len(held), np.float64)
+    if out_cls.any():
+        in_cls = out_cls[out]
+        # held-out classes carry unseen_share of the total weight, the held-out groups the rest
+        weight[in_cls] = unseen_share / in_cls.sum()
+        weight[~in_cls] = (1.0 - unseen_share) / max((~in_cls).sum(), 1)
+        weight *= len(held)
+    return Calibrator().fit(s.confidence[held], sug == cls[out], weight)
+
+
+def calibrated_suggestions(
+    propagator: Propagator, session, *, fraction: float = 0.25, seed: int = 0,
+    n_taxonomy: Optional[int] = None, **kw
+) -> Suggestions:
+    """Propagation from every decision in ``session``, confidence calibrated on held-out decisions.
+
+    Two refits (about twice :meth:`Propagator.fit`'s time). Groups are the images' current
+    clusters, so a bulk-accepted batch spread over many clusters is held out piecewise.
+    ``n_taxonomy``: the taxonomy's class count (see :func:`fit_calibrator`).
+    """
+    from pipeline.suggest.decided import decided_labels
+
+    idx, cls = decided_labels(session)
+    if len(idx) == 0:
+        return propagator.fit(idx, cls, **kw)
+    calibrator = fit_calibrator(propagator, idx, cls, session.assignments[idx], fraction=fraction, seed=seed,
+                                n_taxonomy=n_taxonomy)
+    full = propagator.fit(idx, cls, **kw)
+    out = calibrator.apply(full)
+    out.fit_seconds = full.fit_seconds * 2.0
+    return out
+
+
+def reliability_table(confidence: np.ndarray, correct: np.ndarray, edges=(0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0001)):
+    """Rows ``(low, high, images, mean predicted, observed share right)`` per confidence bin."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=bool)
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (confidence >= lo) & (confidence < hi)
+        if m.any():
+            rows.append((lo, min(hi, 1.0), int(m.sum()), float(confidence[m].mean()), float(correct[m].mean())))
+    return rows

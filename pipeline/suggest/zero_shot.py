@@ -1,0 +1,135 @@
+"""Zero-shot class suggestions from the taxonomy's pictograms, before any decision.
+
+Each class icon is rendered many times as a photograph would show it (perspective, scale,
+rotation, background clutter, lighting and colour casts, blur, noise, JPEG:
+:func:`pipeline.io.demo_signs.render_icon`), the renderings go through the run's own
+feature extractor and fitted :class:`~pipeline.reduction.Reducer`, and a ridge classifier
+learns the classes there. Icons come from (first that has any):
+
+* the taxonomy's icon column (a CSV ``id,name,icon``) or a GTSRB ``Meta/`` folder
+  (:meth:`pipeline.review.taxonomy.Taxonomy.gtsrb`);
+* for the default GTSRB taxonomy, the pictograms :mod:`pipeline.io.demo_signs` draws
+  (:func:`~pipeline.io.demo_signs.pictogram_classes`), rendered with :func:`render_sign`.
+
+    icons, source = taxonomy_icons(folder)                  # {class id: RGBA array or None}
+    zs = ZeroShot(config, reducer).fit(icons)               # seconds, on a worker
+    sugg = zs.suggest(features)                             # Suggestions, like Propagator's
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from pipeline.suggest.propagation import Suggestions
+
+#: ``None`` in an icon dict: draw the class with :func:`pipeline.io.demo_signs.render_sign`.
+DRAWN = None
+
+
+def load_icon(path: str) -> Optional[np.ndarray]:
+    """An icon file as ``uint8`` RGBA, or ``None`` when it cannot be read."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGBA"))
+    except (OSError, ValueError):
+        return None
+
+
+def taxonomy_icons(folder: Optional[str] = None, taxonomy=None) -> tuple[dict, str]:
+    """``({class id: icon array, or None for a drawn pictogram}, where they came from)``.
+
+    ``taxonomy`` (a :class:`~pipeline.review.taxonomy.Taxonomy`) wins when it has icons;
+    otherwise ``folder``'s ``Meta/`` icons; otherwise the drawn GTSRB pictograms.
+    """
+    from pipeline.io.demo_signs import pictogram_classes
+    from pipeline.review.taxonomy import Taxonomy
+
+    for tax, source in ((taxonomy, "taxonomy icons"), (_gtsrb_with_meta(folder), "Meta/ icons")):
+        if tax is None:
+            continue
+        icons = {c.id: load_icon(c.icon) for c in tax if c.icon}
+        icons = {k: v for k, v in icons.items() if v is not None}
+        if icons:
+            return icons, source
+    drawable = set(pictogram_classes())
+    ids = [c.id for c in Taxonomy.gtsrb() if c.id in drawable] if taxonomy is None else \
+        [c.id for c in taxonomy if c.id in drawable]
+    return {c: DRAWN for c in ids}, "drawn pictograms"
+
+
+def _gtsrb_with_meta(folder):
+    if not folder:
+        return None
+    from pipeline.review.taxonomy import Taxonomy, TaxonomyError
+
+    try:
+        tax = Taxonomy.gtsrb(folder)
+    except (OSError, TaxonomyError):
+        return None
+    return tax if any(c.icon for c in tax) else None
+
+
+class ZeroShot:
+    """Learn each class from augmented renderings of its icon, in the run's feature space.
+
+    ``config``: the run's :class:`~pipeline.config.PipelineConfig` (its extractors and
+    working size); ``reducer``: the run's fitted Reducer; ``n_per_class``: renderings per
+    class; ``ridge``: regulariser; ``temperature``: softmax sharpness of the scores.
+    Fitted: ``classes_``, ``coef_``.
+    """
+
+    def __init__(self, config, reducer, n_per_class: int = 60, *, ridge: float = 1.0,
+                 temperature: float = 8.0, seed: int = 0) -> None:
+        self.config = config
+        self.reducer = reducer
+        self.n_per_class = n_per_class
+        self.ridge = ridge
+        self.temperature = temperature
+        self.seed = seed
+        self.classes_: list[str] = []
+        self.coef_: Optional[np.ndarray] = None
+
+    def render(self, icons: dict) -> tuple[np.ndarray, np.ndarray]:
+        """``(images, class index)`` of ``n_per_class`` renderings of every icon."""
+        from pipeline.io.demo_signs import render_icon, render_sign
+
+        size = int(self.config.image_size)
+        rng = np.random.default_rng(self.seed)
+        images, labels = [], []
+        for j, (cid, icon) in enumerate(icons.items()):
+            for _ in range(self.n_per_class):
+                images.append(render_sign(cid, rng, size) if icon is None else render_icon(icon, rng, size))
+                labels.append(j)
+        return np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)
+
+    def fit(self, icons: dict) -> "ZeroShot":
+        """Render, extract, reduce and fit the classifier (``icons`` as from :func:`taxonomy_icons`)."""
+        from pipeline.run import extract_features
+
+        if not icons:
+            raise ValueError("no class has an icon to learn from")
+        self.classes_ = list(icons)
+        images, y = self.render(icons)
+        x = np.asarray(self.reducer.transform(extract_features(self.config, images)), dtype=np.float32)
+        x = np.concatenate([x, np.ones((len(x), 1), np.float32)], 1)
+        target = np.zeros((len(y), len(self.classes_)), np.float32)
+        target[np.arange(len(y)), y] = 1.0
+        gram = x.T @ x + self.ridge * np.eye(x.shape[1], dtype=np.float32)
+        self.coef_ = np.linalg.solve(gram, x.T @ target)
+        return self
+
+    def suggest(self, features: np.ndarray) -> Suggestions:
+        """A suggestion for every image (``features``: the run's reduced features)."""
+        if self.coef_ is None:
+            raise RuntimeError("call fit(icons) first")
+        x = np.asarray(features, dtype=np.float32)
+        scores = np.concatenate([x, np.ones((len(x), 1), np.float32)], 1) @ self.coef_ * self.temperature
+        scores -= scores.max(1, keepdims=True)
+        p = np.exp(scores)
+        p /= p.sum(1, keepdims=True)
+        top = p.argmax(1)
+        return Suggestions(list(self.classes_), p.astype(np.float32), top.astype(np.int64),
+                           p[np.arange(len(p)), top].astype(np.float32))
