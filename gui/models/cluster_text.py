@@ -143,7 +143,7 @@ def grid_hint(n_images: int, n_selected: int) -> str:
     text = f"{n_images:,} images"
     if n_selected:
         return text + f" · {n_selected:,} selected — V move · N new cluster · X reject · Shift+L label · Space view"
-    return text + " · click or Shift/Ctrl+click to select · drag selected images onto a cluster row to move them"
+    return text + " · click, Shift/Ctrl+click to select · drag onto a cluster row to move"
 
 
 def counts_text(session: Optional[ReviewSession]) -> str:
