@@ -122,6 +122,14 @@ def test_class_picker_prefers_a_suggestion(window):
     sugg = Suggestions(["13", "38"], proba, np.ones(n, np.int64), np.full(n, 0.9, np.float32))
     cls, why = preselected_class(s, 1, sugg)
     assert cls == "38" and why.startswith("suggested")
+    # The window's picker asks the page's suggestion source first (the majority would be "17").
+    window.clusters.suggestions_of = lambda: sugg
+    window.review.select([1])
+    window.act("name").trigger()
+    picker = window.clusters.dialog
+    assert picker.chosen() == "38"
+    assert "suggested (90%)" in "".join(lbl.text() for lbl in picker.findChildren(QLabel))
+    picker.reject()
 
 
 def test_type_ahead_on_the_table_names_the_cluster(qtbot, window):

@@ -14,7 +14,7 @@ carry given-label badges; auto-contrast stretches thumbnails, centers and the vi
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
@@ -56,6 +56,9 @@ class ClustersPage(QSplitter):
         self.auto_contrast = False
         self.disagree_only = False
         self._reference: Optional[str] = None  # what the shown cluster's given labels are compared with
+        #: Where class suggestions (pipeline.suggest ``Suggestions``) come from, when the window has them;
+        #: the class picker starts on a cluster's suggestion before its given-label majority.
+        self.suggestions_of: Callable[[], object] = lambda: getattr(review, "suggestions", None)
         self._build()
         review.display_order = self.display_order
         review.installed.connect(self._install)
@@ -413,7 +416,7 @@ class ClustersPage(QSplitter):
         if not cids or r.session is None:
             return None
         what = f"cluster {cids[0]}" if len(cids) == 1 else f"{len(cids)} clusters"
-        current, why = preselected_class(r.session, cids[0], getattr(r, "suggestions", None))
+        current, why = preselected_class(r.session, cids[0], self.suggestions_of())
         prompt = f"Preselected: {r.taxonomy.name_of(current)} ({why})" if current is not None and not initial_text else ""
         dlg = ClassPicker(r.taxonomy, title=f"Name {what}", current=current, prompt=prompt,
                           initial_text=initial_text, parent=self)
