@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         self.clusters.disagree_only_changed.connect(self.act("disagree_only").setChecked)
         self.act("auto_contrast").setChecked(self.store.display_flag("auto_contrast"))
         self.clusters.set_auto_contrast(self.act("auto_contrast").isChecked())
+        self.suspects.set_auto_contrast(self.act("auto_contrast").isChecked())
         self.progress_panel.cancel_clicked.connect(self.cancel_job)
         self.map.show_image.connect(self.show_image_in_clusters)
         QApplication.instance().focusWindowChanged.connect(self._viewer_keys)  # however the viewer opened
@@ -398,6 +399,7 @@ class MainWindow(QMainWindow):
         """Contrast-stretch what the window shows (remembered in the preferences)."""
         self.act("auto_contrast").setChecked(on)
         self.clusters.set_auto_contrast(on)
+        self.suspects.set_auto_contrast(on)
         self.store.set_display_flag("auto_contrast", on)
         self.say("Auto-contrast on (display only)" if on else "Auto-contrast off", 3000)
 

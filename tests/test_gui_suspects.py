@@ -494,3 +494,26 @@ def test_suspects_list_comes_back_when_the_project_is_reopened(qtbot, tmp_path, 
     qtbot.waitUntil(lambda: w3.suspects.restoring is None, timeout=10_000)  # read and found stale
     assert w3.suspects.view is None and w3.suspects.currentIndex() == 0
     w3.close()
+
+
+def test_auto_contrast_reaches_the_suspects_thumbnails(qtbot, tmp_path, labelled_set, report):
+    images, _, _, noisy, _ = labelled_set
+    session = _session(tmp_path, noisy)
+    dark = (np.asarray(images) * 0.1).astype(np.uint8)
+    view = _view(qtbot, session, report, dark, QUndoStack())
+    m = view.model
+    image = int(m.indices[m.entry(0)])
+
+    def thumb_max():
+        pix = view.loader.cached(image, m.thumb_size)
+        return None if pix is None else max(QImage.pixelColor(pix.toImage(), x, y).value()
+                                            for x in range(pix.width()) for y in range(pix.height()))
+
+    m.index(0, 1).data(Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(lambda: thumb_max() is not None, timeout=10_000)
+    before = thumb_max()
+    view.set_auto_contrast(True)
+    assert view.loader.cached(image, m.thumb_size) is None  # the cache was dropped
+    m.index(0, 1).data(Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(lambda: thumb_max() is not None, timeout=10_000)
+    assert before < 40 and thumb_max() > 200

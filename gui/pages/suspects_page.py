@@ -37,6 +37,7 @@ class SuspectsPage(QStackedWidget):
         self.review = review
         self.project_dir = project_dir  # folder -> its project folder (where the result is kept)
         self.restoring: Optional[Future] = None  # the read of the saved search, until it is handled
+        self.auto_contrast = False
         self.view: Optional[SuspectsView] = None
         self._holder: Optional[QScrollArea] = None  # scrolls the view in a small window
         intro = QWidget()
@@ -123,6 +124,7 @@ class SuspectsPage(QStackedWidget):
         view = SuspectsView(r.session, result.report, r.taxonomy, r.undo_stack,
                             images=r.project.images if r.project is not None else None, indices=result.indices)
         view.message.connect(lambda text: self.message.emit(text, 5000))
+        view.set_auto_contrast(self.auto_contrast)
         self.view = view
         self._holder = QScrollArea()  # a window smaller than the view's minimum scrolls it (1024 x 640 screens)
         self._holder.setWidgetResizable(True)
@@ -140,6 +142,11 @@ class SuspectsPage(QStackedWidget):
             counts += f" (not kept for the next session: {result.cache_error})"
         self.message.emit(counts, 8000)
         return view
+
+    def set_auto_contrast(self, on: bool) -> None:
+        self.auto_contrast = bool(on)
+        if self.view is not None:
+            self.view.set_auto_contrast(self.auto_contrast)
 
     def drop(self) -> None:
         if self.view is not None:

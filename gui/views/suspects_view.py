@@ -104,6 +104,7 @@ class SuspectsView(QWidget):
         self._current_entry: Optional[int] = None
         self._build_ui()
         self.loader.loaded.connect(self._on_loaded)
+        self.loader.reset.connect(self._on_thumbnails_reset)
         self._listening = True
         session.add_listener(self._on_session_edit)
         self._update_counts()
@@ -282,6 +283,17 @@ class SuspectsView(QWidget):
             pix = self.loader.cached(image, size)
             if pix is not None:
                 self.picture.setPixmap(pix)
+
+    def set_auto_contrast(self, on: bool) -> None:
+        """Contrast-stretch the thumbnails and the large picture (display only)."""
+        self.loader.set_auto_contrast(on)
+
+    def _on_thumbnails_reset(self) -> None:
+        rows = self.model.rowCount()
+        if rows:
+            self.model.dataChanged.emit(self.model.index(0, COL_IMAGE), self.model.index(rows - 1, COL_IMAGE))
+        if self._current_entry is not None:
+            self._show_picture(int(self.model.indices[self._current_entry]))
 
     def _update_counts(self) -> None:
         c = self.model.counts()
