@@ -167,6 +167,13 @@ def main() -> None:
     auto = run_one(config.with_k(k_range=(lo, hi)), loaded[(config.image_size, args.crop)], args.cache_dir)
     rows.append([f"{DEFAULT_PRESET}, auto k {lo}..{hi}", len(loaded[(config.image_size, args.crop)]), n_classes,
                  auto["k"], auto["acc"], auto["nmi"], auto["ari"], f"{auto['seconds']:.1f}"])
+    from pipeline.clustering.kselect import taxonomy_k_range
+
+    tlo, thi = taxonomy_k_range(n_classes)
+    tax = run_one(config.with_k(k_range=(tlo, thi)), loaded[(config.image_size, args.crop)], args.cache_dir)
+    rows.append([f"{DEFAULT_PRESET}, k from a taxonomy of {n_classes} ({tlo}..{thi})",
+                 len(loaded[(config.image_size, args.crop)]), n_classes, tax["k"], tax["acc"], tax["nmi"], tax["ari"],
+                 f"{tax['seconds']:.1f}"])
     table = markdown_table(["preset", "images", "classes", "k", "ACC", "NMI", "ARI", "seconds"], rows)
     print("\n" + table + "\n")
     if args.out:

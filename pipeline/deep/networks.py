@@ -9,28 +9,31 @@ import keras
 from keras import layers, ops
 
 
-def _conv_bn(x, filters: int, name: str):
+def _conv_bn(x, filters: int, name: str, momentum: float = 0.99):
     x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def compact_cnn(input_size: int = 32, width: int = 32, name: str = "compact_cnn") -> keras.Model:
+def compact_cnn(input_size: int = 32, width: int = 32, name: str = "compact_cnn",
+                bn_momentum: float = 0.99) -> keras.Model:
     """Small VGG-style encoder for 32-64 px inputs; output dimension ``4 * width``.
 
     Three stages (``width``, ``2*width``, ``4*width`` filters) with max-pooling, then
     global average pooling. About 30 MFLOP per 32 px image at ``width=32``.
+    ``bn_momentum``: batch-norm moving-average momentum; short trainings (a few hundred
+    steps) need a lower one (0.9) or the inference statistics stay near their initial values.
     """
     inp = keras.Input((input_size, input_size, 3), name="image")
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(inp)
-    x = _conv_bn(x, width, "s1a")
-    x = _conv_bn(x, width, "s1b")
+    x = _conv_bn(x, width, "s1a", bn_momentum)
+    x = _conv_bn(x, width, "s1b", bn_momentum)
     x = layers.MaxPooling2D()(x)
-    x = _conv_bn(x, 2 * width, "s2a")
-    x = _conv_bn(x, 2 * width, "s2b")
+    x = _conv_bn(x, 2 * width, "s2a", bn_momentum)
+    x = _conv_bn(x, 2 * width, "s2b", bn_momentum)
     x = layers.MaxPooling2D()(x)
-    x = _conv_bn(x, 4 * width, "s3a")
-    x = _conv_bn(x, 4 * width, "s3b")
+    x = _conv_bn(x, 4 * width, "s3a", bn_momentum)
+    x = _conv_bn(x, 4 * width, "s3b", bn_momentum)
     x = layers.GlobalAveragePooling2D()(x)
     return keras.Model(inp, x, name=name)
 

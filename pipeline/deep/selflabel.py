@@ -69,7 +69,7 @@ class SelfLabelCNN(TrainedExtractor):
     def _build(self, input_size: int):
         from pipeline.deep.networks import compact_cnn
 
-        encoder = compact_cnn(input_size, int(self.width), name="selflabel_encoder")
+        encoder = compact_cnn(input_size, int(self.width), name="selflabel_encoder", bn_momentum=0.9)
         return encoder, encoder
 
     def _train(self, model, images, rng, progress, cancel) -> list[float]:
