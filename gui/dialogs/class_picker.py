@@ -76,7 +76,8 @@ class ClassPicker(QDialog):
 
     Open with ``open()`` and read :meth:`chosen` after ``accepted``; ``picked`` carries
     the class id (``None`` for "no class"). ``current`` is preselected (e.g. the
-    cluster's name, its suggestion or its given-label majority) while the filter is empty; ``initial_text`` starts the search (type-ahead naming).
+    cluster's name, its suggestion or its given-label majority) while the filter is empty;
+    ``initial_text`` starts the search (type-ahead naming).
     """
 
     picked = Signal(object)

@@ -152,8 +152,8 @@ class MoveDialog(QDialog):
             self.list.addItem(item)
         if self.list.count():
             # Typing picks the first matching cluster (not "New cluster") so Enter moves there.
-            first_cluster = 1 if self.list.count() > 1 and self.list.item(0).data(Qt.ItemDataRole.UserRole) == NEW_CLUSTER else 0
-            self.list.setCurrentRow(first_cluster if needle else 0)
+            new_first = self.list.item(0).data(Qt.ItemDataRole.UserRole) == NEW_CLUSTER
+            self.list.setCurrentRow(1 if needle and new_first and self.list.count() > 1 else 0)
 
     def eventFilter(self, obj, event) -> bool:
         # Up/Down in the filter field move through the list, so typing + arrows + Enter works.

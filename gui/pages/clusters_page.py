@@ -296,7 +296,8 @@ class ClustersPage(QSplitter):
         show = self.thumb_model is not None and r.current is not None
         text = grid_hint(self.thumb_model.rowCount(), n_selected) if show else ""
         if show and self.disagree_only and r.session.has_cluster(r.current):
-            text = f"{self.thumb_model.rowCount():,} of {r.session.size(r.current):,} disagree · " + text.split(" · ", 1)[-1]
+            shown, size = self.thumb_model.rowCount(), r.session.size(r.current)
+            text = f"{shown:,} of {size:,} disagree · " + text.split(" · ", 1)[-1]
         self.grid_hint.setText(text)
 
     # ================================================================== display aids
@@ -417,7 +418,7 @@ class ClustersPage(QSplitter):
             return None
         what = f"cluster {cids[0]}" if len(cids) == 1 else f"{len(cids)} clusters"
         current, why = preselected_class(r.session, cids[0], self.suggestions_of())
-        prompt = f"Preselected: {r.taxonomy.name_of(current)} ({why})" if current is not None and not initial_text else ""
+        prompt = "" if current is None or initial_text else f"Preselected: {r.taxonomy.name_of(current)} ({why})"
         dlg = ClassPicker(r.taxonomy, title=f"Name {what}", current=current, prompt=prompt,
                           initial_text=initial_text, parent=self)
         dlg.picked.connect(lambda class_id: r.name(cids, class_id))
