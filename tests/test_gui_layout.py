@@ -52,6 +52,8 @@ def test_minimum_size_fits_1024x640_in_every_state(qtbot, window, store, tmp_pat
     w.say("A status message that is far longer than any status bar could ever show in one line " * 4)
     QApplication.processEvents()
     assert fits(w), w.minimumSizeHint()
+    w.error_banner.details_button.setChecked(True)  # the traceback shown as well
+    assert fits(w), w.minimumSizeHint()
     w.resize(SMALL)
     QApplication.processEvents()
     assert w.width() <= SMALL.width() and w.height() <= SMALL.height()
@@ -62,6 +64,22 @@ def test_minimum_size_fits_1024x640_in_every_state(qtbot, window, store, tmp_pat
     cancel = w.progress_panel.cancel.geometry()
     assert w.progress_panel.times.geometry().right() < cancel.left()
     assert w.status_line.toolTip().startswith("A status message")  # the whole text, though elided
+
+
+def test_a_mislabel_search_result_fits_too(qtbot, window, store, tmp_path):
+    w = window
+    folder = write_project(tmp_path, store)
+    assert w.projects.restore_project(folder)
+    w.suspects.find()
+    qtbot.waitUntil(lambda: w.suspects.view is not None, timeout=60_000)
+    assert w.review_tabs.currentWidget() is w.suspects
+    w.show_error("Something went wrong", "Traceback (most recent call last):\n  ...")
+    w.error_banner.details_button.setChecked(True)
+    QApplication.processEvents()
+    assert fits(w), w.minimumSizeHint()
+    w.resize(SMALL)
+    QApplication.processEvents()
+    assert w.suspects.view.isVisible()
 
 
 def test_window_opens_within_the_screen():
