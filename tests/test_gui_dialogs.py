@@ -176,8 +176,11 @@ def test_dragging_thumbnails_onto_a_cluster_row_moves_them_in_one_undo_step(qtbo
     target = 3
     rect = table.visualRect(w.clusters.proxy.index(row_of(w, target), 1))
     steps = w.review.undo_stack.index()
+    said = []
+    w.review.message.connect(lambda text, ms: said.append(text))
     enter, move, drop = _send_drag(w, table.viewport(), rect.center(), mime)
     assert enter.isAccepted() and move.isAccepted() and drop.isAccepted()
+    assert "Drop to move 2 images to #3" in said
     qtbot.waitUntil(lambda: all(s.cluster_of(i) == target for i in images))
     assert w.review.undo_stack.index() == steps + 1
     assert s.size(0) == N_PER - 2 and s.size(target) == N_PER + 2

@@ -35,6 +35,7 @@ class ClusterTableInput(QObject):
         super().__init__(table)
         self.table, self.review, self.open_picker = table, review, open_picker
         self.reserved = action_letters()
+        self._hover: Optional[int] = None  # the row a drag is over
         self.viewport = table.viewport()  # kept: asking a table being destroyed for it fails
         table.installEventFilter(self)
         table.setAcceptDrops(True)
@@ -66,6 +67,7 @@ class ClusterTableInput(QObject):
             event.ignore()
             return True
         if event.type() == QEvent.Type.DragEnter:
+            self._hover = None
             event.acceptProposedAction()
             return True
         target = self.target_at(event.position().toPoint())
@@ -74,6 +76,11 @@ class ClusterTableInput(QObject):
             return True
         if event.type() == QEvent.Type.DragMove:
             event.acceptProposedAction()
+            if target != self._hover:  # say where a drop goes (the table shows no drop marker)
+                self._hover = target
+                n = len(images)
+                self.review.message.emit(f"Drop to move {n} image{'s' if n != 1 else ''} to "
+                                         f"{self.review.label(target)}", 2000)
             return True
         event.setDropAction(Qt.DropAction.MoveAction)
         event.accept()
