@@ -32,6 +32,8 @@ RUNS = [
     ("best, auto k 30:60", "best", None, (30, 60), False),
     ("hog-kmeans", "hog-kmeans", 43, None, False),
     ("pixels-kmeans", "pixels-kmeans", 43, None, False),
+    ("hog-multicrop-ward", "hog-multicrop-ward", 43, None, False),
+    ("guarded", "guarded", 43, None, False),
 ]
 
 

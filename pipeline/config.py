@@ -226,6 +226,28 @@ PRESETS: dict[str, PipelineConfig] = {
         description="Default: per-channel HOG + whitened PCA 100 + L2, ward linkage on a 10-NN graph.",
     ),
 }
+#: HOG pooled over 5 centre crops (tolerates the margin and shifts of whole frames).
+HOG_MULTICROP = {"name": "hog_multicrop", "params": {"pool": "mean", "crops": [1.0, 0.9, 0.8, 0.7, 0.6]}}
+PRESETS["hog-multicrop-ward"] = PipelineConfig(
+    name="hog-multicrop-ward",
+    crop_roi=False,
+    features=[HOG_MULTICROP],
+    pca=100,
+    method="agglomerative",
+    method_params={"linkage": "ward", "n_neighbors": 10},
+    description="For whole frames / unseen sets: HOG mean-pooled over 5 centre crops + PCA 100 + L2, ward "
+                "on a 10-NN graph (bench/results/unseen.md).",
+)
+PRESETS["guarded"] = replace(
+    PRESETS["hog-multicrop-ward"],
+    name="guarded",
+    features=[{"name": "guarded", "params": {"candidates": [
+        HOG_MULTICROP, {"name": "color_hist", "params": {"grid": 2}}, {"name": "pixels", "params": {"size": 16}}]}}],
+    description="hog-multicrop-ward with a domain guard: on a 2,000-image sample it keeps the feature set "
+                "(multi-crop HOG, colour histograms, small pixels) that clusters best, and says which.",
+)
+
+
 def _deep_presets() -> dict[str, PipelineConfig]:
     from pipeline.deep import DEEP_PRESETS
 
