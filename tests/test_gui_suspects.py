@@ -492,6 +492,7 @@ def test_suspects_list_comes_back_when_the_project_is_reopened(qtbot, tmp_path, 
     w3 = open_window()
     assert w3.suspects.restoring is not None
     qtbot.waitUntil(lambda: w3.suspects.restoring is None, timeout=10_000)  # read and found stale
+    assert not (store.project_dir(folder) / "suspects.npz").exists()  # the stale list is dropped
     assert w3.suspects.view is None and w3.suspects.currentIndex() == 0
     w3.close()
 

@@ -109,7 +109,11 @@ class SuspectsPage(QStackedWidget):
             timer.deleteLater()
             self.restoring = None
             result = future.result() if future.exception() is None else None
-            if result is not None and r.session is session and list(session.given_labels) == labels:
+            if result is None:
+                from pipeline.project.suspects_cache import clear_suspects  # imports scikit-learn: only now
+
+                clear_suspects(folder)  # stale (the project was re-run) or unreadable: drop it
+            elif r.session is session and list(session.given_labels) == labels:
                 self.show_result(result, announce=False)
 
         timer.timeout.connect(poll)
