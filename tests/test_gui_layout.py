@@ -109,6 +109,8 @@ def test_recent_folders_keep_the_folder_name_visible(qtbot, window, store, tmp_p
     item = window.welcome.recent.item(0)
     assert item.text() == str(deep) and item.toolTip() == str(deep)
     assert window.welcome.recent.textElideMode() == Qt.TextElideMode.ElideMiddle
+    # (with a horizontal scroll bar the list would scroll the long path instead of eliding it)
+    assert window.welcome.recent.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
     act = window.recent_menu.actions()[0]
     assert act.toolTip() == str(deep)
     assert act.text().endswith("the_folder") and "…" in act.text()

@@ -37,6 +37,7 @@ class WelcomePage(QWidget):
         self.recent = QListWidget()
         self.recent.setMaximumHeight(220)
         self.recent.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keep the folder's own name visible
+        self.recent.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # elide, do not scroll
         self.recent.itemActivated.connect(
             lambda item: open_folder(item.text()) if item.flags() & Qt.ItemFlag.ItemIsEnabled else None)
         lay.addWidget(self.recent)
