@@ -290,6 +290,7 @@ def bench_install(app, store, n: int, repeats: int = 3) -> None:
     folder = build_session(store, n, n // 43, images, [f"/nonexistent/img_{i}.png" for i in range(64)])
     # the result is in the store already: the job does only what follows the child process
     project_module.run_and_store_in_process = lambda *a, **kw: None
+    MainWindow.freeze_gc_after_install = True  # as gui.app sets it (an older MainWindow ignores it)
     window = MainWindow(store=store)
     window.resize(1440, 900)
     window.show()

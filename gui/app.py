@@ -47,6 +47,7 @@ def build_window(args: argparse.Namespace):
     from gui.settings import SessionStore
 
     store = SessionStore(args.store) if args.store else SessionStore()
+    MainWindow.freeze_gc_after_install = True  # one window for the life of the process
     window = MainWindow(store=store)
     projects = window.projects
     config = None

@@ -264,3 +264,23 @@ def test_a_finished_run_is_installed_with_statistics_from_the_model_thread(qtbot
     assert window.act("suspects").isEnabled()  # labels 0, 1, 2 allow a mislabel search
     assert window.review.stats is not None and len(window.review.stats.distance) == 3 * N_PER
     assert window.windowTitle() == "Cluster Review — done"
+
+
+def test_the_application_keeps_installed_projects_out_of_full_collections(qtbot, opened, store, tmp_path,
+                                                                           monkeypatch):
+    import gc
+
+    import gui.controllers.project as project_module
+    from pipeline.config import get_preset
+
+    folder = write_project(tmp_path, store, "again")
+    monkeypatch.setattr(project_module, "run_and_store_in_process", lambda *a, **kw: None)
+    monkeypatch.setattr(opened, "freeze_gc_after_install", True)
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        with qtbot.waitSignal(opened.session_installed, timeout=20_000):
+            opened.projects.run_pipeline(folder, get_preset("hog-kmeans").with_k(3))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
