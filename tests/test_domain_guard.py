@@ -93,3 +93,12 @@ def test_the_run_summary_and_metrics_say_what_the_guard_chose(tmp_path):
     assert "using " in result.notes[0]
     write_run(result, tmp_path)
     assert json.loads((tmp_path / "metrics.json").read_text())["notes"] == result.notes
+
+
+def test_a_close_score_keeps_the_first_candidate():
+    digits, _ = _digits(300)
+    swapped = [CANDIDATES[1], CANDIDATES[0]]  # colour histograms first: the default here
+    guard = GuardedFeatures(candidates=swapped, k=10, sample=300, margin=10.0).fit(digits)
+    assert guard.chosen_[0]["name"] == "color_hist"
+    guard = GuardedFeatures(candidates=swapped, k=10, sample=300, margin=0.0).fit(digits)
+    assert guard.chosen_[0]["name"] == "hog", guard.note_
