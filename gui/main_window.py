@@ -479,6 +479,9 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         fit_toolbar(self.toolbar, self.width())
+        third = max(200, self.width() // 3)  # message, progress and counts share a narrow status bar
+        self.progress_panel.setMaximumWidth(min(620, max(380, third)))
+        self.counts_label.setMaximumWidth(third)
         if self.run_notice.isVisible():
             self.run_notice.place(self.stack.geometry())
 

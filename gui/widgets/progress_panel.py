@@ -45,10 +45,9 @@ class ProgressPanel(QWidget):
         self.bar.setTextVisible(False)
         self.times = ElidedLabel()
         self.times.setElideMode(Qt.TextElideMode.ElideLeft)
-        self.times.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.times.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)  # the stage gives way
         self.cancel = QPushButton("Cancel")
         self.cancel.clicked.connect(self.cancel_clicked)
-        self.setMaximumWidth(620)  # the status bar's message keeps the rest
         lay.addWidget(self.stage, 1)  # the stage text gives way first; the times keep their room
         lay.addWidget(self.bar)
         lay.addWidget(self.times)
