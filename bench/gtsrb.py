@@ -34,6 +34,7 @@ RUNS = [
     ("pixels-kmeans", "pixels-kmeans", 43, None, False),
     ("hog-multicrop-ward", "hog-multicrop-ward", 43, None, False),
     ("guarded", "guarded", 43, None, False),
+    ("deep-multicrop", "deep-multicrop", 43, None, False),
 ]
 
 
