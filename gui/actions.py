@@ -36,7 +36,7 @@ class ActionState:
 
 #: The actions that change the review (off while :attr:`ActionState.read_only`).
 EDIT_ACTIONS = frozenset({"run", "undo", "redo", "merge", "split", "move", "move_new", "reject", "name",
-                          "label_images", "accept"})
+                          "label_images", "accept", "accept_suggestion", "bulk_accept", "grow"})
 
 
 def enabled(spec: "ActionSpec", state: ActionState) -> bool:
@@ -141,6 +141,18 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "&Review", 0, enabled_when=_images, needs="select images in the grid first (click, Ctrl/Shift+click, Ctrl+A)"),
     ActionSpec("accept", "&Accept cluster", ("A",), "Mark the selected clusters as reviewed and go to the next one",
                "&Review", 0, 35, enabled_when=_clusters, needs="select a cluster in the table first"),
+    ActionSpec("accept_suggestion", "Accept su&ggestion", ("Y", "Ctrl+Return"),
+               "Name the selected clusters with their suggested class (the table's Suggestion column)", "&Review", 1,
+               enabled_when=_clusters, needs="select a cluster in the table first"),
+    ActionSpec("bulk_accept", "Accept suggestions a&bove…", ("Shift+Y",),
+               "Accept every suggestion above a confidence, for the selected clusters or the whole set, "
+               "after a preview grouped by class", "&Review", 1, enabled_when=_session, needs="open a folder first"),
+    ActionSpec("queue_next", "Next in review &queue", ("Shift+J",),
+               "Go where one decision fixes the most labels: a cluster to name, or a page of suggestions to accept",
+               "&Review", 1, enabled_when=_session, needs="open a folder first"),
+    ActionSpec("grow", "&Grow cluster…", ("G",),
+               "The undecided images nearest the named cluster, in order: click the first that does not belong",
+               "&Review", 1, enabled_when=lambda s: _session(s) and s.has_current, needs="select a named cluster first"),
     ActionSpec("next", "Ne&xt cluster", ("J", "Ctrl+Down"), "Select the next cluster", "&Review", 1,
                enabled_when=_session),
     ActionSpec("prev", "&Previous cluster", ("K", "Ctrl+Up"), "Select the previous cluster", "&Review", 1,

@@ -23,6 +23,7 @@ from pipeline.review import ReviewSession, Taxonomy
 from gui import actions as action_table
 from gui.controllers.project import ProjectController, initial_config, recommended_config
 from gui.controllers.review import ReviewController
+from gui.controllers.suggestions import SuggestionController
 from gui.dialogs import file_prompts as ask
 from gui.dialogs.help_dialog import HelpDialog
 from gui.dialogs.history_dialog import show_history
@@ -34,6 +35,7 @@ from gui.jobs.suspects_job import can_find_suspects
 from gui.models.cluster_text import counts_text
 from gui.pages.clusters_page import ClustersPage
 from gui.pages.map_page import MapPage
+from gui.pages.suggestion_ui import SuggestionUI, suggestion_handlers
 from gui.pages.suspects_page import SuspectsPage
 from gui.settings import SessionStore
 from gui.undo import follow_undo_stack
@@ -67,6 +69,7 @@ class MainWindow(QMainWindow):
         self._default_taxonomy = taxonomy is None
         self.jobs = JobRunner(self)
         self.review = ReviewController(self.jobs, taxonomy, self)
+        self.suggestions = SuggestionController(self.review, self)  # class suggestions, refit after each edit
         self.projects = ProjectController(self.store, self.jobs, demo_config, self)
         self.last_error: Optional[str] = None
         self._labels_known: tuple = (None, False)  # (session, can_find_suspects(session))
@@ -134,6 +137,7 @@ class MainWindow(QMainWindow):
             "auto_contrast": lambda: self.set_auto_contrast(self.act("auto_contrast").isChecked()),
             "disagree_only": lambda: self.clusters.set_disagree_only(self.act("disagree_only").isChecked()),
             "help": self.show_help,
+            **suggestion_handlers(lambda: self.suggest_ui),
         }
 
     def _build_ui(self) -> None:
@@ -147,6 +151,7 @@ class MainWindow(QMainWindow):
         self.review_tabs.addTab(self.suspects, "Suspects")
         self.map = MapPage(self.review, self.store.project_dir, self.clusters.move_targets)
         self.review_tabs.addTab(self.map, "Map")
+        self.suggest_ui = SuggestionUI(self.suggestions, self.clusters, self.map, self)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.review_tabs)
@@ -205,7 +210,7 @@ class MainWindow(QMainWindow):
         self.clusters.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)  # right-click on a thumbnail
         for action_id in ("view", "more_like_this", "move", "move_new", "label_images", "reject"):
             self.clusters.grid.addAction(self.act(action_id))
-        for source in (r, p, jobs, self.suspects, self.map):
+        for source in (r, p, jobs, self.suspects, self.map, self.suggestions):
             source.message.connect(self.say)
         for source in (r, p, jobs):
             source.error.connect(self.show_error)

@@ -1,4 +1,9 @@
-"""Table model of the clusters: center thumbnail, name, size, purity, silhouette, accepted.
+"""Table model of the clusters: center thumbnail, name, size, purity, silhouette, accepted, suggestion.
+
+The suggestion column (pictogram, class, calibrated confidence) reads ``suggestion_of``
+(set by the page from :class:`~gui.controllers.suggestions.SuggestionController`); a
+named cluster shows a mark when its suggestion is another class or some of its images
+disagree with its name.
 
 Sorting goes through a ``QSortFilterProxyModel`` reading :data:`SORT_ROLE` (raw numbers
 and names), so every column sorts correctly; missing figures sort last.
@@ -18,8 +23,8 @@ from pipeline.clustering.summary import ClusterStats
 CLUSTER_ID_ROLE = Qt.ItemDataRole.UserRole + 10
 SORT_ROLE = Qt.ItemDataRole.UserRole + 11
 
-COL_CLUSTER, COL_NAME, COL_SIZE, COL_PURITY, COL_SILHOUETTE, COL_ACCEPTED = range(6)
-HEADERS = ["Cluster", "Name", "Size", "Purity", "Silhouette", "✓"]
+COL_CLUSTER, COL_NAME, COL_SIZE, COL_PURITY, COL_SILHOUETTE, COL_ACCEPTED, COL_SUGGESTION = range(7)
+HEADERS = ["Cluster", "Name", "Size", "Purity", "Silhouette", "✓", "Suggestion"]
 HEADER_TIPS = [
     "Cluster id and its medoid image (the member nearest the center)",
     "Class given to the cluster, or 'unnamed'",
@@ -27,7 +32,11 @@ HEADER_TIPS = [
     "Share of the labelled images carrying the cluster's majority label",
     "Mean centroid-based silhouette: near 1 = compact and well separated",
     "Accepted by the reviewer",
+    "Class the suggestions propose (learnt from your decisions), with its calibrated confidence; "
+    "⚠ on a named cluster: the suggestion or some of its images disagree with the name",
 ]
+#: ``suggestion_of(cid)`` -> (class id or None, confidence, images disagreeing with the name).
+SuggestionOf = Callable[[int], tuple]
 
 
 class ClusterListModel(QAbstractTableModel):
@@ -44,6 +53,26 @@ class ClusterListModel(QAbstractTableModel):
         self._purity: dict[int, Optional[float]] = {}
         self._icons: dict[int, QIcon] = {}
         self.has_labels = False
+        self.suggestion_of: Optional[SuggestionOf] = None
+        self.percent: Callable[[float], str] = lambda c: f"{100 * c:.0f}%"  # "≈" before calibration
+
+    def suggestions_changed(self) -> None:
+        """New suggestions: repaint the suggestion column."""
+        if self._ids:
+            self.dataChanged.emit(self.index(0, COL_SUGGESTION), self.index(len(self._ids) - 1, COL_SUGGESTION))
+
+    def suggestion(self, cid: int) -> tuple:
+        """``(class id or None, confidence, disagreeing images)`` of cluster ``cid``."""
+        return self.suggestion_of(cid) if self.suggestion_of is not None else (None, 0.0, 0)
+
+    def _suggestion_text(self, cid: int) -> str:
+        class_id, conf, n_bad = self.suggestion(cid)
+        named = self.session.cluster_names.get(cid)
+        if named is not None:
+            if class_id is not None and class_id != named and conf >= 0.5:
+                return f"⚠ {self.taxonomy.name_of(class_id)} {self.percent(conf)}"
+            return f"⚠ {n_bad} differ" if n_bad else ""
+        return "" if class_id is None else f"{self.taxonomy.name_of(class_id)} {self.percent(conf)}"
 
     def set_session(self, session: Optional[ReviewSession], stats: Optional[ClusterStats]) -> None:
         self.beginResetModel()
@@ -122,8 +151,11 @@ class ClusterListModel(QAbstractTableModel):
                 icon = QIcon(pix)
                 self._icons[cid] = icon
             return icon
-        if role == Qt.ItemDataRole.DecorationRole and col == COL_NAME:
-            cls = self.taxonomy.by_id(s.cluster_names.get(cid))
+        if role == Qt.ItemDataRole.DecorationRole and col in (COL_NAME, COL_SUGGESTION):
+            class_id = s.cluster_names.get(cid) if col == COL_NAME else self.suggestion(cid)[0]
+            if col == COL_SUGGESTION and (class_id is None or not self._suggestion_text(cid)):
+                return None
+            cls = self.taxonomy.by_id(class_id)
             if cls is not None:
                 from gui.dialogs.class_picker import class_icon_of
 
@@ -140,6 +172,17 @@ class ClusterListModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_ACCEPTED:
             return QBrush(QColor(38, 166, 91))
+        if role == Qt.ItemDataRole.ForegroundRole and col == COL_SUGGESTION and cid in s.cluster_names:
+            return QBrush(QColor(200, 120, 20))
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL_SUGGESTION:
+            class_id, conf, n_bad = self.suggestion(cid)
+            if class_id is None:
+                return "No suggestion yet: name a cluster or label images, suggestions learn from them"
+            pct = self.percent(conf)
+            tip = f"Suggested: {self.taxonomy.name_of(class_id)} ({pct} " + (
+                "confidence, not calibrated yet: too few named clusters)" if pct.startswith("≈") else
+                "calibrated confidence)")
+            return tip + (f"; {n_bad} image(s) disagree with the name" if n_bad else "")
         if role == Qt.ItemDataRole.ToolTipRole:
             name = self.taxonomy.name_of(s.cluster_names.get(cid)) or "unnamed"
             return f"Cluster {cid}: {name}, {s.size(cid)} images"
@@ -165,6 +208,8 @@ class ClusterListModel(QAbstractTableModel):
             return "" if v is None or math.isnan(v) else f"{v:.2f}"
         if col == COL_ACCEPTED:
             return "✓" if cid in s.accepted else ""
+        if col == COL_SUGGESTION:
+            return self._suggestion_text(cid)
         return None
 
     def _sort_value(self, cid: int, col: int):
@@ -184,6 +229,9 @@ class ClusterListModel(QAbstractTableModel):
             return -2.0 if v is None or math.isnan(v) else float(v)
         if col == COL_ACCEPTED:
             return 1.0 if cid in s.accepted else 0.0
+        if col == COL_SUGGESTION:
+            class_id, conf, n_bad = self.suggestion(cid)
+            return -1.0 if class_id is None else float(conf) + (1.0 if cid in s.cluster_names and n_bad else 0.0)
         return None
 
 

@@ -20,6 +20,7 @@ from gui.views.thumbnail_loader import ThumbnailLoader
 IMAGE_INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
 FLAGS_ROLE = Qt.ItemDataRole.UserRole + 2
 BADGE_ROLE = Qt.ItemDataRole.UserRole + 3  # (given label text, disagrees with the cluster) or None
+SUGGEST_ROLE = Qt.ItemDataRole.UserRole + 4  # short text of a suggestion that differs from the cluster's name, or None
 #: Drag payload of grid thumbnails: a JSON list of image indices.
 IMAGES_MIME = "application/x-cluster-review-images"
 
@@ -44,6 +45,8 @@ class ThumbnailModel(QAbstractListModel):
         self.flags_of = flags_of
         self.tooltip_of = tooltip_of
         self.badge_of = badge_of
+        #: ``suggest_of(image)``: short text of its suggestion where it differs from the cluster's name, else None
+        self.suggest_of: Optional[Callable[[int], Optional[str]]] = None
         self.thumb_size = 64
         self._indices = np.zeros(0, dtype=np.int64)
         self._row_of: dict[int, int] = {}
@@ -86,7 +89,7 @@ class ThumbnailModel(QAbstractListModel):
 
     def refresh_flags(self) -> None:
         if len(self._indices):
-            self.dataChanged.emit(self.index(0), self.index(len(self._indices) - 1), [FLAGS_ROLE, BADGE_ROLE])
+            self.dataChanged.emit(self.index(0), self.index(len(self._indices) - 1), [FLAGS_ROLE, BADGE_ROLE, SUGGEST_ROLE])
 
     # -- Qt model API -------------------------------------------------------------
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
@@ -105,6 +108,8 @@ class ThumbnailModel(QAbstractListModel):
             return self.flags_of(img) if self.flags_of else frozenset()
         if role == BADGE_ROLE:
             return self.badge_of(img) if self.badge_of else None
+        if role == SUGGEST_ROLE:
+            return self.suggest_of(img) if self.suggest_of else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.tooltip_of(img) if self.tooltip_of else self.loader.paths[img]
         if role == Qt.ItemDataRole.SizeHintRole:
@@ -170,6 +175,7 @@ def images_from_mime(data: QMimeData) -> list[int]:
 
 REJECT_RED = QColor(220, 50, 47)
 BADGE_BG, BADGE_ODD = QColor(20, 22, 26, 200), QColor(230, 120, 0, 230)
+BADGE_SUGGEST = QColor(70, 110, 230, 235)
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
@@ -178,7 +184,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
     A rejected image keeps its pixels visible: a red frame, a small cross in the
     top-right corner and a red tint over the bottom fifth only. The given label (when
     the folder has labels) is a small text badge at the bottom left, orange where it
-    differs from the cluster's name or majority.
+    differs from the cluster's name or majority. A suggestion that differs from the
+    cluster's name is a blue "→ class" badge at the bottom right.
     """
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
@@ -212,6 +219,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
         label = index.data(BADGE_ROLE)
         if label:
             self._paint_label(painter, rect, *label)
+        suggestion = index.data(SUGGEST_ROLE)
+        if suggestion:
+            self._paint_suggestion(painter, rect, suggestion)
         if selected:
             painter.setPen(QPen(option.palette.highlight().color().lighter(130), 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -245,3 +255,18 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.fillRect(box, BADGE_ODD if odd else BADGE_BG)
         painter.setPen(QColor("white"))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    @staticmethod
+    def _paint_suggestion(painter: QPainter, r: QRect, text: str) -> None:
+        font = QFont(painter.font())
+        font.setPixelSize(max(8, min(11, r.height() // 6)))
+        font.setBold(True)
+        painter.setFont(font)
+        text = f"→{text}"
+        width = min(painter.fontMetrics().horizontalAdvance(text) + 6, r.width() // 2 + 6)
+        height = painter.fontMetrics().height()
+        box = QRect(r.right() - width, r.bottom() - height, width, height)
+        painter.fillRect(box, BADGE_SUGGEST)
+        painter.setPen(QColor("white"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter,
+                         painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, width - 2))

@@ -59,6 +59,10 @@ class ClustersPage(QSplitter):
         #: Where class suggestions (pipeline.suggest ``Suggestions``) come from, when the window has them;
         #: the class picker starts on a cluster's suggestion before its given-label majority.
         self.suggestions_of: Callable[[], object] = lambda: getattr(review, "suggestions", None)
+        #: Hooks the suggestion display fills (gui.pages.suggestion_display): the grid's order of a
+        #: cluster's members, and the center view's suggestion line (rich text) for a cluster.
+        self.grid_order: Callable[[int, object], object] = lambda cid, members: members
+        self.center_suggestion: Callable[[int], str] = lambda cid: ""
         self._build()
         review.display_order = self.display_order
         review.installed.connect(self._install)
@@ -136,6 +140,7 @@ class ClustersPage(QSplitter):
         hint_row.setContentsMargins(0, 0, 6, 0)
         hint_row.addWidget(self.grid_hint, 1)
         hint_row.addWidget(self.disagree_box)
+        self.hint_row = hint_row
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -274,7 +279,7 @@ class ClustersPage(QSplitter):
             self.center_view.clear()
         else:
             self._reference = reference_class(s, cid)
-            members = st.members[cid]
+            members = self.grid_order(cid, st.members[cid])
             self.thumb_model.set_indices(disagreeing(s, cid, members.tolist()) if self.disagree_only else members)
             self.grid.verticalScrollBar().setValue(scroll)
             self._update_center()
@@ -290,6 +295,7 @@ class ClustersPage(QSplitter):
         self.center_view.set_images(mean, self.loader.load_now(r.stats.medoids[cid], CENTER_SIZE))
         self.center_view.set_text(center_title_html(r.session, r.taxonomy, cid),
                                   center_info_html(r.session, r.taxonomy, r.stats, cid))
+        self.center_view.set_suggestion(self.center_suggestion(cid))
 
     def _update_grid_hint(self, n_selected: int) -> None:
         r = self.review

@@ -79,17 +79,6 @@ def suggested_classes(suggestions, n: int) -> list[Optional[str]]:
     return [suggestions.classes[t] if good else None for t, good in zip(suggestions.top.tolist(), ok.tolist())]
 
 
-def suggestion_job(features, propagator, indices, classes):
-    """The job: the k-NN graph once per project (``propagator`` None), then suggestions from the decisions."""
-    def job(progress, cancel):
-        from pipeline.suggest import Propagator
-
-        prop = propagator or Propagator().prepare(np.asarray(features), progress=progress, cancel=cancel)
-        return prop, prop.fit(indices, classes, progress=progress, cancel=cancel)
-
-    return job
-
-
 class MapPage(QWidget):
     """The embedding-map tab; see the module docstring."""
 
@@ -110,10 +99,9 @@ class MapPage(QWidget):
         self.dialog: Optional[QWidget] = None  # the Move/Label dialog open right now (for tests)
         self._highlighted_for: Optional[list[int]] = None
         self._marked_for: list[int] = []  # the grid selection last shown on the map
-        self.suggestions = None  # pipeline.suggest.Suggestions for the shown session, once computed
-        self._propagator = None
-        self._suggest_stale = True
-        self.suggest_job: Optional[Job] = None
+        #: The shown session's pipeline.suggest Suggestions (None until computed): the window's
+        #: SuggestionController keeps them fresh and recolours the map when new ones are ready.
+        self.suggestions_from: Callable[[], object] = lambda: None
         self._gave_up = False  # the layout job failed or was cancelled while the tab was shown
         self._build()
         review.installed.connect(self._install)
@@ -210,7 +198,6 @@ class MapPage(QWidget):
             self.loader.deleteLater()
             self.loader = None
         self.layout_xy, self.method, self.job, self._highlighted_for, self._marked_for = None, None, None, None, []
-        self.suggestions, self._propagator, self._suggest_stale, self.suggest_job = None, None, True, None
         self.view.set_layout(np.zeros((0, 2)))
         self.legend.clear()
         self.info.setText("")
@@ -260,8 +247,6 @@ class MapPage(QWidget):
             return
         if self.layout_xy is None and self.job is None and not self._gave_up:
             self.activate()
-        elif self.color_key() == "suggestion" and self._suggest_stale:
-            self.recolor()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -291,8 +276,6 @@ class MapPage(QWidget):
     def recolor(self) -> None:
         if self.layout_xy is None or self.review.session is None:
             return
-        if self.color_key() == "suggestion" and self._suggest_stale:
-            self._start_suggestions()
         codes, legend = categories(self.review, self.color_key(), self.suggestions)
         palette = category_colors(int(codes.max()) + 1 if len(codes) and codes.max() >= 0 else 0)
         self.codes = codes
@@ -317,7 +300,7 @@ class MapPage(QWidget):
 
     def _on_color_by(self, *_) -> None:
         if self.color_key() == "suggestion" and self.suggestions is None:
-            self._suggest_stale = True
+            self.message.emit("Suggestions come from your decisions: name a cluster or label images first", 6000)
         self.recolor()
 
     def _legend_clicked(self, item: QListWidgetItem) -> None:
@@ -329,43 +312,12 @@ class MapPage(QWidget):
         self.view.select(np.flatnonzero(self.codes == int(code)), add=add)
 
     def _on_refreshed(self, *_) -> None:
-        self._suggest_stale = True
         self.recolor()
 
-    def _start_suggestions(self) -> Optional[Job]:
-        """Recompute the class suggestions from the decisions so far, on the job thread."""
-        r = self.review
-        if self.suggest_job is not None or r.session is None or r.runner.busy():
-            return None  # a running job: _retry_when_idle comes back
-        from pipeline.suggest import decided_labels
-
-        session, project, revision = r.session, r.project, r.session.revision
-        indices, classes = decided_labels(session)
-        self._suggest_stale = False
-
-        def done(out) -> None:
-            self.suggest_job = None
-            if r.project is not project:
-                return
-            self._propagator, self.suggestions = out
-            self._suggest_stale = session.revision != revision
-            if not len(indices):
-                self.message.emit("Suggestions come from your decisions: name a cluster or label images first", 6000)
-            self.recolor()
-
-        self.suggest_job = r.runner.start("Suggesting classes for the map",
-                                          suggestion_job(project.features, self._propagator, indices, classes), done,
-                                          name="suggest")
-        if self.suggest_job is None:
-            self._suggest_stale = True
-        else:
-            for signal in (self.suggest_job.failed, self.suggest_job.cancelled):
-                signal.connect(self._suggestions_over)
-        return self.suggest_job
-
-    def _suggestions_over(self, *_) -> None:
-        """Failed or cancelled: no automatic retry (choosing the colouring again retries)."""
-        self.suggest_job = None
+    @property
+    def suggestions(self):
+        """The suggestions the map colours by (see :attr:`suggestions_from`)."""
+        return self.suggestions_from()
 
     def _follow_clusters(self) -> None:
         """Ring the images of the clusters selected in the Clusters tab, and the images selected in its grid."""

@@ -1,4 +1,4 @@
-"""The shown cluster's mean image and medoid side by side, with its title and figures."""
+"""The shown cluster's mean image and medoid side by side, with its title, suggestion and figures."""
 from __future__ import annotations
 
 from typing import Optional
@@ -32,8 +32,13 @@ class CenterView(QWidget):
         self.info.setWordWrap(True)
         self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.suggestion = QLabel()  # pictogram + "Suggested: class 93%" (set_suggestion)
+        self.suggestion.setMinimumWidth(60)
+        self.suggestion.setTextFormat(Qt.TextFormat.RichText)
+        self.suggestion.hide()
         text = QVBoxLayout()
         text.addWidget(self.title)
+        text.addWidget(self.suggestion)
         text.addWidget(self.info, 1)
         lay.addLayout(text, 1)
 
@@ -66,6 +71,12 @@ class CenterView(QWidget):
         self.set_images(None, None)
         self.title.setText("")
         self.info.setText("")
+        self.set_suggestion("")
+
+    def set_suggestion(self, html: str) -> None:
+        """Show the cluster's suggestion (rich text, may hold an ``<img>`` pictogram); "" hides it."""
+        self.suggestion.setText(html)
+        self.suggestion.setVisible(bool(html))
 
     def set_text(self, title: str, info: str) -> None:
         self.title.setText(title)

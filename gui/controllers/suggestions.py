@@ -1,0 +1,236 @@
+"""Class suggestions for the shown session, kept fresh in the background (no widgets).
+
+:class:`SuggestionController` owns the :mod:`pipeline.suggest` state of the installed
+review: the propagator (its k-NN graph, built once per project), the latest calibrated
+:class:`~pipeline.suggest.Suggestions` and the images inside named clusters that disagree
+with their name. After every edit (debounced, so a burst of edits costs one refit) it
+snapshots the decisions on the UI thread and refits on the model thread as a background
+job (:mod:`gui.jobs.suggest_job`); a result whose generation is no longer the latest is
+dropped. :attr:`ready` fires when new suggestions are in place.
+
+Its commands go through :class:`~gui.controllers.review.ReviewController` (one undo step
+each, with a status message): accept the suggestion of clusters, apply a bulk-accept plan
+minus the clicked images, the review queue's top item (Next) and the Grow prefix.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from gui.controllers.review import ReviewController
+from gui.jobs.suggest_job import SessionSnapshot, suggestion_job
+
+#: Edits closer together than this share one refit.
+DEBOUNCE_MS = 250
+#: A named cluster's image is flagged when its suggestion is another class at this confidence or more.
+#: Low on purpose: the image's own (wrong) decision is in the fit and halves the confidence of the
+#: class its neighbours say (the two learners disagree), so a misfit moved into a named cluster
+#: on the demo set scores about 0.29; a badge costs a look, not an edit.
+DISAGREE_CONFIDENCE = 0.25
+
+
+class SuggestionController(QObject):
+    """Suggestions of the installed session and the commands that use them."""
+
+    ready = Signal()  # new suggestions are in place (or were dropped at teardown)
+    message = Signal(str, int)
+
+    def __init__(self, review: ReviewController, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.review = review
+        self.suggestions = None  # pipeline.suggest.Suggestions, once computed
+        self.disagreeing = np.zeros(0, np.int64)  # images in named clusters whose suggestion differs
+        self.generation = 0  # bumped at every edit and install; older results are dropped
+        self.computed_for = -1  # the generation self.suggestions belongs to
+        self.calibrated = False  # False: too few decisions to calibrate, confidences are the model's raw ones
+        self.worker_threads: list[int] = []  # thread ids the refits ran on (tests check: not the UI thread)
+        self.declined: dict[int, set] = {}  # image -> classes the reviewer refused for it (kept for the queue)
+        self._propagator = None
+        self._project = None
+        self._job = None
+        self._votes: dict[int, tuple] = {}
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self._start)
+        review.installed.connect(self._install)
+        review.uninstalled.connect(self._teardown)
+        review.refreshed.connect(lambda *_: self.schedule())
+        review.taxonomy_changed.connect(self.schedule)
+
+    # ================================================================== state
+    def _install(self) -> None:
+        self._teardown()
+        self._project = self.review.project
+        self.schedule()
+
+    def _teardown(self) -> None:
+        self.generation += 1
+        self._timer.stop()
+        self.suggestions, self._propagator, self._project = None, None, None
+        self.disagreeing, self._votes, self.declined = np.zeros(0, np.int64), {}, {}
+        self.computed_for = -1
+
+    def schedule(self) -> None:
+        """Something changed: refit after the debounce interval (a running refit is superseded)."""
+        if self.review.session is None:
+            return
+        self.generation += 1
+        self._timer.start()
+
+    def busy(self) -> bool:
+        """A refit is pending or running, or the shown suggestions are older than the last edit."""
+        return self._timer.isActive() or self._job is not None or self.computed_for != self.generation
+
+    def _start(self) -> None:
+        r = self.review
+        if r.session is None or r.project is None:
+            return
+        if self._job is not None:  # one at a time; its result is stale, the next one starts when it ends
+            return
+        gen, project = self.generation, r.project
+        snapshot = SessionSnapshot.of(r.session)
+        fn = suggestion_job(project.features, self._propagator, snapshot, len(r.taxonomy), self.worker_threads)
+        job = r.runner.worker.create("suggest", fn)
+        job.background = True  # never blocks a foreground job, never shows a progress bar
+        self._job = job
+        job.finished.connect(lambda out: self._done(gen, project, out))
+        job.failed.connect(lambda message, _tb: self._over(f"Suggestions could not be computed: {message}"))
+        job.cancelled.connect(lambda: self._over(""))
+        r.runner.worker.start(job)
+
+    def _over(self, text: str) -> None:
+        self._job = None
+        if text:
+            self.message.emit(text, 6000)
+
+    def _done(self, gen: int, project, out) -> None:
+        self._job = None
+        if project is not self.review.project or self.review.session is None:
+            return  # another project was installed meanwhile
+        self._propagator, suggestions, calibrated = out
+        if gen != self.generation:  # edits came in while it ran: compute again for the latest state
+            self._start()
+            return
+        self.suggestions, self.computed_for, self._votes, self.calibrated = suggestions, gen, {}, calibrated
+        from pipeline.suggest.propagation import disagreements
+
+        self.disagreeing = disagreements(self.review.session, suggestions, DISAGREE_CONFIDENCE)
+        self.ready.emit()
+
+    # ================================================================== reading
+    def percent(self, confidence: float) -> str:
+        """A confidence as the window writes it: "93%" calibrated, "≈93%" before calibration."""
+        return f"{'' if self.calibrated else '≈'}{100 * confidence:.0f}%"
+
+    def has_suggestions(self) -> bool:
+        return self.suggestions is not None and bool(self.suggestions.classes)
+
+    def cluster_suggestion(self, cid: int) -> tuple[Optional[str], float]:
+        """The class suggested for cluster ``cid`` (its undecided images' vote) and its confidence."""
+        s, session = self.suggestions, self.review.session
+        if s is None or not s.classes or session is None or not session.has_cluster(cid):
+            return None, 0.0
+        if cid not in self._votes:
+            members = session.members(cid)
+            if cid not in session.cluster_names:
+                keep = [i not in session.image_labels and i not in session.rejected for i in members.tolist()]
+                members = members[np.asarray(keep, dtype=bool)] if len(members) else members
+            self._votes[cid] = s.cluster_vote(members) if len(members) else (None, 0.0)
+        return self._votes[cid]
+
+    def image_suggestion(self, i: int) -> tuple[Optional[str], float]:
+        s = self.suggestions
+        if s is None or not s.classes or not 0 <= i < len(s.top):
+            return None, 0.0
+        return s.classes[int(s.top[i])], float(s.confidence[i])
+
+    def disagreeing_in(self, cid: int) -> set[int]:
+        """Images of cluster ``cid`` whose suggestion differs from its name."""
+        session = self.review.session
+        if session is None or not len(self.disagreeing) or cid not in session.cluster_names:
+            return set()
+        return set(self.disagreeing[session.assignments[self.disagreeing] == cid].tolist())
+
+    # ================================================================== commands
+    def accept_clusters(self, cids: Sequence[int]) -> bool:
+        """Name each of ``cids`` with its suggestion (one undo step)."""
+        r = self.review
+        if r.session is None:
+            return False
+        picks = [(c, self.cluster_suggestion(c)[0]) for c in cids]
+        picks = [(c, k) for c, k in picks if k is not None and r.session.cluster_names.get(c) != k]
+        if not picks:
+            self.message.emit("No suggestion to accept here yet (name a cluster first: suggestions learn from it)"
+                              if not self.has_suggestions() else "Nothing to accept: the suggestion is its name already",
+                              5000)
+            return False
+        if len(picks) == 1:
+            c, k = picks[0]
+            return r.attempt(lambda: r.session.name(c, k), select=[c],
+                             text=f"Accept suggestion: {r.label(c)} is {r.taxonomy.name_of(k)}")
+        return r.push_batch([lambda c=c, k=k: r.session.name(c, k) for c, k in picks],
+                            f"Accept the suggestions of {len(picks)} clusters", select=[c for c, _ in picks])
+
+    def plan(self, threshold: float, clusters: Optional[Iterable[int]] = None):
+        """The bulk-accept plan at ``threshold`` (``pipeline.suggest.AcceptPlan``)."""
+        from pipeline.suggest import AcceptPlan, bulk_accept_plan
+
+        if self.review.session is None or not self.has_suggestions():
+            return AcceptPlan(float(threshold))
+        return bulk_accept_plan(self.review.session, self.suggestions, threshold,
+                                clusters=None if clusters is None else list(clusters), declined=self.declined)
+
+    def plan_sizes(self, thresholds: Iterable[float], clusters: Optional[Iterable[int]] = None) -> dict[float, int]:
+        return {float(t): len(self.plan(t, clusters)) for t in thresholds}
+
+    def apply_plan(self, plan, exclude: Iterable[int] = ()) -> bool:
+        """Apply ``plan`` minus ``exclude`` as one undo step; the excluded images are remembered as declined."""
+        r = self.review
+        exclude = set(int(i) for i in exclude)
+        if r.session is None or len(plan) - len(exclude & set(plan.indices.tolist())) <= 0:
+            self.message.emit("Nothing to accept", 3000)
+            return False
+        for g in plan.groups:
+            for i in exclude & set(g.indices.tolist()):
+                self.declined.setdefault(i, set()).add(g.class_id)
+        n_classes = len([g for g in plan.groups if set(g.indices.tolist()) - exclude])
+        n = len(plan) - len(exclude & set(plan.indices.tolist()))
+        text = (f"Accepted {n:,} suggestion{'s' if n != 1 else ''} above {plan.threshold:.0%} in "
+                f"{n_classes} class{'es' if n_classes != 1 else ''}"
+                + (f", {len(exclude):,} left out" if exclude else ""))
+        return r.attempt(lambda: plan.edit(r.session, exclude=exclude, text=text), text=text)
+
+    def queue_top(self):
+        """The review queue's best item (``pipeline.suggest.QueueItem``), or ``None``."""
+        from pipeline.suggest import Suggestions, review_queue
+
+        r = self.review
+        if r.session is None or r.project is None:
+            return None
+        s = self.suggestions if self.suggestions is not None else Suggestions.empty(len(r.session))
+        items = review_queue(r.session, s, features=np.asarray(r.project.features), declined=self.declined)
+        return items[0] if items else None
+
+    def grow_candidates(self, cid: int, n: int = 120) -> np.ndarray:
+        """Undecided images nearest to named cluster ``cid``, nearest first."""
+        from pipeline.suggest import grow_candidates
+
+        r = self.review
+        if r.session is None or r.project is None or not r.session.has_cluster(cid):
+            return np.zeros(0, np.int64)
+        return grow_candidates(r.session, np.asarray(r.project.features), cid, n)
+
+    def grow_accept(self, cid: int, candidates: np.ndarray, first_wrong: Optional[int]) -> bool:
+        """Move every candidate before position ``first_wrong`` into ``cid`` (one undo step)."""
+        from pipeline.suggest.grow import accept_prefix
+
+        r = self.review
+        take = accept_prefix(np.asarray(candidates, dtype=np.int64), first_wrong)
+        if r.session is None or len(take) == 0:
+            self.message.emit("Nothing to grow: the first image already does not belong", 4000)
+            return False
+        text = f"Grow {r.label(cid)}: {len(take):,} image{'s' if len(take) != 1 else ''} moved in"
+        return r.attempt(lambda: r.session.move(take.tolist(), cid), select=[cid], text=text)

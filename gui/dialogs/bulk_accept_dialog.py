@@ -1,0 +1,206 @@
+"""Accept every suggestion above X %: the threshold, what each X takes, and a preview to correct.
+
+The dialog shows how many images each threshold would accept (``plan_sizes``), then the
+plan at the chosen threshold grouped by class: pictogram, name, count and a strip of the
+images (most confident first, so the doubtful ones sit at the end of each strip).
+Clicking a thumbnail leaves it out (a red cross; click again to take it back). Apply
+labels the rest with their suggestions as one undo step
+(:meth:`~gui.controllers.suggestions.SuggestionController.apply_plan`), which posts what
+it did on the status line.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, QListView, QPushButton, QScrollArea,
+                               QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from gui.controllers.suggestions import SuggestionController
+from gui.models.suspects_model import class_pixmap
+from gui.models.thumbnail_model import REJECTED, ThumbnailDelegate, ThumbnailModel
+from gui.views.thumbnail_loader import ThumbnailLoader
+
+#: Thresholds listed with the number of images each would accept.
+SIZE_STEPS = (0.99, 0.95, 0.9, 0.8, 0.7, 0.5)
+DEFAULT_THRESHOLD = 90
+THUMB = 48
+
+
+class BulkAcceptDialog(QDialog):
+    """Preview and apply "accept every suggestion above X %" for ``clusters`` (None: all).
+
+    ``only``: restrict the plan to these images (an accept page of the review queue).
+    """
+
+    def __init__(self, controller: SuggestionController, loader=None, clusters: Optional[Sequence[int]] = None,
+                 only: Optional[Sequence[int]] = None, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        r = self.review = controller.review
+        self.clusters = None if clusters is None else [int(c) for c in clusters]
+        self.only = None if only is None else set(int(i) for i in only)
+        self.excluded: set[int] = set()
+        self.plan = None
+        self.strips: list[tuple[str, QListView, ThumbnailModel]] = []
+        self.setWindowTitle("Accept suggestions")
+        self.resize(760, 560)
+        self.loader = ThumbnailLoader(r.session.paths, r.project.images, parent=self)
+
+        scope = ("the review queue's page" if self.only is not None else
+                 "the whole set" if self.clusters is None else
+                 f"{len(self.clusters)} selected cluster{'s' if len(self.clusters) != 1 else ''}")
+        self.scope = QLabel(f"Undecided images of {scope} whose suggestion is at least:")
+        self.spin = QSpinBox()
+        self.spin.setRange(1, 100)
+        self.spin.setSuffix(" %")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(1, 100)
+        start = DEFAULT_THRESHOLD if self.only is None else 1
+        self.spin.setValue(start)
+        self.slider.setValue(start)
+        self.spin.valueChanged.connect(self.slider.setValue)
+        self.slider.valueChanged.connect(self.spin.setValue)
+        self.slider.valueChanged.connect(lambda *_: self.refresh())
+        self.sizes = QLabel()
+        self.sizes.setStyleSheet("color: #888;")
+        self.sizes.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.scope, 1)
+        top.addWidget(self.spin)
+        self.body = QWidget()
+        self.body_layout = QVBoxLayout(self.body)
+        self.body_layout.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.body)
+        self.summary = QLabel()
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setDefault(True)
+        cancel = QPushButton("Cancel")
+        self.apply_button.clicked.connect(self.apply)
+        cancel.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.summary, 1)
+        buttons.addWidget(self.apply_button)
+        buttons.addWidget(cancel)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.slider)
+        layout.addWidget(self.sizes)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(buttons)
+        r.uninstalled.connect(self.reject)
+        self.finished.connect(lambda *_: self.loader.shutdown())
+        self._show_sizes()
+        self.refresh()
+
+    # ================================================================== content
+    def threshold(self) -> float:
+        return self.spin.value() / 100.0
+
+    def set_threshold(self, percent: int) -> None:
+        self.spin.setValue(int(percent))
+
+    def _plan_at(self, threshold: float):
+        plan = self.controller.plan(threshold, self.clusters)
+        if self.only is not None:
+            for g in plan.groups:
+                keep = np.fromiter((int(i) in self.only for i in g.indices.tolist()), dtype=bool, count=len(g.indices))
+                g.indices, g.confidence = g.indices[keep], g.confidence[keep]
+            plan.groups = [g for g in plan.groups if len(g.indices)]
+        return plan
+
+    def _show_sizes(self) -> None:
+        parts = [f"≥ {100 * t:.0f}%: {len(self._plan_at(t)):,}" for t in SIZE_STEPS]
+        note = "" if self.controller.calibrated else \
+            " (not calibrated yet: too few named clusters, so the percentages are the model's own guess)"
+        self.sizes.setText("Images each threshold takes — " + " · ".join(parts) + note)
+
+    def refresh(self) -> None:
+        """Rebuild the preview for the current threshold (left-out images stay left out)."""
+        self.plan = self._plan_at(self.threshold())
+        while self.body_layout.count():
+            item = self.body_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.strips = []
+        tax = self.review.taxonomy
+        for g in self.plan.groups:
+            head = QLabel()
+            head.setTextFormat(Qt.TextFormat.PlainText)
+            row = QHBoxLayout()
+            picto = QLabel()
+            picto.setPixmap(class_pixmap(tax, g.class_id, 28))
+            row.addWidget(picto)
+            row.addWidget(head, 1)
+            holder = QWidget()
+            holder.setLayout(row)
+            self.body_layout.addWidget(holder)
+            strip, model = self._strip(g.indices)
+            self.body_layout.addWidget(strip)
+            self.strips.append((g.class_id, strip, model))
+            head.setProperty("class_id", g.class_id)
+            head.setText(f"{tax.name_of(g.class_id)} — {len(g.indices):,} images "
+                         f"(confidence {100 * float(g.confidence.min()):.0f}–{100 * float(g.confidence.max()):.0f}%)")
+        if not self.plan.groups:
+            self.body_layout.addWidget(QLabel("No undecided image reaches this threshold."))
+        self.body_layout.addStretch(1)
+        self._update_summary()
+
+    def _strip(self, indices) -> tuple[QListView, ThumbnailModel]:
+        model = ThumbnailModel(self.loader, flags_of=lambda i: frozenset({REJECTED}) if i in self.excluded
+                               else frozenset(), tooltip_of=self._tip, parent=self)
+        model.thumb_size = THUMB
+        model.set_indices(indices)
+        v = QListView()
+        v.setViewMode(QListView.ViewMode.IconMode)
+        v.setFlow(QListView.Flow.LeftToRight)
+        v.setWrapping(True)
+        v.setMovement(QListView.Movement.Static)
+        v.setResizeMode(QListView.ResizeMode.Adjust)
+        v.setUniformItemSizes(True)
+        v.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        v.setGridSize(QSize(THUMB + 8, THUMB + 8))
+        v.setItemDelegate(ThumbnailDelegate(v))
+        v.setStyleSheet("QListView { background: #1f2023; }")
+        rows = max(1, min(3, -(-len(indices) // 12)))
+        v.setFixedHeight(rows * (THUMB + 8) + 6)
+        v.setModel(model)
+        v.clicked.connect(lambda idx, m=model: self.toggle(m.image_index(idx.row())))
+        return v, model
+
+    def _tip(self, image: int) -> str:
+        class_id, conf = self.controller.image_suggestion(image)
+        state = "left out (click to take it back)" if image in self.excluded else "click to leave it out"
+        return f"Image {image}: {self.review.taxonomy.name_of(class_id)} {self.controller.percent(conf)} — {state}"
+
+    def toggle(self, image: int) -> None:
+        """Leave ``image`` out of the accept (or take it back)."""
+        image = int(image)
+        if image in self.excluded:
+            self.excluded.discard(image)
+        else:
+            self.excluded.add(image)
+        for _, _, model in self.strips:
+            model.refresh_flags()
+        self._update_summary()
+
+    def taken(self) -> list[int]:
+        """The images Apply would label now."""
+        return [i for i in self.plan.indices.tolist() if i not in self.excluded] if self.plan is not None else []
+
+    def _update_summary(self) -> None:
+        n = len(self.taken())
+        out = len(set(self.plan.indices.tolist()) & self.excluded) if self.plan is not None else 0
+        self.summary.setText(f"Apply labels {n:,} image{'s' if n != 1 else ''} in one step"
+                             + (f" ({out:,} left out)" if out else ""))
+        self.apply_button.setEnabled(n > 0)
+
+    def apply(self) -> bool:
+        exclude = set(self.plan.indices.tolist()) & self.excluded if self.plan is not None else set()
+        ok = self.plan is not None and self.controller.apply_plan(self.plan, exclude)
+        if ok:
+            self.accept()
+        return ok
