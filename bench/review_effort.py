@@ -181,6 +181,8 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=0, help="labeling-mode clusters (default: pipeline.suggest.labeling.overcluster_k)")
     ap.add_argument("--max-actions", type=int, default=3000)
     ap.add_argument("--fix-limit", type=int, default=3, help="clicks the reviewer spends on misfits when naming a cluster")
+    ap.add_argument("--min-groups", type=int, default=60, help="named clusters before confidences are calibrated")
+    ap.add_argument("--keep-feedback", type=int, default=0, help="reviewed plans pooled into calibration (0: none)")
     ap.add_argument("--zs-renders", type=int, default=60, help="zero-shot renderings per class icon (0: skip)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
@@ -219,7 +221,8 @@ def main() -> None:
     t0 = time.perf_counter()
     session = ReviewSession.from_result(str(args.data), config.to_dict(), paths, None, over)
     assisted, st = assisted_flow(session, feats, truth, max_actions=args.max_actions, fix_limit=args.fix_limit,
-                                  n_taxonomy=n_taxonomy)
+                                  n_taxonomy=n_taxonomy, min_groups=args.min_groups,
+                                  keep_feedback=args.keep_feedback)
     fit = np.asarray(st.pop("fit_s"))
     rel = reliability(st)
     print(f"assisted flow: {time.perf_counter() - t0:.1f} s; graph {st.pop('graph_s'):.1f} s once; suggestions "

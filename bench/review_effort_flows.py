@@ -15,7 +15,7 @@ import numpy as np
 SCREEN = 60
 TARGETS = (0.90, 0.95, 0.99)
 #: Thresholds the reviewer may pick for "accept every suggestion above X %".
-THRESHOLDS = (0.99, 0.98, 0.95, 0.9, 0.8)
+THRESHOLDS = (0.99, 0.98, 0.95, 0.9, 0.8, 0.7)
 #: Images one click is worth when the reviewer decides to cut a group short instead of
 #: clicking every wrong image in it.
 CLICK_WORTH = 10.0
@@ -96,7 +96,8 @@ def review_group(truth_in_order: np.ndarray, class_id: str) -> tuple[int, np.nda
     return best
 
 
-def do_plan(r: Reviewer, plan, truth, declined: dict, stats: dict, relabel: bool = False) -> None:
+def do_plan(r: Reviewer, plan, truth, declined: dict, stats: dict, relabel: bool = False,
+            sugg=None, feedback=None) -> None:
     """Look at every group of a plan, refuse the wrong ones, apply the rest as one edit."""
     r.look(n_screens=plan.screens(SCREEN))
     exclude: list[int] = []
@@ -104,6 +105,11 @@ def do_plan(r: Reviewer, plan, truth, declined: dict, stats: dict, relabel: bool
     for g in plan.groups:
         cut, clicked, c = review_group(truth[g.indices], g.class_id)
         clicks += c
+        if feedback is not None and not relabel:  # the tool learns what was accepted / refused
+            ok = np.ones(len(g.indices), dtype=bool)
+            ok[cut:] = False
+            ok[clicked] = False
+            feedback.record(sugg, g.indices[ok], g.indices[clicked])
         exclude.extend(g.indices[cut:].tolist())
         for i in g.indices[clicked].tolist():
             exclude.append(i)
@@ -111,6 +117,9 @@ def do_plan(r: Reviewer, plan, truth, declined: dict, stats: dict, relabel: bool
     key = "relabel_plans" if relabel else "accept_plans"
     stats[key] = stats.get(key, 0) + 1
     stats["plan_images_shown"] = stats.get("plan_images_shown", 0) + len(plan)
+    stats["plan_clicks"] = stats.get("plan_clicks", 0) + clicks
+    stats.setdefault("trace", []).append((key, plan.threshold, len(plan), len(plan) - len(set(exclude)), clicks,
+                                          plan.screens(SCREEN)))
     r.command(plan.edit(r.s, exclude=exclude), clicks=clicks)
 
 
@@ -134,6 +143,7 @@ def do_cluster(r: Reviewer, item, features, truth, stats: dict, step: int, fix_l
             r.command(session.split(cid, sub))
             return
     r.command(session.name(cid, major))
+    stats.setdefault("trace", []).append(("name", None, len(shown), int((~wrong).sum()), 0, screens(len(shown))))
     clicks = select_cost(wrong)
     if wrong.any() and clicks <= fix_limit:
         r.command(session.move(shown[wrong], None), clicks=clicks)
@@ -156,10 +166,11 @@ def best_plan(session, sugg, declined, *, disagreeing: bool = False):
     return best, best_value
 
 
-def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int = 3, n_taxonomy=None, log=print):
+def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int = 3, n_taxonomy=None,
+                  min_groups: int = 60, keep_feedback: int = 0, log=print):
     """Labeling mode: queue's top cluster or the best bulk accept, whichever does more per action."""
     from pipeline.suggest import Propagator
-    from pipeline.suggest.calibration import calibrated_suggestions
+    from pipeline.suggest.calibration import ReviewFeedback, calibrated_suggestions
     from pipeline.suggest.queue import cluster_items
     from pipeline.suggest.decided import undecided_mask
 
@@ -168,10 +179,12 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
     prop = Propagator().prepare(features)
     stats = {"graph_s": time.perf_counter() - t0, "fit_s": [], "reliability": []}
     declined: dict[int, set] = {}
+    feedback = ReviewFeedback(keep_feedback) if keep_feedback else None
     share = r.share()
     step = 0
     while r.actions < max_actions and share < TARGETS[-1]:
-        sugg = calibrated_suggestions(prop, session, seed=step, n_taxonomy=n_taxonomy)
+        sugg = calibrated_suggestions(prop, session, seed=step, n_taxonomy=n_taxonomy, feedback=feedback,
+                                     min_groups=min_groups)
         stats["fit_s"].append(sugg.fit_seconds)
         undecided = undecided_mask(session)
         if sugg.classes and undecided.any() and step % 5 == 0:
@@ -185,7 +198,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
         if fix is not None and fix_value >= max(plan_value, cluster_value, 2.0):
             do_plan(r, fix, truth, declined, stats, relabel=True)
         elif plan is not None and plan_value >= cluster_value:
-            do_plan(r, plan, truth, declined, stats)
+            do_plan(r, plan, truth, declined, stats, sugg=sugg, feedback=feedback)
         elif top is not None:
             do_cluster(r, top, features, truth, stats, step, fix_limit)
         elif fix is not None:

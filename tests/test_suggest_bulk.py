@@ -86,7 +86,7 @@ def test_calibrated_confidence_tracks_the_observed_share_right(digits):
     for cid in range(40):
         session.apply(session.name(cid, y[clusters == cid][0]))
     prop = Propagator().prepare(x)
-    s = calibrated_suggestions(prop, session, n_taxonomy=10)
+    s = calibrated_suggestions(prop, session, n_taxonomy=10, min_groups=12)
     rest = clusters == 999
     right = np.asarray(s.classes, dtype=object)[s.top[rest]] == y[rest]
     rows = reliability_table(s.confidence[rest], right, edges=(0.0, 0.5, 0.9, 1.0001))
@@ -103,3 +103,21 @@ def test_calibrator_without_evidence_vouches_for_nothing():
     assert not cal.fitted and cal.transform(np.array([0.99, 0.5])).tolist() == [0.0, 0.0]
     cal = Calibrator().fit(np.linspace(0, 1, 200), np.linspace(0, 1, 200) > 0.5)
     assert cal.fitted and cal.transform(np.array([0.1]))[0] < 0.1 and cal.transform(np.array([0.9]))[0] > 0.9
+
+
+def test_review_feedback_keeps_the_latest_reviewed_plans_and_calibrates_alone():
+    from pipeline.suggest.calibration import ReviewFeedback, fit_calibrator
+
+    n = 100
+    raw = np.linspace(0.5, 1.0, n).astype(np.float32)
+    s = Suggestions(["a"], np.ones((n, 1), np.float32), np.zeros(n, np.int64), raw, raw_confidence=raw)
+    fb = ReviewFeedback(keep_last=2)
+    fb.record(s, accepted=range(0, 10), refused=[])
+    fb.record(s, accepted=range(50, 100), refused=range(10, 50))
+    fb.record(s, accepted=range(60, 100), refused=range(0, 60))
+    assert len(fb) == 190
+    raw_fb, right = fb.arrays()
+    assert right.sum() == 90 and len(raw_fb) == 190
+    # too few decided clusters to hold any out: the reviewed plans alone calibrate
+    cal = fit_calibrator(Propagator(), np.arange(3), ["a", "a", "a"], np.arange(3), feedback=fb)
+    assert cal.fitted and cal.transform(np.array([0.55]))[0] < 0.1 and cal.transform(np.array([0.99]))[0] > 0.8

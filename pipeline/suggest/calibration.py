@@ -22,7 +22,7 @@ from pipeline.suggest.propagation import Propagator, Suggestions
 #: Fewer held-out images than this and the identity map is kept (too little evidence).
 MIN_HELD_OUT = 30
 #: Fewer decided groups (clusters) than this and nothing is calibrated yet.
-MIN_GROUPS = 12
+MIN_GROUPS = 60
 
 
 class Calibrator:
@@ -67,8 +67,42 @@ class Calibrator:
         return np.interp(raw, self.x_, self.y_).astype(np.float32)
 
     def apply(self, suggestions: Suggestions) -> Suggestions:
-        """The same suggestions with calibrated confidence."""
-        return replace(suggestions, confidence=self.transform(suggestions.confidence))
+        """The same suggestions with calibrated confidence (the raw one kept in ``raw_confidence``)."""
+        return replace(suggestions, confidence=self.transform(suggestions.confidence),
+                       raw_confidence=suggestions.confidence)
+
+
+class ReviewFeedback:
+    """What the reviewer said about shown suggestions: the best calibration evidence there is.
+
+    Held-out decisions are the images the reviewer chose to decide (big, clean clusters),
+    easier than the undecided rest; the suggestions a reviewer accepted or refused on a
+    bulk-accept plan are a sample of exactly the images the next plan will show.
+    ``keep_last``: how many reviewed plans are kept (older ones describe an older model).
+    """
+
+    def __init__(self, keep_last: int = 3) -> None:
+        self.keep_last = keep_last
+        self._raw: list[np.ndarray] = []
+        self._right: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return int(sum(len(r) for r in self._raw))
+
+    def record(self, suggestions: Suggestions, accepted, refused) -> None:
+        """Record a reviewed plan: ``accepted`` suggestions were right, ``refused`` ones wrong."""
+        raw = suggestions.confidence if suggestions.raw_confidence is None else suggestions.raw_confidence
+        acc = np.asarray(list(accepted), dtype=np.int64)
+        ref = np.asarray(list(refused), dtype=np.int64)
+        self._raw.append(np.concatenate([raw[acc], raw[ref]]).astype(np.float64))
+        self._right.append(np.concatenate([np.ones(len(acc)), np.zeros(len(ref))]))
+        # the model improves with every decision: only the latest plans describe it
+        del self._raw[:-self.keep_last], self._right[:-self.keep_last]
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self._raw:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate(self._raw), np.concatenate(self._right)
 
 
 def _smoothed_steps(raw, correct, weight, xs, ys) -> np.ndarray:
@@ -96,6 +130,8 @@ def held_out_groups(groups: np.ndarray, fraction: float, seed: int) -> np.ndarra
 def fit_calibrator(
     propagator: Propagator, indices: np.ndarray, classes: list[str], groups: np.ndarray,
     *, fraction: float = 0.25, seed: int = 0, n_taxonomy: Optional[int] = None,
+    eligible: Optional[np.ndarray] = None, feedback: Optional[ReviewFeedback] = None,
+    min_groups: int = MIN_GROUPS,
 ) -> Calibrator:
     """A :class:`Calibrator` from one held-out refit: fit on the kept decisions, score the rest.
 
@@ -105,23 +141,35 @@ def fit_calibrator(
     only be suggested wrongly), weighted to the share of the taxonomy still unnamed. Fewer
     than :data:`MIN_GROUPS` decided groups, or :data:`MIN_HELD_OUT` held-out images, give an
     unfitted calibrator (every confidence 0).
+
+    ``eligible`` (mask over the decisions) limits who may be held out. Images accepted
+    *because* their suggestion was confident must not be: they are the easy ones, and
+    scoring on them would make the calibration over-confident. They always stay in the fit.
+    ``feedback`` (reviewed plans) is pooled in, each reviewed image weighing as much as
+    all held-out images together divided by their count (i.e. 1); once it holds
+    :data:`MIN_HELD_OUT` images it alone suffices.
     """
     indices = np.asarray(indices, dtype=np.int64)
     groups = np.asarray(groups)
     cls = np.asarray(classes, dtype=object)
-    if len(np.unique(groups)) < MIN_GROUPS:
-        return Calibrator()
+    eligible = np.ones(len(indices), dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
+    groups = np.where(eligible, groups, -1)
+    fb_raw, fb_right = feedback.arrays() if feedback is not None else (np.zeros(0), np.zeros(0))
+    if len(np.unique(groups[eligible])) < min_groups:
+        return Calibrator().fit(fb_raw, fb_right)
     rng = np.random.default_rng(seed)
     names = np.unique(cls)
     unseen_share = 0.0 if not n_taxonomy else max(0.0, 1.0 - len(names) / float(n_taxonomy))
     out_cls = np.zeros(len(cls), dtype=bool)
     if unseen_share >= 0.02 and len(names) >= 4:
         held = rng.choice(names, max(1, int(round(fraction * len(names)))), replace=False)
-        out_cls = np.isin(cls, held)
-    out_grp = held_out_groups(groups, fraction, seed) & ~out_cls
+        out_cls = np.isin(cls, held) & eligible
+    out_grp = np.zeros(len(cls), dtype=bool)
+    out_grp[eligible] = held_out_groups(groups[eligible], fraction, seed)
+    out_grp &= ~out_cls
     out = out_cls | out_grp
     if out.sum() < MIN_HELD_OUT or (~out).sum() == 0 or not out_grp.any():
-        return Calibrator()
+        return Calibrator().fit(fb_raw, fb_right)
     s = propagator.fit(indices[~out], list(cls[~out]))
     held = indices[out]
     sug = np.asarray(s.classes, dtype=object)[s.top[held]]
@@ -132,26 +180,33 @@ def fit_calibrator(
         weight[in_cls] = unseen_share / in_cls.sum()
         weight[~in_cls] = (1.0 - unseen_share) / max((~in_cls).sum(), 1)
         weight *= len(held)
-    return Calibrator().fit(s.confidence[held], sug == cls[out], weight)
+    raw = np.concatenate([s.confidence[held], fb_raw])
+    right = np.concatenate([sug == cls[out], fb_right.astype(bool)])
+    return Calibrator().fit(raw, right, np.concatenate([weight, np.ones(len(fb_raw))]))
 
 
 def calibrated_suggestions(
     propagator: Propagator, session, *, fraction: float = 0.25, seed: int = 0,
-    n_taxonomy: Optional[int] = None, **kw
+    n_taxonomy: Optional[int] = None, feedback: Optional[ReviewFeedback] = None,
+    min_groups: int = MIN_GROUPS, **kw
 ) -> Suggestions:
     """Propagation from every decision in ``session``, confidence calibrated on held-out decisions.
 
-    Two refits (about twice :meth:`Propagator.fit`'s time). Groups are the images' current
-    clusters, so a bulk-accepted batch spread over many clusters is held out piecewise.
-    ``n_taxonomy``: the taxonomy's class count (see :func:`fit_calibrator`).
+    Two refits (about twice :meth:`Propagator.fit`'s time). Only images decided by naming
+    their cluster are held out (groups = clusters); image labels (bulk accepts, moves) are
+    always learnt from, never scored.
+    ``n_taxonomy``: the taxonomy's class count; ``feedback``: the reviewed plans so far
+    (see :func:`fit_calibrator`).
     """
     from pipeline.suggest.decided import decided_labels
 
     idx, cls = decided_labels(session)
     if len(idx) == 0:
         return propagator.fit(idx, cls, **kw)
+    labelled = np.fromiter(session.image_labels, dtype=np.int64, count=len(session.image_labels))
     calibrator = fit_calibrator(propagator, idx, cls, session.assignments[idx], fraction=fraction, seed=seed,
-                                n_taxonomy=n_taxonomy)
+                                n_taxonomy=n_taxonomy, eligible=~np.isin(idx, labelled), feedback=feedback,
+                                min_groups=min_groups)
     full = propagator.fit(idx, cls, **kw)
     out = calibrator.apply(full)
     out.fit_seconds = full.fit_seconds * 2.0

@@ -32,6 +32,8 @@ class Suggestions:
     top: np.ndarray
     confidence: np.ndarray
     fit_seconds: float = 0.0
+    #: the uncalibrated confidence when ``confidence`` was calibrated, else ``None``
+    raw_confidence: Optional[np.ndarray] = None
 
     def top_class(self, i: int) -> Optional[str]:
         """Suggested class id of image ``i`` (``None`` before any decision)."""
