@@ -66,7 +66,7 @@ def test_accept_suggestion_names_the_cluster_and_undo_restores(qtbot, tmp_path):
     assert "accepts" in w.clusters.center_view.suggestion.text()
     depth = r.undo_stack.count()
     w.activateWindow()
-    QTest.keyClick(w.clusters.table, Qt.Key.Key_Y)  # the Accept suggestion key
+    QTest.keyClick(w.clusters.table, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Accept suggestion
     qtbot.waitUntil(lambda: s.cluster_names.get(3) == expected)
     assert r.undo_stack.count() == depth + 1
     assert "Accept suggestion" in w.status_line.text()

@@ -91,7 +91,7 @@ class SuggestionUI(QObject):
                         f"another class (blue badges; “Disagreeing first” shows them first)</span>")
             return ""
         return (f"Suggested: <b>{tax.name_of(class_id)}</b> ({c.percent(conf)}) · "
-                f"<span style='color:#888'>Y accepts</span>")
+                f"<span style='color:#888'>Ctrl+Enter accepts</span>")
 
     def _on_ready(self) -> None:
         page = self.page
