@@ -102,3 +102,10 @@ def test_a_close_score_keeps_the_first_candidate():
     assert guard.chosen_[0]["name"] == "color_hist"
     guard = GuardedFeatures(candidates=swapped, k=10, sample=300, margin=0.0).fit(digits)
     assert guard.chosen_[0]["name"] == "hog", guard.note_
+
+
+def test_keeping_the_first_candidate_does_not_combine_it_with_a_close_second():
+    digits, _ = _digits(300)
+    swapped = [CANDIDATES[1], CANDIDATES[0]]
+    guard = GuardedFeatures(candidates=swapped, k=10, sample=300, margin=10.0).fit(digits)
+    assert [c["name"] for c in guard.chosen_] == ["color_hist"]

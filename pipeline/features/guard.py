@@ -106,7 +106,7 @@ class GuardedFeatures(FeatureExtractor):
         best = [order[0]]
         if len(order) > 1:
             gap = scores[_label(specs[order[0]])]["score"] - scores[_label(specs[order[1]])]["score"]
-            if gap < float(self.tie):
+            if abs(gap) < float(self.tie):  # tie=0: never
                 best.append(order[1])
         self.chosen_ = [specs[i] for i in best]
         self.scores_ = scores
