@@ -127,3 +127,30 @@ def test_map_colours_by_the_controllers_suggestions(qtbot, tmp_path):
     assert w.map.suggestions is w.suggestions.suggestions  # one implementation, shared
     code = w.review.taxonomy.ids().index("14")
     assert np.mean(w.map.codes[w.session.members(0)] == code) > 0.8
+
+
+def test_zero_shot_suggestions_from_pictograms_before_any_decision(qtbot, tmp_path):
+    """A real stored run (HOG, k-means): the window learns the drawn GTSRB pictograms in the
+    background and suggests classes before anything is named, better than chance."""
+    from demo_project import make_demo_project
+    from demo_project import open_window as open_stored
+
+    folder, store_root = make_demo_project(tmp_path)
+    w = open_stored(qtbot, folder, store_root)
+    c = w.suggestions
+    qtbot.waitUntil(lambda: c.zero_shot is not None or not c.zero_shot_running(), timeout=120_000)
+    assert c.zero_shot is not None, w.status_line.text()
+    assert c.zero_shot_source == "drawn pictograms"
+    qtbot.waitUntil(lambda: c.has_suggestions() and not c.busy(), timeout=30_000)
+    assert c.suggestions is c.zero_shot and not c.calibrated
+    s = w.session
+    truth = np.asarray(s.given_labels, dtype=object)  # the demo folder's class folders
+    pred = np.asarray(c.suggestions.classes, dtype=object)[c.suggestions.top]
+    chance = 1.0 / len(c.suggestions.classes)
+    print(f"zero-shot top-1 {np.mean(pred == truth):.3f} over {len(pred)} images, chance {chance:.3f}")
+    assert np.mean(pred == truth) > 2 * chance
+    assert any(column_text(w, cid) for cid in s.cluster_ids())  # the table shows them
+    # the first decision replaces them with propagated suggestions
+    cid = s.cluster_ids()[0]
+    name_and_settle(qtbot, w, {cid: s.majority_label(cid)})
+    assert c.suggestions is not c.zero_shot

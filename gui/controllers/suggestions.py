@@ -3,7 +3,10 @@
 :class:`SuggestionController` owns the :mod:`pipeline.suggest` state of the installed
 review: the propagator (its k-NN graph, built once per project), the latest calibrated
 :class:`~pipeline.suggest.Suggestions` and the images inside named clusters that disagree
-with their name. After every edit (debounced, so a burst of edits costs one refit) it
+with their name. When a project opens, zero-shot suggestions from the taxonomy's
+pictograms are learnt in the background (:func:`gui.jobs.suggest_job.zero_shot_job`);
+they are shown until the first decision. After every edit (debounced, so a burst of
+edits costs one refit) it
 snapshots the decisions on the UI thread and refits on the model thread as a background
 job (:mod:`gui.jobs.suggest_job`); a result whose generation is no longer the latest is
 dropped. :attr:`ready` fires when new suggestions are in place.
@@ -20,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from gui.controllers.review import ReviewController
-from gui.jobs.suggest_job import SessionSnapshot, suggestion_job
+from gui.jobs.suggest_job import SessionSnapshot, suggestion_job, zero_shot_job
 
 #: Edits closer together than this share one refit.
 DEBOUNCE_MS = 250
@@ -47,9 +50,13 @@ class SuggestionController(QObject):
         self.calibrated = False  # False: too few decisions to calibrate, confidences are the model's raw ones
         self.worker_threads: list[int] = []  # thread ids the refits ran on (tests check: not the UI thread)
         self.declined: dict[int, set] = {}  # image -> classes the reviewer refused for it (kept for the queue)
+        self.zero_shot = None  # Suggestions from the pictograms (before any decision), once learnt
+        self.zero_shot_source = ""  # where the icons came from ("drawn pictograms", "Meta/ icons", ...)
         self._propagator = None
         self._project = None
         self._job = None
+        self._zs_job = None
+        self._zs_retry = False  # the pictogram learning gave way to a foreground job: start again after it
         self._votes: dict[int, tuple] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -59,17 +66,24 @@ class SuggestionController(QObject):
         review.uninstalled.connect(self._teardown)
         review.refreshed.connect(lambda *_: self.schedule())
         review.taxonomy_changed.connect(self.schedule)
+        review.runner.job_started.connect(self._foreground_started)
+        review.runner.job_over.connect(self._resume_zero_shot)
 
     # ================================================================== state
     def _install(self) -> None:
         self._teardown()
         self._project = self.review.project
+        self._start_zero_shot()
         self.schedule()
 
     def _teardown(self) -> None:
         self.generation += 1
         self._timer.stop()
         self.suggestions, self._propagator, self._project = None, None, None
+        self.zero_shot, self.zero_shot_source, self._zs_retry = None, "", False
+        if self._zs_job is not None:
+            self._zs_job.cancel()
+            self._zs_job = None
         self.disagreeing, self._votes, self.declined = np.zeros(0, np.int64), {}, {}
         self.computed_for = -1
 
@@ -111,6 +125,8 @@ class SuggestionController(QObject):
         if project is not self.review.project or self.review.session is None:
             return  # another project was installed meanwhile
         self._propagator, suggestions, calibrated = out
+        if not suggestions.classes and self.zero_shot is not None:
+            suggestions, calibrated = self.zero_shot, False  # no decision yet: the pictograms speak
         if gen != self.generation:  # edits came in while it ran: compute again for the latest state
             self._start()
             return
@@ -119,6 +135,53 @@ class SuggestionController(QObject):
 
         self.disagreeing = disagreements(self.review.session, suggestions, DISAGREE_CONFIDENCE)
         self.ready.emit()
+
+    # ================================================================== zero-shot
+    def _start_zero_shot(self) -> None:
+        r = self.review
+        project = r.project
+        fn = zero_shot_job(r.session.config, project.images, project.features, r.taxonomy, r.session.folder,
+                           self.worker_threads)
+        job = r.runner.worker.create("zero-shot", fn)
+        job.background = True
+        self._zs_job = job
+        job.finished.connect(lambda out: self._zero_shot_done(project, out))
+        job.failed.connect(lambda message, _tb: self._zero_shot_over(project, message))
+        job.cancelled.connect(lambda: self._zero_shot_over(project, ""))
+        r.runner.worker.start(job)
+
+    def _foreground_started(self, *_) -> None:
+        """A foreground job goes first: the pictogram learning gives way and starts again after it."""
+        if self._zs_job is not None:
+            self._zs_retry = True
+            self._zs_job.cancel()
+
+    def _resume_zero_shot(self) -> None:
+        r = self.review
+        if self._zs_retry and self._zs_job is None and r.session is not None and not r.runner.busy():
+            self._zs_retry = False
+            self._start_zero_shot()
+
+    def zero_shot_running(self) -> bool:
+        return self._zs_job is not None
+
+    def _zero_shot_over(self, project, message: str) -> None:
+        if project is not self.review.project:
+            return
+        self._zs_job = None
+        if message:
+            self.message.emit(f"No suggestions from the pictograms: {message}", 5000)
+
+    def _zero_shot_done(self, project, out) -> None:
+        if project is not self.review.project or self.review.session is None:
+            return
+        self._zs_job = None
+        self.zero_shot, self.zero_shot_source = out
+        self.message.emit(f"Suggestions from the {self.zero_shot_source} are ready (before any decision)", 5000)
+        if self.suggestions is None or not self.suggestions.classes:
+            self.suggestions, self._votes, self.calibrated = self.zero_shot, {}, False
+            self.disagreeing = np.zeros(0, np.int64)
+            self.ready.emit()
 
     # ================================================================== reading
     def percent(self, confidence: float) -> str:

@@ -58,3 +58,50 @@ def suggestion_job(features, propagator, snapshot: SessionSnapshot, n_taxonomy: 
         return prop, sugg, raw is not None
 
     return job
+
+
+#: Zero-shot is skipped above this many images: refitting the reducer re-extracts every image's features.
+ZERO_SHOT_MAX_IMAGES = 20_000
+#: Renderings per class icon (the pipeline's default is 60; fewer keep the job to seconds).
+ZERO_SHOT_RENDERS = 40
+
+
+class ZeroShotSkipped(Exception):
+    """Zero-shot suggestions do not apply to this project; the message says why, in words."""
+
+
+def zero_shot_job(config: dict, images, features, taxonomy, folder: str, threads: Optional[list] = None):
+    """``fn(progress, cancel)``: zero-shot suggestions from the taxonomy's pictograms, before any decision.
+
+    The project keeps the reduced features, not the fitted reducer that the icon renderings
+    must pass through, so the job refits it on the project's working-size images (the
+    pipeline's extractors and seed) and checks that it reproduces the stored features;
+    returns ``(suggestions, where the icons came from)``. Raises :class:`ZeroShotSkipped`
+    when the project has no stored images, is too large, or the refit does not match.
+    """
+    def job(progress, cancel):
+        from pipeline.config import PipelineConfig
+        from pipeline.reduction import Reducer
+        from pipeline.run import extract_features
+        from pipeline.suggest.zero_shot import ZeroShot, taxonomy_icons
+
+        if threads is not None:
+            threads.append(threading.get_ident())
+        if images is None:
+            raise ZeroShotSkipped("the project keeps no images to learn the pictograms' look from")
+        if len(images) > ZERO_SHOT_MAX_IMAGES:
+            raise ZeroShotSkipped(f"more than {ZERO_SHOT_MAX_IMAGES:,} images")
+        icons, source = taxonomy_icons(folder, taxonomy)
+        if not icons:
+            raise ZeroShotSkipped("no class of the taxonomy has a pictogram")
+        cfg = PipelineConfig.from_dict(dict(config))
+        raw = extract_features(cfg, np.asarray(images), progress=progress, cancel=cancel, cache_dir=False)
+        reducer = Reducer(pca=cfg.pca, whiten=cfg.whiten, l2=cfg.l2_normalize, seed=cfg.seed).fit(raw)
+        stored = np.asarray(features, dtype=np.float32)
+        again = reducer.transform(raw)
+        if again.shape != stored.shape or not np.allclose(again, stored, atol=1e-3):
+            raise ZeroShotSkipped("the stored features come from a model this window cannot rebuild")
+        zs = ZeroShot(cfg, reducer, n_per_class=ZERO_SHOT_RENDERS, seed=cfg.seed).fit(icons)
+        return zs.suggest(stored), source
+
+    return job
