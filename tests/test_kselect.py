@@ -7,13 +7,14 @@ from pipeline.clustering.kselect import taxonomy_k_range
 
 
 def test_taxonomy_range_brackets_the_class_count():
-    assert taxonomy_k_range(43) == (36, 50)
+    assert taxonomy_k_range(43) == (37, 49)
     lo, hi = taxonomy_k_range(10, slack=0.0)
     assert lo == hi == 10
-    assert taxonomy_k_range(2) == (2, 3)
+    assert taxonomy_k_range(2) == (2, 2)
+    assert taxonomy_k_range(10) == (9, 11)
     for n in (5, 12, 43, 58, 100):
         lo, hi = taxonomy_k_range(n)
-        assert lo <= n <= hi and hi <= np.ceil(1.15 * n) and lo >= np.floor(0.85 * n)
+        assert lo <= n <= hi and hi <= 1.15 * n and (lo >= 0.85 * n or lo == 2)
 
 
 def test_taxonomy_range_refuses_nonsense_in_words():

@@ -39,7 +39,7 @@ def score_partition(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> 
 
 
 def taxonomy_k_range(n_classes: int, slack: float = 0.15) -> tuple[int, int]:
-    """Candidate ks around a known class count (a taxonomy's): ``n * (1 -/+ slack)``, at least 2.
+    """Candidate ks around a known class count (a taxonomy's): all within ``n * (1 -/+ slack)``, at least 2.
 
     On fine-grained sets the internal criteria miss the class count by far with hand-made
     features (measured in ``bench/results/unseen.md``: silhouette 63 and Calinski-Harabasz
@@ -51,8 +51,8 @@ def taxonomy_k_range(n_classes: int, slack: float = 0.15) -> tuple[int, int]:
         raise ValueError(f"a taxonomy of {n} classes gives no k to choose (2 or more needed)")
     if not 0 <= float(slack) < 1:
         raise ValueError(f"slack must be a fraction from 0 to below 1, got {slack}")
-    lo = max(2, int(np.floor(n * (1 - float(slack)))))
-    hi = max(lo, int(np.ceil(n * (1 + float(slack)))))
+    lo = max(2, int(np.ceil(n * (1 - float(slack)) - 1e-9)))
+    hi = max(lo, int(np.floor(n * (1 + float(slack)) + 1e-9)))  # every candidate within the slack
     return lo, hi
 
 
