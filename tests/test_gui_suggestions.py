@@ -32,11 +32,18 @@ def test_suggestion_column_fills_after_naming_a_cluster(qtbot, tmp_path):
     assert all(column_text(w, c) == "" for c in w.session.cluster_ids())
     name_and_settle(qtbot, w, {0: "14"})
     tax = w.review.taxonomy
-    for cid in (1, 2, 3):  # every unnamed cluster shows a class and a percentage
-        text = column_text(w, cid)
-        assert tax.name_of("14") in text and text.endswith("%"), text
-    assert column_text(w, 0) == ""  # the named cluster agrees with its suggestion: no mark
     m = w.clusters.cluster_model
+    for cid in (1, 2, 3):  # every unnamed cluster shows a percentage, and its class in words when wide enough
+        text = column_text(w, cid)
+        assert text.split()[0].endswith("%"), text
+        assert tax.name_of("14") in m.data(m.index(m.row_of(cid), COL_SUGGESTION), Qt.ItemDataRole.ToolTipRole)
+        assert (tax.name_of("14") in text) == m.suggestion_names
+    w.resize(1600, 1000)
+    w.clusters.setSizes([900, 700])  # a wide table: the column has room for the class name
+    qtbot.waitUntil(lambda: m.suggestion_names and tax.name_of("14") in column_text(w, 1))
+    header = w.clusters.table.horizontalHeader()
+    assert header.length() <= w.clusters.table.viewport().width() + header.sectionSize(COL_SUGGESTION)
+    assert column_text(w, 0) == ""  # the named cluster agrees with its suggestion: no mark
     assert m.data(m.index(m.row_of(1), COL_SUGGESTION), Qt.ItemDataRole.DecorationRole) is not None  # pictogram
 
 

@@ -177,8 +177,10 @@ class SuggestionController(QObject):
             return
         self._zs_job = None
         self.zero_shot, self.zero_shot_source = out
-        self.message.emit(f"Suggestions from the {self.zero_shot_source} are ready (before any decision)", 5000)
-        if self.suggestions is None or not self.suggestions.classes:
+        s = self.review.session
+        if (self.suggestions is None or not self.suggestions.classes) and not (s.cluster_names or s.image_labels):
+            self.message.emit(f"Suggestions from the {self.zero_shot_source} are shown until your first decision",
+                              5000)
             self.suggestions, self._votes, self.calibrated = self.zero_shot, {}, False
             self.disagreeing = np.zeros(0, np.int64)
             self.ready.emit()

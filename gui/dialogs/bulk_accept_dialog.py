@@ -142,8 +142,9 @@ class BulkAcceptDialog(QDialog):
             self.body_layout.addWidget(strip)
             self.strips.append((g.class_id, strip, model))
             head.setProperty("class_id", g.class_id)
-            head.setText(f"{tax.name_of(g.class_id)} — {len(g.indices):,} images "
-                         f"(confidence {100 * float(g.confidence.min()):.0f}–{100 * float(g.confidence.max()):.0f}%)")
+            lo, hi = (self.controller.percent(float(f(g.confidence))) for f in (np.min, np.max))
+            head.setText(f"{tax.name_of(g.class_id)} — {len(g.indices):,} image{'s' if len(g.indices) != 1 else ''} "
+                         f"(confidence {lo if lo == hi else f'{lo}–{hi}'})")
         if not self.plan.groups:
             self.body_layout.addWidget(QLabel("No undecided image reaches this threshold."))
         self.body_layout.addStretch(1)

@@ -86,8 +86,7 @@ class GrowDialog(QDialog):
             return
         self.candidates = self.controller.grow_candidates(self.cid, self.count.value())
         self.model.set_indices(self.candidates)
-        name = r.taxonomy.name_of(r.session.cluster_names.get(self.cid))
-        self.title.setText(f"The undecided images nearest to {r.label(self.cid)} ({name}), nearest first. "
+        self.title.setText(f"The undecided images nearest to {r.label(self.cid)}, nearest first. "
                            "Click the first one that does not belong: every image before it joins the cluster."
                            if len(self.candidates) else "No undecided image is left to grow into this cluster.")
         self.all_button.setEnabled(bool(len(self.candidates)))

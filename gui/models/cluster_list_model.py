@@ -55,6 +55,7 @@ class ClusterListModel(QAbstractTableModel):
         self.has_labels = False
         self.suggestion_of: Optional[SuggestionOf] = None
         self.percent: Callable[[float], str] = lambda c: f"{100 * c:.0f}%"  # "≈" before calibration
+        self.suggestion_names = True  # False in a narrow column: pictogram and percentage only
 
     def suggestions_changed(self) -> None:
         """New suggestions: repaint the suggestion column."""
@@ -70,9 +71,11 @@ class ClusterListModel(QAbstractTableModel):
         named = self.session.cluster_names.get(cid)
         if named is not None:
             if class_id is not None and class_id != named and conf >= 0.5:
-                return f"⚠ {self.taxonomy.name_of(class_id)} {self.percent(conf)}"
+                return f"⚠ {self.percent(conf)} {self.taxonomy.name_of(class_id) if self.suggestion_names else ''}"
             return f"⚠ {n_bad} differ" if n_bad else ""
-        return "" if class_id is None else f"{self.taxonomy.name_of(class_id)} {self.percent(conf)}"
+        if class_id is None:
+            return ""
+        return f"{self.percent(conf)} {self.taxonomy.name_of(class_id)}" if self.suggestion_names else self.percent(conf)
 
     def set_session(self, session: Optional[ReviewSession], stats: Optional[ClusterStats]) -> None:
         self.beginResetModel()

@@ -12,14 +12,18 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QCheckBox, QHeaderView, QWidget
 
 from gui.controllers.suggestions import SuggestionController
-from gui.models.cluster_list_model import COL_SUGGESTION
+from gui.models.cluster_list_model import COL_NAME, COL_SUGGESTION
 
-#: Width of the table's Suggestion column (text is elided; the tooltip has all of it).
-SUGGESTION_COLUMN_PX = 118
+#: The table's Suggestion column takes what is left after the Name column's share, within these
+#: widths (text is elided; the tooltip has all of it); the table never grows wider for it.
+SUGGESTION_COLUMN_PX = (72, 170)
+NAME_COLUMN_PX = 96
+#: Narrower than this, the column shows the pictogram and the percentage only.
+NAMES_FROM_PX = 120
 
 
 class SuggestionUI(QObject):
@@ -38,8 +42,10 @@ class SuggestionUI(QObject):
         page.grid_order = self.grid_order
         page.center_suggestion = self.center_text
         header = page.table.horizontalHeader()
-        header.setSectionResizeMode(COL_SUGGESTION, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(COL_SUGGESTION, SUGGESTION_COLUMN_PX)
+        header.setSectionResizeMode(COL_SUGGESTION, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(COL_SUGGESTION, SUGGESTION_COLUMN_PX[0])
+        header.sectionResized.connect(lambda *_: self._fit_column())
+        page.table.viewport().installEventFilter(self)
         self.first_box = QCheckBox("Disagreeing first")
         self.first_box.setToolTip("Show first the images whose suggestion differs from the cluster's name")
         self.first_box.toggled.connect(lambda _: self._reshow(keep_scroll=False))
@@ -50,6 +56,25 @@ class SuggestionUI(QObject):
             map_page.suggestions_from = lambda: controller.suggestions
 
     # ================================================================== display
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self._fit_column()
+        return False
+
+    def _fit_column(self) -> None:
+        """Suggestion column width: the viewport less the other columns and the Name column's share."""
+        table = self.page.table
+        header = table.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(header.count()) if c not in (COL_NAME, COL_SUGGESTION))
+        lo, hi = SUGGESTION_COLUMN_PX
+        width = max(lo, min(hi, table.viewport().width() - others - NAME_COLUMN_PX))
+        if header.sectionSize(COL_SUGGESTION) != width:
+            header.resizeSection(COL_SUGGESTION, width)
+        model = self.page.cluster_model
+        if model.suggestion_names != (width >= NAMES_FROM_PX):
+            model.suggestion_names = width >= NAMES_FROM_PX
+            model.suggestions_changed()
+
     def _installed(self) -> None:
         if self.page.thumb_model is not None:
             self.page.thumb_model.suggest_of = self.badge_text

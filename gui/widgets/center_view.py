@@ -35,6 +35,7 @@ class CenterView(QWidget):
         self.suggestion = QLabel()  # pictogram + "Suggested: class 93%" (set_suggestion)
         self.suggestion.setMinimumWidth(60)
         self.suggestion.setTextFormat(Qt.TextFormat.RichText)
+        self.suggestion.setWordWrap(True)
         self.suggestion.hide()
         text = QVBoxLayout()
         text.addWidget(self.title)
