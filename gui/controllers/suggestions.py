@@ -73,7 +73,11 @@ class SuggestionController(QObject):
     def _install(self) -> None:
         self._teardown()
         self._project = self.review.project
-        self._start_zero_shot()
+        s = self.review.session
+        if s.cluster_names or s.image_labels:
+            self._zs_retry = True  # decisions lead: learn the pictograms after the first refit
+        else:
+            self._start_zero_shot()
         self.schedule()
 
     def _teardown(self) -> None:
@@ -135,6 +139,7 @@ class SuggestionController(QObject):
 
         self.disagreeing = disagreements(self.review.session, suggestions, DISAGREE_CONFIDENCE)
         self.ready.emit()
+        self._resume_zero_shot()
 
     # ================================================================== zero-shot
     def _start_zero_shot(self) -> None:

@@ -20,8 +20,8 @@ from gui.models.cluster_list_model import COL_NAME, COL_SUGGESTION
 
 #: The table's Suggestion column takes what is left after the Name column's share, within these
 #: widths (text is elided; the tooltip has all of it); the table never grows wider for it.
-SUGGESTION_COLUMN_PX = (72, 170)
-NAME_COLUMN_PX = 96
+SUGGESTION_COLUMN_PX = (86, 170)
+NAME_COLUMN_PX = 80
 #: Narrower than this, the column shows the pictogram and the percentage only.
 NAMES_FROM_PX = 120
 
@@ -108,8 +108,10 @@ class SuggestionUI(QObject):
         named = self.review.session.cluster_names.get(cid) if self.review.session is not None else None
         n_bad = len(c.disagreeing_in(cid))
         if class_id is None:
-            return "" if c.has_suggestions() or named is not None else \
-                "<span style='color:#888'>Suggestions appear once a cluster is named</span>"
+            if c.has_suggestions() or named is not None:
+                return ""
+            return "<span style='color:#888'>" + ("Computing suggestions…" if c.busy() or c.zero_shot_running()
+                                                  else "Suggestions appear once a cluster is named") + "</span>"
         if named is not None:
             if n_bad:
                 return (f"<span style='color:#c87814'>⚠ {n_bad} image{'s' if n_bad != 1 else ''} look like "
