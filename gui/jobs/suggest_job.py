@@ -7,7 +7,9 @@ started. The job builds the k-NN graph once per project (``propagator`` ``None``
 ``calibrated_suggestions``; it returns ``(propagator, suggestions, calibrated)``. Until
 there are enough decisions to calibrate on (``pipeline.suggest.calibration.MIN_GROUPS``
 named clusters) every calibrated confidence is 0; the raw confidence is used instead and
-``calibrated`` is False, so the window can say the percentages are not calibrated yet.
+``calibrated`` is False, so the window can say the percentages are not calibrated yet. With
+enough groups a calibration that maps everything to 0 is kept: it says no suggestion is
+trustworthy yet.
 """
 from __future__ import annotations
 
@@ -42,18 +44,26 @@ class SessionSnapshot:
         return sorted(set(self.assignments.tolist()))
 
 
+def calibration_groups(snapshot: SessionSnapshot) -> int:
+    """Named clusters that calibration can hold out (those with members not labelled one by one)."""
+    labelled = set(snapshot.image_labels) | snapshot.rejected
+    return sum(1 for c in snapshot.cluster_names
+               if any(int(i) not in labelled for i in snapshot.members(c).tolist()))
+
+
 def suggestion_job(features, propagator, snapshot: SessionSnapshot, n_taxonomy: Optional[int],
                    threads: Optional[list] = None):
     """``fn(progress, cancel)`` for the model thread; appends its thread id to ``threads``."""
     def job(progress, cancel):
         from pipeline.suggest import Propagator, calibrated_suggestions
+        from pipeline.suggest.calibration import MIN_GROUPS
 
         if threads is not None:
             threads.append(threading.get_ident())
         prop = propagator or Propagator().prepare(np.asarray(features), progress=progress, cancel=cancel)
         sugg = calibrated_suggestions(prop, snapshot, n_taxonomy=n_taxonomy or None, progress=progress, cancel=cancel)
         raw = sugg.raw_confidence
-        if raw is not None and not sugg.confidence.any() and raw.any():
+        if raw is not None and not sugg.confidence.any() and raw.any() and calibration_groups(snapshot) < MIN_GROUPS:
             return prop, replace(sugg, confidence=raw), False
         return prop, sugg, raw is not None
 
