@@ -52,6 +52,7 @@ class SuggestionController(QObject):
         self.declined: dict[int, set] = {}  # image -> classes the reviewer refused for it (kept for the queue)
         self.zero_shot = None  # Suggestions from the pictograms (before any decision), once learnt
         self.zero_shot_source = ""  # where the icons came from ("drawn pictograms", "Meta/ icons", ...)
+        self.zero_shot_note = ""  # why the pictograms gave no suggestions ("" while none was tried or they did)
         self._propagator = None
         self._project = None
         self._job = None
@@ -84,7 +85,7 @@ class SuggestionController(QObject):
         self.generation += 1
         self._timer.stop()
         self.suggestions, self._propagator, self._project = None, None, None
-        self.zero_shot, self.zero_shot_source, self._zs_retry = None, "", False
+        self.zero_shot, self.zero_shot_source, self._zs_retry, self.zero_shot_note = None, "", False, ""
         if self._zs_job is not None:
             self._zs_job.cancel()
             self._zs_job = None
@@ -174,8 +175,7 @@ class SuggestionController(QObject):
         if project is not self.review.project:
             return
         self._zs_job = None
-        if message:
-            self.message.emit(f"No suggestions from the pictograms: {message}", 5000)
+        self.zero_shot_note = message  # why there are none (shown in the center view, not the status line)
 
     def _zero_shot_done(self, project, out) -> None:
         if project is not self.review.project or self.review.session is None:

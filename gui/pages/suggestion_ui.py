@@ -111,7 +111,9 @@ class SuggestionUI(QObject):
             if c.has_suggestions() or named is not None:
                 return ""
             return "<span style='color:#888'>" + ("Computing suggestions…" if c.busy() or c.zero_shot_running()
-                                                  else "Suggestions appear once a cluster is named") + "</span>"
+                                                  else "Suggestions appear once a cluster is named"
+                                                  + (f" (none from the pictograms: {c.zero_shot_note})"
+                                                     if c.zero_shot_note else "")) + "</span>"
         if named is not None:
             if n_bad:
                 return (f"<span style='color:#c87814'>⚠ {n_bad} image{'s' if n_bad != 1 else ''} look like "
