@@ -224,6 +224,7 @@ def main() -> None:
                                   n_taxonomy=n_taxonomy, min_groups=args.min_groups,
                                   keep_feedback=args.keep_feedback)
     fit = np.asarray(st.pop("fit_s"))
+    st.pop("trace", None)
     rel = reliability(st)
     print(f"assisted flow: {time.perf_counter() - t0:.1f} s; graph {st.pop('graph_s'):.1f} s once; suggestions "
           f"(2 fits: held-out calibration + full) median {np.median(fit):.3f} s, max {fit.max():.3f} s over "
