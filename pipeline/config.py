@@ -230,13 +230,12 @@ PRESETS: dict[str, PipelineConfig] = {
 HOG_MULTICROP = {"name": "hog_multicrop", "params": {"pool": "mean", "crops": [1.0, 0.9, 0.8, 0.7, 0.6]}}
 PRESETS["hog-multicrop-ward"] = PipelineConfig(
     name="hog-multicrop-ward",
-    crop_roi=False,
     features=[HOG_MULTICROP],
     pca=100,
     method="agglomerative",
     method_params={"linkage": "ward", "n_neighbors": 10},
-    description="For whole frames / unseen sets: HOG mean-pooled over 5 centre crops + PCA 100 + L2, ward "
-                "on a 10-NN graph (bench/results/unseen.md).",
+    description="For unseen sets and whole frames: HOG mean-pooled over 5 centre crops + PCA 100 + L2, ward "
+                "on a 10-NN graph (ROI crops where the set gives them; README, unseen images).",
 )
 PRESETS["guarded"] = replace(
     PRESETS["hog-multicrop-ward"],

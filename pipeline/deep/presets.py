@@ -40,9 +40,10 @@ DEEP_PRESETS: dict[str, dict] = {
     "deep-best": _preset("deep-best", {"epochs": 60, "self_label_epochs": 10},
                          "HOG + PCA 100 + SCAN head trained longer (60 epochs, 10 self-labeling)."),
     # On 3,921 whole GTSRB frames (track-disjoint): ACC 0.68 / NMI 0.76 (hog-multicrop-ward 0.49 / 0.71);
-    # on scikit-learn's digits 0.76 (hog-multicrop-ward 0.95). See bench/results/gtsrb_whole*.md.
+    # with the ROI crops 0.73 / 0.82 (hog-multicrop-ward 0.71 / 0.82); on scikit-learn's digits 0.76
+    # (hog-multicrop-ward 0.95). See bench/results/gtsrb_*track_disjoint*.md.
     "deep-multicrop": {**_preset("deep-multicrop", {"epochs": 30, "self_label_epochs": 5},
                                  "Whole frames of signs: multi-crop HOG + PCA 100 + SCAN head (30 epochs, 5 "
                                  "self-labeling); a minute or two on a CPU for 4,000 images."),
-                       "crop_roi": False, "features": [dict(_HOG_MULTICROP, params=dict(_HOG_MULTICROP["params"]))]},
+                       "features": [dict(_HOG_MULTICROP, params=dict(_HOG_MULTICROP["params"]))]},
 }
