@@ -42,7 +42,7 @@ def taxonomy_k_range(n_classes: int, slack: float = 0.15) -> tuple[int, int]:
     """Candidate ks around a known class count (a taxonomy's): all within ``n * (1 -/+ slack)``, at least 2.
 
     On fine-grained sets the internal criteria miss the class count by far with hand-made
-    features (measured in ``bench/results/unseen.md``: silhouette 63 and Calinski-Harabasz
+    features (measured in ``bench/results/unseen_kselect.md``: silhouette 63 and Calinski-Harabasz
     21 for GTSRB's 43 classes over 21..86); when the user names the classes, their count
     bounds the choice and the criterion only picks within ``slack``.
     """

@@ -8,8 +8,9 @@ filters) with a fresh softmax head learns them for ``epochs`` epochs on augmente
 (:mod:`pipeline.deep.augment`, no mirror), and its embeddings are clustered again for the
 next round's labels. Features are the final encoder's output (``4 * width`` dims).
 
-Cost: ``rounds * epochs * keep * N`` training images; see ``bench/results/unseen.md``
-for measured times (the ``selflabel`` preset).
+Cost: ``rounds * epochs * keep * N`` training images; ``bench/results/unseen_selflabel.md`` has
+the measured times and scores (on a loaded 2-core CPU it stayed below its HOG start, so no
+preset uses it yet).
 """
 from __future__ import annotations
 
