@@ -34,3 +34,13 @@ def test_no_labels_at_all():
     assert cluster_purities(np.array([0, 1]), [None, None]) == {0: None, 1: None}
     codes, classes = label_codes(["b", None, "a", "b"])
     assert codes.tolist() == [0, -1, 1, 0] and classes == ["b", "a"]
+
+
+def test_session_purities_reuse_the_cached_codes():
+    from pipeline.review.label_stats import session_label_codes, session_purities
+
+    s = ReviewSession("/data", {}, ["a", "b", "c"], ["x", "x", "y"], np.array([0, 0, 1]))
+    assert session_purities(s) == {0: 1.0, 1: 1.0}
+    assert session_label_codes(s)[0] is session_label_codes(s)[0]
+    s.apply(s.move([2], 0))
+    assert session_purities(s, [0]) == {0: 2 / 3}

@@ -17,6 +17,7 @@ from typing import Optional
 
 from PySide6.QtCore import QObject, Signal
 
+from pipeline.review.label_stats import session_label_codes
 from pipeline.clustering.summary import ClusterStats, compute_cluster_stats
 from pipeline.config import DEFAULT_PRESET, PipelineConfig, get_preset
 from pipeline.core.paths import display_path
@@ -228,6 +229,7 @@ class ProjectController(QObject):
                 data, session = run_and_store(config, str(folder), source, store_root, progress, cancel)
             report(progress, "loading result", 0, 1, "cluster statistics")
             stats = compute_cluster_stats(data.features, {c: session.members(c) for c in session.cluster_ids()})
+            session_label_codes(session)  # cached for the cluster table's purities (UI thread)
             return data, session, Prepared(stats, counts_text(session), can_find_suspects(session))
 
         def done(out) -> None:

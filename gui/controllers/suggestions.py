@@ -57,6 +57,7 @@ class SuggestionController(QObject):
         self._project = None
         self._job = None
         self._zs_job = None
+        self._refit_retry = False  # a refit gave way to a foreground job: schedule again after it
         self._zs_retry = False  # the pictogram learning gave way to a foreground job: start again after it
         self._votes: dict[int, tuple] = {}
         self._timer = QTimer(self)
@@ -86,6 +87,7 @@ class SuggestionController(QObject):
         self._timer.stop()
         self.suggestions, self._propagator, self._project = None, None, None
         self.zero_shot, self.zero_shot_source, self._zs_retry, self.zero_shot_note = None, "", False, ""
+        self._refit_retry = False
         if self._zs_job is not None:
             self._zs_job.cancel()
             self._zs_job = None
@@ -157,13 +159,19 @@ class SuggestionController(QObject):
         r.runner.worker.start(job)
 
     def _foreground_started(self, *_) -> None:
-        """A foreground job goes first: the pictogram learning gives way and starts again after it."""
+        """A foreground job goes first: a running refit and the pictogram learning give way and start again after it."""
         if self._zs_job is not None:
             self._zs_retry = True
             self._zs_job.cancel()
+        if self._job is not None:  # the first refit builds the k-NN graph (tens of seconds at 40,000 images)
+            self._refit_retry = True
+            self._job.cancel()
 
     def _resume_zero_shot(self) -> None:
         r = self.review
+        if self._refit_retry and self._job is None and r.session is not None and not r.runner.busy():
+            self._refit_retry = False
+            self.schedule()
         if self._zs_retry and self._zs_job is None and r.session is not None and not r.runner.busy():
             self._zs_retry = False
             self._start_zero_shot()

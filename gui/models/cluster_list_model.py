@@ -16,6 +16,7 @@ from typing import Callable, Optional
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPixmap
 
+from pipeline.review.label_stats import session_label_codes, session_purities
 from pipeline.review import ReviewSession, Taxonomy
 
 from pipeline.clustering.summary import ClusterStats
@@ -106,8 +107,8 @@ class ClusterListModel(QAbstractTableModel):
         self._ids = s.cluster_ids() if s is not None else []
         if not keep_icons:
             self._icons = {}
-        self.has_labels = bool(s is not None and any(g is not None for g in s.given_labels))
-        self._purity = {c: s.purity(c) for c in self._ids} if (s is not None and self.has_labels) else {}
+        self.has_labels = bool(s is not None and (session_label_codes(s)[0] >= 0).any())
+        self._purity = session_purities(s, self._ids) if (s is not None and self.has_labels) else {}
 
     def cluster_ids(self) -> list[int]:
         return list(self._ids)

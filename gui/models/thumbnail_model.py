@@ -12,7 +12,7 @@ import numpy as np
 import json
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from gui.views.thumbnail_loader import ThumbnailLoader
@@ -178,6 +178,40 @@ BADGE_BG, BADGE_ODD = QColor(20, 22, 26, 200), QColor(230, 120, 0, 230)
 BADGE_SUGGEST = QColor(70, 110, 230, 235)
 
 
+_BADGES: dict[tuple, QPixmap] = {}
+
+
+def badge_pixmap(text: str, background: QColor, pixel_size: int, max_width: int, dpr: float) -> QPixmap:
+    """A label badge (white bold text on ``background``, elided to ``max_width``), drawn once per look.
+
+    A grid of several hundred thumbnails repaints its badges on every scroll; drawing them from
+    this cache instead of laying out the text each time keeps a repaint to a few milliseconds.
+    """
+    key = (text, background.rgba(), pixel_size, max_width, dpr)
+    pix = _BADGES.get(key)
+    if pix is not None:
+        return pix
+    font = QFont()
+    font.setPixelSize(pixel_size)
+    font.setBold(True)
+    metrics = QFontMetrics(font)
+    width, height = max(1, min(metrics.horizontalAdvance(text) + 6, max_width)), metrics.height()
+    pix = QPixmap(max(1, round(width * dpr)), max(1, round(height * dpr)))
+    pix.setDevicePixelRatio(dpr)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.fillRect(QRect(0, 0, width, height), background)
+    p.setFont(font)
+    p.setPen(QColor("white"))
+    p.drawText(QRect(0, 0, width, height), Qt.AlignmentFlag.AlignCenter,
+               metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(1, width - 2)))
+    p.end()
+    if len(_BADGES) > 4096:
+        _BADGES.clear()
+    _BADGES[key] = pix
+    return pix
+
+
 class ThumbnailDelegate(QStyledItemDelegate):
     """Draws the thumbnail centered in its cell, a selection frame and status badges.
 
@@ -245,28 +279,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     @staticmethod
     def _paint_label(painter: QPainter, r: QRect, text: str, odd: bool) -> None:
-        font = QFont(painter.font())
-        font.setPixelSize(max(8, min(11, r.height() // 6)))
-        font.setBold(True)
-        painter.setFont(font)
-        width = painter.fontMetrics().horizontalAdvance(text) + 6
-        height = painter.fontMetrics().height()
-        box = QRect(r.left() + 1, r.bottom() - height, min(width, r.width() - 2), height)
-        painter.fillRect(box, BADGE_ODD if odd else BADGE_BG)
-        painter.setPen(QColor("white"))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        pix = badge_pixmap(text, BADGE_ODD if odd else BADGE_BG, max(8, min(11, r.height() // 6)),
+                           r.width() - 2, painter.device().devicePixelRatioF())
+        painter.drawPixmap(r.left() + 1, r.bottom() - round(pix.height() / pix.devicePixelRatio()), pix)
 
     @staticmethod
     def _paint_suggestion(painter: QPainter, r: QRect, text: str) -> None:
-        font = QFont(painter.font())
-        font.setPixelSize(max(8, min(11, r.height() // 6)))
-        font.setBold(True)
-        painter.setFont(font)
-        text = f"→{text}"
-        width = min(painter.fontMetrics().horizontalAdvance(text) + 6, r.width() // 2 + 6)
-        height = painter.fontMetrics().height()
-        box = QRect(r.right() - width, r.bottom() - height, width, height)
-        painter.fillRect(box, BADGE_SUGGEST)
-        painter.setPen(QColor("white"))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter,
-                         painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, width - 2))
+        pix = badge_pixmap(f"→{text}", BADGE_SUGGEST, max(8, min(11, r.height() // 6)), r.width() // 2 + 6,
+                           painter.device().devicePixelRatioF())
+        dpr = pix.devicePixelRatio()
+        painter.drawPixmap(r.right() - round(pix.width() / dpr), r.bottom() - round(pix.height() / dpr), pix)

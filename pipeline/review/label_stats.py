@@ -6,6 +6,7 @@ images, so a 40,000-image session costs milliseconds instead of a loop per clust
 """
 from __future__ import annotations
 
+import weakref
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -19,6 +20,28 @@ def label_codes(given_labels: Sequence[Optional[str]]) -> tuple[np.ndarray, list
     return codes, list(index)
 
 
+_SESSION_CODES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def session_label_codes(session) -> tuple[np.ndarray, list[str]]:
+    """:func:`label_codes` of a session's given labels, computed once per session.
+
+    Given labels never change during a review, so a worker thread can compute them
+    before a session is shown and the window's tables reuse them after every edit.
+    """
+    cached = _SESSION_CODES.get(session)
+    if cached is None or cached[0] is not session.given_labels:
+        cached = (session.given_labels, *label_codes(session.given_labels))
+        _SESSION_CODES[session] = cached
+    return cached[1], cached[2]
+
+
+def session_purities(session, cluster_ids: Optional[Iterable[int]] = None) -> dict[int, Optional[float]]:
+    """:func:`cluster_purities` of ``session`` using its cached label codes."""
+    codes, classes = session_label_codes(session)
+    return _purities(session.assignments, codes, len(classes), cluster_ids)
+
+
 def cluster_purities(assignments: np.ndarray, given_labels: Sequence[Optional[str]],
                      cluster_ids: Optional[Iterable[int]] = None) -> dict[int, Optional[float]]:
     """Share of each cluster's labeled members carrying its majority label (``None``: none labeled).
@@ -26,17 +49,21 @@ def cluster_purities(assignments: np.ndarray, given_labels: Sequence[Optional[st
     Same values as ``ReviewSession.purity`` for every id in ``cluster_ids`` (default: the
     ids present in ``assignments``).
     """
-    a = np.asarray(assignments, dtype=np.int64)
     codes, classes = label_codes(given_labels)
+    return _purities(assignments, codes, len(classes), cluster_ids)
+
+
+def _purities(assignments, codes: np.ndarray, n_classes: int, cluster_ids) -> dict[int, Optional[float]]:
+    a = np.asarray(assignments, dtype=np.int64)
     ids = np.unique(a) if cluster_ids is None else np.asarray(sorted(set(int(c) for c in cluster_ids)), dtype=np.int64)
     out: dict[int, Optional[float]] = {int(c): None for c in ids.tolist()}
     labeled = codes >= 0
-    if not classes or not labeled.any() or not len(ids):
+    if not n_classes or not labeled.any() or not len(ids):
         return out
     row = np.searchsorted(ids, a[labeled])
     known = (row < len(ids)) & (ids[np.minimum(row, len(ids) - 1)] == a[labeled])
-    counts = np.bincount(row[known] * len(classes) + codes[labeled][known],
-                         minlength=len(ids) * len(classes)).reshape(len(ids), len(classes))
+    counts = np.bincount(row[known] * n_classes + codes[labeled][known],
+                         minlength=len(ids) * n_classes).reshape(len(ids), n_classes)
     totals = counts.sum(axis=1)
     best = counts.max(axis=1)
     for c, t, b in zip(ids.tolist(), totals.tolist(), best.tolist()):
@@ -44,4 +71,4 @@ def cluster_purities(assignments: np.ndarray, given_labels: Sequence[Optional[st
     return out
 
 
-__all__ = ["cluster_purities", "label_codes"]
+__all__ = ["cluster_purities", "label_codes", "session_label_codes", "session_purities"]
