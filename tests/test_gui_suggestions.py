@@ -161,3 +161,42 @@ def test_zero_shot_suggestions_from_pictograms_before_any_decision(qtbot, tmp_pa
     cid = s.cluster_ids()[0]
     name_and_settle(qtbot, w, {cid: s.majority_label(cid)})
     assert c.suggestions is not c.zero_shot
+
+
+def test_a_running_refit_gives_way_to_a_foreground_job_and_runs_again_after(qtbot, tmp_path, monkeypatch):
+    """The first refit builds the k-NN graph (tens of seconds at 40,000 images): opening a
+    folder or searching for suspects must not queue behind it."""
+    import time
+
+    import gui.controllers.suggestions as controller_module
+    from pipeline.core.progress import check_cancel
+
+    w = open_window(qtbot, tmp_path)
+    settle(qtbot, w)
+    c = w.suggestions
+    real_job = controller_module.suggestion_job
+    calls = []
+
+    def slow_job(*args, **kwargs):
+        inner = real_job(*args, **kwargs)
+
+        def job(progress, cancel):
+            calls.append("started")
+            t0 = time.perf_counter()
+            while time.perf_counter() - t0 < 30 and len(calls) == 1:  # only the first one is slow
+                check_cancel(cancel)
+                time.sleep(0.01)
+            return inner(progress, cancel)
+        return job
+
+    monkeypatch.setattr(controller_module, "suggestion_job", slow_job)
+    cid = w.review.session.cluster_ids()[0]
+    assert w.review.name([cid], w.review.taxonomy.ids()[0])
+    qtbot.waitUntil(lambda: c._job is not None and bool(calls), timeout=10_000)
+    done = []
+    t0 = time.perf_counter()
+    assert w.jobs.start("foreground", lambda progress, cancel: 42, done.append) is not None
+    qtbot.waitUntil(lambda: done == [42], timeout=10_000)
+    assert time.perf_counter() - t0 < 10  # not behind the 30 s refit
+    settle(qtbot, w)  # rescheduled after the foreground job, and finished
+    assert len(calls) >= 2 and c.computed_for == c.generation
