@@ -132,14 +132,18 @@ def test_window_opens_on_a_real_x_display(xvfb, tmp_path):
         # The title gains the folder name once the demo session is loaded and shown.
         loaded = _wait_for_window(env, "^Cluster Review — ", app, timeout=20)
         assert loaded, "the demo session did not load within 20 s:\n" + stderr()
-        time.sleep(1.0)  # let the thumbnails and the dendrogram paint
-
+        # Thumbnails decode on loader threads after the session shows: shoot until they are in.
         shot = tmp_path / "shot.png"
-        subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True,
-                       capture_output=True, timeout=20)
-        image = Image.open(shot).convert("RGB")
+        deadline = time.monotonic() + 20
+        while True:
+            time.sleep(1.0)
+            subprocess.run(["import", "-window", "root", str(shot)], env=env, check=True,
+                           capture_output=True, timeout=20)
+            image = Image.open(shot).convert("RGB")
+            colours = image.getcolors(maxcolors=image.width * image.height)
+            if len(colours) > 500 or time.monotonic() > deadline:
+                break
         assert image.size == SCREEN
-        colours = image.getcolors(maxcolors=image.width * image.height)
         commonest = max(count for count, _ in colours)
         assert len(colours) > 500, f"screenshot has only {len(colours)} colours: blank window?"
         assert commonest < 0.8 * image.width * image.height, "screenshot is mostly one colour"
