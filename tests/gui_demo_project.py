@@ -47,3 +47,15 @@ def make_project(tmp_path: Path, store) -> tuple[Path, list[str]]:
     session = ReviewSession.from_result(data.folder, data.config, paths, given, assignments)
     session.save(store.session_path(folder))
     return folder, truth
+
+
+def open_project_window(qtbot, store, folder):
+    """A shown :class:`~gui.main_window.MainWindow` on ``store`` with the project of ``folder`` restored."""
+    from gui.main_window import MainWindow
+
+    w = MainWindow(store=store)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.projects.restore_project(folder)
+    return w

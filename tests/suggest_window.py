@@ -5,17 +5,13 @@ from __future__ import annotations
 from gui.main_window import MainWindow
 from gui.settings import SessionStore
 
-from gui_demo_project import make_project
+from gui_demo_project import make_project, open_project_window
 
 
 def open_window(qtbot, tmp_path) -> MainWindow:
     store = SessionStore(tmp_path / "store")
     folder, _ = make_project(tmp_path, store)
-    w = MainWindow(store=store)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    assert w.projects.restore_project(folder)
+    w = open_project_window(qtbot, store, folder)
     qtbot.waitUntil(lambda: w.session is not None)
     return w
 

@@ -13,24 +13,18 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from gui.dialogs.class_picker import ClassPicker
 from gui.dialogs.review_dialogs import NEW_CLUSTER, MoveDialog
-from gui.main_window import MainWindow
 from gui.models.cluster_list_model import CLUSTER_ID_ROLE
 from gui.models.cluster_text import preselected_class
 from gui.settings import SessionStore
 
-from gui_demo_project import N_PER, make_project
+from gui_demo_project import N_PER, make_project, open_project_window
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
     store = SessionStore(tmp_path / "store")
     folder, _ = make_project(tmp_path, store)
-    w = MainWindow(store=store)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    assert w.projects.restore_project(folder)
-    return w
+    return open_project_window(qtbot, store, folder)
 
 
 def row_of(w, cid: int) -> int:

@@ -19,7 +19,7 @@ from gui.models.thumbnail_model import BADGE_ROLE, FLAGS_ROLE, REJECTED, Thumbna
 from gui.settings import SessionStore
 from gui.views.thumbnail_loader import stretch_contrast
 
-from gui_demo_project import DARK, N_PER, WRONG, make_project
+from gui_demo_project import DARK, N_PER, WRONG, make_project, open_project_window
 
 
 @pytest.fixture
@@ -33,12 +33,7 @@ def project(tmp_path, store):
 
 
 def open_window(qtbot, store, folder) -> MainWindow:
-    w = MainWindow(store=store)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    assert w.projects.restore_project(folder)
-    return w
+    return open_project_window(qtbot, store, folder)
 
 
 def grid_pixmap(w, row: int, qtbot) -> QPixmap:

@@ -454,17 +454,12 @@ def test_suspects_cache_round_trip_key_and_damage(tmp_path, labelled_set, report
 
 
 def test_suspects_list_comes_back_when_the_project_is_reopened(qtbot, tmp_path, labelled_set):
-    from gui.main_window import MainWindow
+    from gui_demo_project import open_project_window
 
     folder, store = _store_labelled_project(tmp_path, labelled_set)
 
     def open_window():
-        w = MainWindow(store=store)
-        qtbot.addWidget(w)
-        w.show()
-        qtbot.waitExposed(w)
-        assert w.projects.restore_project(folder)
-        return w
+        return open_project_window(qtbot, store, folder)
 
     w = open_window()
     assert w.suspects.view is None

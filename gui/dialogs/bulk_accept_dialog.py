@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, QListView, QPushButton, QScrollArea,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from gui.controllers.suggestions import SuggestionController
 from gui.models.suspects_model import class_pixmap
-from gui.models.thumbnail_model import REJECTED, ThumbnailDelegate, ThumbnailModel
+from gui.models.thumbnail_model import REJECTED, ThumbnailModel
+from gui.views.thumbnail_grid import thumbnail_grid
 from gui.views.thumbnail_loader import ThumbnailLoader
 
 #: Thresholds listed with the number of images each would accept.
@@ -155,17 +156,7 @@ class BulkAcceptDialog(QDialog):
                                else frozenset(), tooltip_of=self._tip, parent=self)
         model.thumb_size = THUMB
         model.set_indices(indices)
-        v = QListView()
-        v.setViewMode(QListView.ViewMode.IconMode)
-        v.setFlow(QListView.Flow.LeftToRight)
-        v.setWrapping(True)
-        v.setMovement(QListView.Movement.Static)
-        v.setResizeMode(QListView.ResizeMode.Adjust)
-        v.setUniformItemSizes(True)
-        v.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        v.setGridSize(QSize(THUMB + 8, THUMB + 8))
-        v.setItemDelegate(ThumbnailDelegate(v))
-        v.setStyleSheet("QListView { background: #1f2023; }")
+        v = thumbnail_grid(THUMB, QAbstractItemView.SelectionMode.NoSelection, spacing=0)
         rows = max(1, min(3, -(-len(indices) // 12)))
         v.setFixedHeight(rows * (THUMB + 8) + 6)
         v.setModel(model)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from pipeline.review import Taxonomy, TaxonomyClass
 
+from gui.dialogs.filter_keys import forward_list_keys
 from gui.views.thumbnail_loader import array_to_qimage
 
 CLASS_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -146,13 +147,7 @@ class ClassPicker(QDialog):
         return False
 
     def eventFilter(self, obj, event) -> bool:
-        # Up/Down in the search field move through the list, so typing + arrows + Enter works.
-        if obj is self.search and event.type() == event.Type.KeyPress and event.key() in (
-            Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown
-        ):
-            self.list.keyPressEvent(event)
-            return True
-        return super().eventFilter(obj, event)
+        return forward_list_keys(self.search, self.list, obj, event) or super().eventFilter(obj, event)
 
     def setVisible(self, visible: bool) -> None:
         super().setVisible(visible)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QSize
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, QListView, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from gui.controllers.suggestions import SuggestionController
 from gui.models.cluster_text import image_tooltip
-from gui.models.thumbnail_model import ThumbnailDelegate, ThumbnailModel
+from gui.models.thumbnail_model import ThumbnailModel
+from gui.views.thumbnail_grid import thumbnail_grid
 from gui.views.thumbnail_loader import ThumbnailLoader
 
 THUMB = 64
@@ -49,16 +49,7 @@ class GrowDialog(QDialog):
         self.model = ThumbnailModel(self.loader, tooltip_of=lambda i: image_tooltip(r.session, r.taxonomy, i),
                                     parent=self)
         self.model.thumb_size = THUMB
-        g = self.grid = QListView()
-        g.setViewMode(QListView.ViewMode.IconMode)
-        g.setMovement(QListView.Movement.Static)
-        g.setResizeMode(QListView.ResizeMode.Adjust)
-        g.setUniformItemSizes(True)
-        g.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        g.setSpacing(3)
-        g.setGridSize(QSize(THUMB + 8, THUMB + 8))
-        g.setItemDelegate(ThumbnailDelegate(g))
-        g.setStyleSheet("QListView { background: #1f2023; }")
+        g = self.grid = thumbnail_grid(THUMB, QAbstractItemView.SelectionMode.NoSelection)
         g.setModel(self.model)
         g.clicked.connect(lambda idx: self.first_wrong_at(idx.row()))
         self.all_button = QPushButton("All belong")

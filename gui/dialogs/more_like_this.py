@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, QLabel, QListView, QPushButton,
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, QLabel, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
 from pipeline.similar import nearest_images
@@ -22,7 +22,8 @@ from gui.controllers.review import ReviewController
 from gui.dialogs.class_picker import ClassPicker
 from gui.dialogs.review_dialogs import MoveDialog
 from gui.models.cluster_text import image_flags, image_tooltip, label_badge
-from gui.models.thumbnail_model import ThumbnailDelegate, ThumbnailModel
+from gui.models.thumbnail_model import ThumbnailModel
+from gui.views.thumbnail_grid import thumbnail_grid
 from gui.views.thumbnail_loader import ThumbnailLoader
 
 DEFAULT_COUNT = 60
@@ -74,16 +75,7 @@ class MoreLikeThisDialog(QDialog):
                                     tooltip_of=lambda i: image_tooltip(review.session, review.taxonomy, i),
                                     badge_of=lambda i: label_badge(review.session, i, self.reference()), parent=self)
         self.model.thumb_size = THUMB
-        g = self.grid = QListView()
-        g.setViewMode(QListView.ViewMode.IconMode)
-        g.setMovement(QListView.Movement.Static)
-        g.setResizeMode(QListView.ResizeMode.Adjust)
-        g.setUniformItemSizes(True)
-        g.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        g.setSpacing(3)
-        g.setGridSize(QSize(THUMB + 8, THUMB + 8))
-        g.setItemDelegate(ThumbnailDelegate(g))
-        g.setStyleSheet("QListView { background: #1f2023; }")
+        g = self.grid = thumbnail_grid(THUMB, QAbstractItemView.SelectionMode.ExtendedSelection)
         g.setModel(self.model)
         g.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
 

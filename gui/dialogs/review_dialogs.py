@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 #: Sub-dendrogram splits build a full linkage over the members: O(n^2) memory.
 from pipeline.clustering.split import MAX_WARD_SPLIT
 
+from gui.dialogs.filter_keys import forward_list_keys
+
 NEW_CLUSTER = -(2**31)
 #: Side of the medoid thumbnail and of the pictogram in the Move dialog's rows.
 TARGET_ICON = 36
@@ -156,13 +158,7 @@ class MoveDialog(QDialog):
             self.list.setCurrentRow(1 if needle and new_first and self.list.count() > 1 else 0)
 
     def eventFilter(self, obj, event) -> bool:
-        # Up/Down in the filter field move through the list, so typing + arrows + Enter works.
-        if obj is self.search and event.type() == event.Type.KeyPress and event.key() in (
-            Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown
-        ):
-            self.list.keyPressEvent(event)
-            return True
-        return super().eventFilter(obj, event)
+        return forward_list_keys(self.search, self.list, obj, event) or super().eventFilter(obj, event)
 
     def shown_ids(self) -> list[Optional[int]]:
         """The listed targets in order (``None``: the new-cluster row)."""

@@ -18,7 +18,7 @@ from typing import Callable, Optional
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QListView, QSplitter,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QSplitter,
                                QTableView, QTabWidget, QVBoxLayout, QWidget)
 from superqt.utils import signals_blocked
 
@@ -30,9 +30,10 @@ from gui.models.cluster_list_model import CLUSTER_ID_ROLE, COL_NAME, COL_SIZE, C
 from gui.models.cluster_text import (center_info_html, center_title_html, disagreeing, grid_hint, image_flags,
                                      image_metadata, image_tooltip, label_badge, preselected_class, reference_class)
 from gui.models.suspects_model import class_pixmap
-from gui.models.thumbnail_model import ThumbnailDelegate, ThumbnailModel
+from gui.models.thumbnail_model import ThumbnailModel
 from gui.views.dendrogram_view import DendrogramView, KScorePlot
 from gui.views.image_viewer import ImageViewer
+from gui.views.thumbnail_grid import thumbnail_grid
 from gui.views.thumbnail_loader import ThumbnailLoader, stretch_contrast
 from gui.widgets.center_view import CENTER_SIZE, CenterView
 
@@ -113,20 +114,12 @@ class ClustersPage(QSplitter):
         self.left.setSizes([500, 330])
 
         self.center_view = CenterView()
-        g = self.grid = QListView()
-        g.setViewMode(QListView.ViewMode.IconMode)
-        g.setMovement(QListView.Movement.Static)
-        g.setResizeMode(QListView.ResizeMode.Adjust)
-        g.setUniformItemSizes(True)
-        g.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        g = self.grid = thumbnail_grid(self.thumb_size, QAbstractItemView.SelectionMode.ExtendedSelection)
         g.setDragEnabled(True)
         g.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         g.setDefaultDropAction(Qt.DropAction.MoveAction)
-        g.setSpacing(3)
         g.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         g.verticalScrollBar().setSingleStep(24)
-        g.setItemDelegate(ThumbnailDelegate(g))
-        g.setStyleSheet("QListView { background: #1f2023; }")
         g.doubleClicked.connect(lambda idx: self.view_image_row(idx.row()))
         g.installEventFilter(self)  # Space opens the viewer (the view would toggle selection)
         self.grid_hint = QLabel()

@@ -25,7 +25,7 @@ import numpy as np
 
 from pipeline.core.atomic import atomic_write_bytes, remove_stale_temps
 from pipeline.review.edits import Edit, ReviewError
-from pipeline.review.session_db import SessionDB, is_session_db
+from pipeline.review.session_db import SessionDB, is_session_db, session_json
 
 if TYPE_CHECKING:
     from pipeline.review.session import ReviewSession
@@ -274,24 +274,7 @@ def load_session(cls: type, path: PathLike) -> "ReviewSession":
         raise
 
 
-def _json_default(value: Any) -> Any:
-    """Encode the numpy scalars/arrays, paths and sets that configs and notes may hold."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError(f"cannot save a value of type {type(value).__name__} in a session file")
-
-
-def _dumps(data: Any) -> str:
-    try:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-    except (TypeError, ValueError) as exc:
-        raise ReviewError(f"session cannot be saved: {exc} (check 'config' and 'notes')") from None
+_dumps = session_json
 
 
 def _signature(path: Path) -> tuple[int, int, int]:

@@ -134,13 +134,20 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot save a value of type {type(value).__name__} in a session")
 
 
-def _json(value: Any) -> str:
-    """Compact JSON; a non-UTF-8 file name (surrogate escape) becomes the JSON escape "\udce9"."""
+def session_json(value: Any) -> str:
+    """Compact JSON of session data (numpy values, paths and sets allowed); :class:`ReviewError` otherwise.
+
+    Non-UTF-8 file names stay surrogate escapes in the text (the JSON session file writes them so).
+    """
     try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
     except (TypeError, ValueError) as exc:
         raise ReviewError(f"session cannot be saved: {exc} (check 'config' and 'notes')") from None
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _json(value: Any) -> str:
+    """:func:`session_json` for SQLite text; a surrogate escape becomes the JSON escape "\udce9"."""
+    return session_json(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class SessionDB:
