@@ -49,13 +49,21 @@ def make_project(tmp_path: Path, store) -> tuple[Path, list[str]]:
     return folder, truth
 
 
-def open_project_window(qtbot, store, folder):
-    """A shown :class:`~gui.main_window.MainWindow` on ``store`` with the project of ``folder`` restored."""
+def shown_window(qtbot, store, *, activate: bool = False):
+    """A shown (and exposed) :class:`~gui.main_window.MainWindow` on ``store``; ``activate`` gives it the focus."""
     from gui.main_window import MainWindow
 
     w = MainWindow(store=store)
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
+    if activate:
+        w.activateWindow()
+    return w
+
+
+def open_project_window(qtbot, store, folder):
+    """:func:`shown_window` with the project of ``folder`` restored."""
+    w = shown_window(qtbot, store)
     assert w.projects.restore_project(folder)
     return w

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
-from gui.main_window import MainWindow
+from gui_demo_project import shown_window
 from gui.settings import SessionStore
 from pipeline.config import DEFAULT_PRESET
 from pipeline.core.items import ImageItem
@@ -57,12 +57,7 @@ def store(tmp_path) -> SessionStore:
 
 @pytest.fixture
 def window(qtbot, store):
-    w = MainWindow(store=store)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    return w
+    return shown_window(qtbot, store, activate=True)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication
 
-from gui.main_window import MainWindow
+from gui_demo_project import shown_window
 from gui.widgets.window_fit import initial_size, wide_toolbar_width
 from gui.settings import SessionStore
 from pipeline.core.progress import Progress
@@ -27,11 +27,7 @@ def store(tmp_path) -> SessionStore:
 
 @pytest.fixture
 def window(qtbot, store):
-    w = MainWindow(store=store)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+    return shown_window(qtbot, store)
 
 
 def fits(w, size: QSize = SMALL) -> bool:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QMess
 from gui.dialogs.class_picker import ClassPicker
 from gui.models.cluster_list_model import CLUSTER_ID_ROLE
 from gui.main_window import MainWindow
+from gui_demo_project import shown_window
 from gui.dialogs.review_dialogs import SplitDialog
 from gui.settings import SessionStore
 from pipeline.io.demo import write_demo_folder
@@ -39,12 +40,7 @@ def store(tmp_path) -> SessionStore:
 
 
 def make_window(qtbot, store) -> MainWindow:
-    w = MainWindow(store=store)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    return w
+    return shown_window(qtbot, store, activate=True)
 
 
 def key(window, key, modifier=Qt.KeyboardModifier.NoModifier, widget=None):
