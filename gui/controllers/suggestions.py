@@ -69,7 +69,7 @@ class SuggestionController(QObject):
         review.refreshed.connect(lambda *_: self.schedule())
         review.taxonomy_changed.connect(self.schedule)
         review.runner.job_started.connect(self._foreground_started)
-        review.runner.job_over.connect(self._resume_zero_shot)
+        review.runner.job_over.connect(self._resume_background)
 
     # ================================================================== state
     def _install(self) -> None:
@@ -142,7 +142,7 @@ class SuggestionController(QObject):
 
         self.disagreeing = disagreements(self.review.session, suggestions, DISAGREE_CONFIDENCE)
         self.ready.emit()
-        self._resume_zero_shot()
+        self._resume_background()
 
     # ================================================================== zero-shot
     def _start_zero_shot(self) -> None:
@@ -167,12 +167,15 @@ class SuggestionController(QObject):
             self._refit_retry = True
             self._job.cancel()
 
-    def _resume_zero_shot(self) -> None:
+    def _resume_background(self) -> None:
+        """Once no foreground job runs: restart the refit and the pictogram learning that gave way to one."""
         r = self.review
-        if self._refit_retry and self._job is None and r.session is not None and not r.runner.busy():
+        if r.session is None or r.runner.busy():
+            return
+        if self._refit_retry and self._job is None:
             self._refit_retry = False
             self.schedule()
-        if self._zs_retry and self._zs_job is None and r.session is not None and not r.runner.busy():
+        if self._zs_retry and self._zs_job is None:
             self._zs_retry = False
             self._start_zero_shot()
 
