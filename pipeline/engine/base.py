@@ -1,0 +1,64 @@
+"""The engine interface: map a picklable function over tasks and get results in task order."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
+
+
+class Engine(ABC):
+    """Runs ``fn(task)`` for each task; ``fn`` must be a module-level function and tasks and
+    results picklable, so any engine (processes, a Dask or Ray cluster) can run them."""
+
+    name: str = "engine"
+
+    @abstractmethod
+    def map_ordered(
+        self,
+        fn: Callable[[Any], Any],
+        tasks: Iterable[Any],
+        *,
+        stage: str = "tasks",
+        progress: Optional[ProgressCallback] = None,
+        cancel: Optional[CancelToken] = None,
+    ) -> Iterator[Any]:
+        """Yield ``fn(task)`` for every task, in the order of ``tasks``.
+
+        Implementations keep a bounded number of tasks in flight (results are consumed as
+        they come, so memory does not grow with the number of tasks), report ``stage``
+        progress per finished task and stop at the next task boundary when ``cancel`` is set.
+        """
+
+    def close(self) -> None:
+        """Release workers or connections (a no-op for the local engine)."""
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class LocalEngine(Engine):
+    """Runs every task in this process, one after another."""
+
+    name = "local"
+
+    def map_ordered(self, fn, tasks, *, stage="tasks", progress=None, cancel=None):
+        tasks = list(tasks)
+        for i, task in enumerate(tasks):
+            check_cancel(cancel)
+            yield fn(task)
+            report(progress, stage, i + 1, len(tasks))
+
+
+def make_engine(name: str = "local", *, address: Optional[str] = None, **options: Any) -> Engine:
+    """The engine called ``name``; ``address`` is a scheduler address for cluster engines."""
+    if name == "local":
+        return LocalEngine()
+    if name == "dask":
+        from pipeline.engine.dask_engine import DaskEngine  # optional extra: cluster-review[dask]
+
+        return DaskEngine(address=address, **options)
+    raise ValueError(f"unknown engine {name!r}; known: local, dask")
