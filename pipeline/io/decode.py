@@ -20,12 +20,15 @@ Conventions (shared by :func:`decode_image` and :func:`read_full_image`):
   by a power of two that keeps at least the requested resolution.
 * Decompression bombs are refused from the header size, before any pixel is read:
   more than ``max_pixels`` pixels (default ``PIL.Image.MAX_IMAGE_PIXELS``).
+* Paths may be fsspec URLs (``s3://...``, see :mod:`pipeline.io.remote`): the file is
+  fetched whole and decoded from its bytes, with the same checks and reasons.
 * Pillow warnings never escape as exceptions: even when warnings are turned into
   errors, a warning while reading becomes a :class:`DecodeError` (or, for corrupt EXIF,
   is ignored).
 """
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -35,6 +38,8 @@ from typing import Iterator, Optional, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from pipeline.io import remote
 
 #: Bump when decoding changes its output, so cached arrays are rebuilt.
 DECODE_VERSION = 1
@@ -105,6 +110,8 @@ def image_metadata(path) -> dict:
     keys are ``None``). Raises :class:`DecodeError` only when the file cannot be
     ``stat``-ed at all.
     """
+    if remote.is_url(path) and remote.local_path(path) is None:
+        return _url_metadata(path)
     st = _stat(path)
     meta = {
         "path": os.fspath(path),
@@ -119,16 +126,33 @@ def image_metadata(path) -> dict:
     }
     try:
         _check_regular(st)
-        with open(path, "rb") as fp, Image.open(fp) as im:
-            meta["format"] = im.format
-            meta["mode"] = im.mode
-            meta["size"] = tuple(im.size)
-            meta["frames"] = int(getattr(im, "n_frames", 1))
-            # Header-only: PNG keeps EXIF after the pixels sometimes, and finding it would decode them.
-            header_exif = "exif" in im.info or im.format in ("JPEG", "MPO", "TIFF")
-            meta["exif_orientation"] = _exif_orientation(im) if header_exif else 1
+        with open(path, "rb") as fp:
+            _header_facts(fp, meta)
     except DecodeError as exc:
         meta["error"] = exc.reason
+    except Exception as exc:
+        meta["error"] = _reason_for(exc)
+    return meta
+
+
+def _header_facts(fp, meta: dict) -> None:
+    with Image.open(fp) as im:
+        meta["format"] = im.format
+        meta["mode"] = im.mode
+        meta["size"] = tuple(im.size)
+        meta["frames"] = int(getattr(im, "n_frames", 1))
+        # Header-only: PNG keeps EXIF after the pixels sometimes, and finding it would decode them.
+        header_exif = "exif" in im.info or im.format in ("JPEG", "MPO", "TIFF")
+        meta["exif_orientation"] = _exif_orientation(im) if header_exif else 1
+
+
+def _url_metadata(url: str) -> dict:
+    """:func:`image_metadata` of a file in a store (``mtime`` is ``None``: stores differ in what they keep)."""
+    data = _fetch(url)
+    meta = {"path": url, "bytes": len(data), "mtime": None, "format": None, "mode": None, "size": None,
+            "frames": None, "exif_orientation": None, "error": None}
+    try:
+        _header_facts(io.BytesIO(data), meta)
     except Exception as exc:
         meta["error"] = _reason_for(exc)
     return meta
@@ -150,6 +174,39 @@ def _stat(path) -> os.stat_result:
         raise DecodeError(f"unreadable: {exc.strerror or exc}") from None
 
 
+def _fetch(url: str) -> bytes:
+    """The bytes of a file in a store, or :class:`DecodeError` with the local reasons."""
+    try:
+        data = remote.read_bytes(url)
+    except FileNotFoundError:
+        raise DecodeError("file not found") from None
+    except PermissionError:
+        raise DecodeError("unreadable: permission denied") from None
+    except IsADirectoryError:
+        raise DecodeError("unreadable: is a directory") from None
+    except (OSError, ValueError) as exc:  # network errors; a URL fsspec cannot open
+        raise DecodeError(f"unreadable: {getattr(exc, 'strerror', None) or exc}"[:120]) from None
+    if not data:
+        raise DecodeError("empty file (0 bytes)")
+    return data
+
+
+def _open_binary(path):
+    """An open binary file for ``path`` (a URL's bytes in memory), after the regular-file checks."""
+    if remote.is_url(path):
+        local = remote.local_path(path)
+        if local is None:
+            return io.BytesIO(_fetch(path))
+        path = local
+    _check_regular(_stat(path))
+    try:
+        return open(path, "rb")
+    except PermissionError:
+        raise DecodeError("unreadable: permission denied") from None
+    except OSError as exc:
+        raise DecodeError(f"unreadable: {exc.strerror or exc}") from None
+
+
 def _check_regular(st: os.stat_result) -> None:
     if stat.S_ISDIR(st.st_mode):
         raise DecodeError("unreadable: is a directory")
@@ -162,13 +219,7 @@ def _check_regular(st: os.stat_result) -> None:
 @contextmanager
 def _opened(path, max_pixels: Optional[int]) -> Iterator[Image.Image]:
     """Open ``path`` lazily (header only) and refuse decompression bombs."""
-    _check_regular(_stat(path))
-    try:
-        fp = open(path, "rb")
-    except PermissionError:
-        raise DecodeError("unreadable: permission denied") from None
-    except OSError as exc:
-        raise DecodeError(f"unreadable: {exc.strerror or exc}") from None
+    fp = _open_binary(path)
     with fp:
         try:
             im = Image.open(fp)

@@ -24,42 +24,24 @@ by path, ignoring case (``img2`` before ``img10``).
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
 from pipeline.core.csvio import read_text
 from pipeline.core.items import ImageItem, SkippedFile
+from pipeline.io import remote
+from pipeline.io.listing import (  # noqa: F401  (re-exported: the loader and tests import them from here)
+    DUPLICATE_REASON, MISSING_REASON, Discovery, SourceError, class_label, discover_csv_rows, gtsrb_rows,
+    natural_key, sort_items, split_rows,
+)
 from pipeline.io.walk import IMAGE_EXTENSIONS, NOT_IMAGE_REASON, FolderWalker, is_hidden  # noqa: F401
-
-MISSING_REASON = "listed in CSV but missing"
-DUPLICATE_REASON = "listed more than once in CSV"
-
-_PATH_HEADERS = ("path", "filename", "file", "filepath", "file_path", "image", "image_path", "img", "name")
-_LABEL_HEADERS = ("label", "classid", "class_id", "class", "category", "target", "y", "cluster")
 
 Source = Union[str, os.PathLike, Iterable[ImageItem]]
 
 
-class SourceError(ValueError):
-    """The source cannot be used at all (missing, unreadable, or holds no images)."""
-
-
-@dataclass
-class Discovery:
-    """What :func:`discover` found: items in order, the layout name, and files left out."""
-
-    items: list[ImageItem]
-    layout: str
-    skipped: list[SkippedFile] = field(default_factory=list)
-
-
 def discover(source: Source, *, crop_roi: bool = False) -> Discovery:
-    """List the images of ``source`` (a folder, a CSV file, or ImageItems / paths).
+    """List the images of ``source`` (a folder, a CSV file, an fsspec URL, or ImageItems / paths).
 
     ROIs from GTSRB CSVs go into ``ImageItem.roi`` only when ``crop_roi`` is true.
     Raises :class:`SourceError` when nothing usable is found.
@@ -71,6 +53,11 @@ def discover(source: Source, *, crop_roi: bool = False) -> Discovery:
         if not items:
             raise SourceError("no images found in the given list")
         return Discovery(items, "list", [])
+    if remote.is_url(source):
+        local = remote.local_path(os.fspath(source))
+        if local is None:
+            return remote.discover_url(os.fspath(source), crop_roi=crop_roi)
+        source = local
 
     path = Path(os.fspath(source)).expanduser()
     try:
@@ -142,17 +129,8 @@ def _discover_plain_folder(root: Path) -> Discovery:
     return Discovery(_sorted(items), layout, skipped)
 
 
-_NATURAL = re.compile(r"(\d+)")
-
-
-def _natural_key(path: str) -> list:
-    parts = _NATURAL.split(path.casefold())  # text, digits, text, digits, ..., text
-    parts[1::2] = map(int, parts[1::2])
-    return parts
-
-
 def _sorted(items: list[ImageItem]) -> list[ImageItem]:
-    return sorted(items, key=lambda it: (_natural_key(it.path), it.path))
+    return sort_items(items)
 
 
 # --------------------------------------------------------------------------- GTSRB official
@@ -202,14 +180,10 @@ def _discover_official(images_dir: Path, crop_roi: bool) -> Discovery:
             listed.update(os.path.normcase(it.path) for it in found)
             listed.update(os.path.normcase(s.path) for s in skipped)
         # Image files the CSV does not mention still belong to this class.
-        label = _class_label(class_dir.name) if class_dir.name.isdigit() else None
+        label = class_label(class_dir.name) if class_dir.name.isdigit() else None
         files, _ = _scan(class_dir, skipped)
         items.extend(ImageItem(p, label) for p in files if os.path.normcase(p) not in listed)
     return Discovery(_sorted(items), "gtsrb-official", skipped)
-
-
-def _class_label(name: str) -> str:
-    return str(int(name)) if name.isdigit() else name
 
 
 # --------------------------------------------------------------------------- CSV files
@@ -222,115 +196,15 @@ def _read_rows(csv_path: Path) -> list[list[str]]:
         raise SourceError(f"cannot read {csv_path}: permission denied") from None
     except OSError as exc:
         raise SourceError(f"cannot read {csv_path}: {exc.strerror or exc}") from None
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((";", ",", "\t"), key=first_line.count) if any(c in first_line for c in ";,\t") else ","
-    rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row and any(c.strip() for c in row)]
-    return [row for row in rows if not row[0].lstrip().startswith("#")]  # cells unstripped: see _resolve
+    return split_rows(text)
 
 
 def _discover_csv_file(csv_path: Path, crop_roi: bool) -> Discovery:
-    rows = _read_rows(csv_path)
-    if not rows:
-        raise SourceError(f"no images found in {csv_path} (the CSV is empty)")
-    header = [h.strip().lower() for h in rows[0]]
-    if ("classid" in header and "path" in header) or ("filename" in header and "roi.x1" in header):
-        skipped: list[SkippedFile] = []
-        items = _read_gtsrb_rows(csv_path, rows, crop_roi, skipped)
-        layout = "gtsrb-kaggle" if "path" in header else "gtsrb-official"
-        return Discovery(_sorted(items), layout, skipped)
-    return _discover_path_label_csv(csv_path, rows)
+    return discover_csv_rows(str(csv_path), os.fspath(csv_path.parent), _read_rows(csv_path), crop_roi)
 
 
 def _read_gtsrb_csv(csv_path: Path, crop_roi: bool, skipped: list[SkippedFile]) -> list[ImageItem]:
     rows = _read_rows(csv_path)
     if not rows:
         return []
-    return _read_gtsrb_rows(csv_path, rows, crop_roi, skipped)
-
-
-def _read_gtsrb_rows(csv_path: Path, rows: list[list[str]], crop_roi: bool, skipped: list[SkippedFile]) -> list[ImageItem]:
-    """Rows of a GTSRB CSV (Kaggle ``Path`` or official ``Filename`` column) -> items."""
-    col = {name.strip().lower(): i for i, name in enumerate(rows[0])}
-    path_col = col.get("path", col.get("filename"))
-    if path_col is None:
-        return []
-    label_col = col.get("classid")  # absent in the unannotated test-set CSV
-    roi_cols = [col.get(k) for k in ("roi.x1", "roi.y1", "roi.x2", "roi.y2")]
-    base = csv_path.parent
-    items: list[ImageItem] = []
-    seen: set[str] = set()
-    for row in rows[1:]:
-        if len(row) <= path_col or not row[path_col].strip():
-            continue
-        path = _resolve(base, row[path_col])
-        if not _register(path, seen, skipped):
-            continue
-        label = _class_label(row[label_col].strip()) if label_col is not None and len(row) > label_col else None
-        roi = None
-        if crop_roi and None not in roi_cols:
-            try:
-                roi = tuple(int(float(row[i])) for i in roi_cols)
-            except (ValueError, IndexError):
-                roi = None
-        items.append(ImageItem(path, label, roi))
-    return items
-
-
-def _discover_path_label_csv(csv_path: Path, rows: list[list[str]]) -> Discovery:
-    base = csv_path.parent
-    header = [h.strip().lower() for h in rows[0]]
-    path_col, label_col = 0, 1
-    named_path = next((header.index(h) for h in _PATH_HEADERS if h in header), None)
-    if named_path is not None and not _exists(_resolve(base, rows[0][named_path])):
-        path_col = named_path
-        label_col = next((header.index(h) for h in _LABEL_HEADERS if h in header), None)
-        rows = rows[1:]
-    elif len(rows) > 1 and not _exists(_resolve(base, rows[0][0])) and _exists(_resolve(base, rows[1][0])):
-        rows = rows[1:]  # a header row with other names, such as "picture,kind"
-    skipped: list[SkippedFile] = []
-    seen: set[str] = set()
-    items: list[ImageItem] = []
-    for row in rows:
-        if len(row) <= path_col or not row[path_col].strip():
-            continue
-        path = _resolve(base, row[path_col])
-        if not _register(path, seen, skipped):
-            continue
-        label = row[label_col].strip() if label_col is not None and len(row) > label_col else None
-        label = label or None
-        items.append(ImageItem(path, label))
-    return Discovery(_sorted(items), "csv", skipped)
-
-
-def _resolve(base: Path, value: str) -> str:
-    """The file a CSV cell names: the cell as written when such a file exists (names may
-    start or end with spaces, or hold a backslash), else trimmed, ``~`` expanded and with
-    Windows separators."""
-    tidy = value.strip()
-    if os.sep != "\\":
-        tidy = tidy.replace("\\", "/")  # CSVs written on Windows
-    tidy_path = os.path.normpath(os.path.join(os.fspath(base), os.path.expanduser(tidy)))
-    if tidy == value:
-        return tidy_path
-    exact = os.path.normpath(os.path.join(os.fspath(base), value))
-    return exact if _exists(exact) else tidy_path
-
-
-def _exists(path: str) -> bool:
-    try:
-        return os.path.lexists(path)
-    except (OSError, ValueError):
-        return False
-
-
-def _register(path: str, seen: set[str], skipped: list[SkippedFile]) -> bool:
-    """Record ``path`` from a CSV; False (with a SkippedFile) if missing or a repeat."""
-    key = os.path.normcase(path)
-    if key in seen:
-        skipped.append(SkippedFile(path, DUPLICATE_REASON))
-        return False
-    seen.add(key)
-    if not _exists(path):
-        skipped.append(SkippedFile(path, MISSING_REASON))
-        return False
-    return True
+    return gtsrb_rows(os.fspath(csv_path.parent), rows, crop_roi, skipped)
