@@ -115,6 +115,10 @@ def load_source(
     )
 
 
+#: From this many images ``streaming=None`` streams (bench/results/scale.md measures both paths).
+STREAMING_THRESHOLD = 50_000
+
+
 def run_pipeline(
     config: PipelineConfig,
     source: Source,
@@ -122,11 +126,84 @@ def run_pipeline(
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
     cache_dir: Any = None,
+    engine: Any = None,
+    streaming: Optional[bool] = None,
+    micro_clusterer: Any = None,
+    store_dir: Any = None,
 ) -> PipelineResult:
-    """Load ``source``, cluster it per ``config`` and score against given labels if any."""
+    """Load ``source``, cluster it per ``config`` and score against given labels if any.
+
+    ``streaming``: ``True`` decodes and extracts in chunks on ``engine`` (default: the local
+    engine on every core) into memory-mapped arrays under ``store_dir`` (default: the cache
+    folder's ``streams/``), then clusters in two stages above
+    :data:`pipeline.clustering.large.TWO_STAGE_THRESHOLD` images; ``False`` holds everything
+    in memory; ``None`` streams from :data:`STREAMING_THRESHOLD` images or when a non-local
+    ``engine`` is given. ``micro_clusterer`` replaces the micro-cluster stage
+    (``(features, n_micro, seed, progress, cancel) -> labels``, e.g. k-means on a cluster).
+    """
+    config.validate()
+    found = None
+    if streaming is None and not isinstance(source, ImageSet):
+        remote = engine is not None and getattr(engine, "name", "local") != "local"
+        if not remote:
+            from pipeline.io.sources import discover
+
+            found = discover(source, crop_roi=config.crop_roi)
+        streaming = (remote or len(found.items) >= STREAMING_THRESHOLD) and _streamable(config)
+    if streaming and not isinstance(source, ImageSet):
+        return _run_streaming(
+            config, source, found=found, engine=engine, micro_clusterer=micro_clusterer, store_dir=store_dir,
+            cache_dir=cache_dir, progress=progress, cancel=cancel,
+        )
+    return _run_in_memory(config, source, progress=progress, cancel=cancel, cache_dir=cache_dir)
+
+
+def _run_streaming(config, source, *, found, engine, micro_clusterer, store_dir, cache_dir, progress, cancel):
+    """Stream decode + features into memory-mapped arrays, then cluster them (two-stage
+    above :data:`pipeline.clustering.large.TWO_STAGE_THRESHOLD` images)."""
+    from pipeline.clustering.large import cluster_large
+    from pipeline.engine import make_engine
+    from pipeline.evaluate import evaluate_clustering
+    from pipeline.streaming import CHUNK, stream_features
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    own_engine = engine is None
+    engine = make_engine("local") if own_engine else engine
+    try:
+        streamed = stream_features(
+            config, source, engine=engine, store_dir=store_dir, cache_dir=cache_dir,
+            progress=progress, cancel=cancel, found=found,
+        )
+    finally:
+        if own_engine:
+            engine.close()
+    timings["features"] = time.perf_counter() - t0  # decoding included: one pass does both
+    config = fit_to_images(config, len(streamed.image_set))
+    t0 = time.perf_counter()
+    clusters, notes = cluster_large(streamed.features, config, micro_clusterer=micro_clusterer, progress=progress, cancel=cancel)
+    timings["cluster"] = time.perf_counter() - t0
+    labels = streamed.image_set.labels
+    metrics = evaluate_clustering(labels, clusters.labels) if labels is not None else None
+    timings["total"] = sum(timings.values())
+    notes.insert(0, f"streamed in chunks of {CHUNK} on the {engine.name} engine; arrays in {streamed.store}")
+    report(progress, "done", 1, 1)
+    return PipelineResult(config, streamed.image_set, streamed.features, clusters, metrics, timings, notes)
+
+
+def _streamable(config: PipelineConfig) -> bool:
+    from pipeline.features.chunked import check_streamable
+
+    try:
+        check_streamable(config.features)
+    except ValueError:
+        return False
+    return True
+
+
+def _run_in_memory(config, source, *, progress, cancel, cache_dir) -> PipelineResult:
     from pipeline.evaluate import evaluate_clustering
 
-    config.validate()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     image_set = load_source(source, config, cache_dir=cache_dir, progress=progress, cancel=cancel)

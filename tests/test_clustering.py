@@ -95,6 +95,7 @@ TESTED_METHODS = {
     "hdbscan": "test_clustering.py",
     "meanshift": "test_clustering.py",
     "affinity": "test_clustering.py",
+    "micro_ward": "test_two_stage.py",
     "dec": "test_deep_heads.py",
     "iic": "test_deep_heads.py",
     "scan": "test_deep_heads.py",

@@ -12,13 +12,17 @@ from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, 
 
 CRITERIA = {"silhouette": max, "calinski_harabasz": max, "davies_bouldin": min}
 SILHOUETTE_SAMPLE = 5000
+#: Above this many images Davies-Bouldin and Calinski-Harabasz are scored on a fixed sample.
+SCORE_SAMPLE = 200_000
 
 
 def score_partition(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> dict[str, float]:
     """Silhouette (on a fixed sample for large N) with its standard error,
-    Davies-Bouldin and Calinski-Harabasz."""
-    valid = labels >= 0
-    x, y = features[valid], labels[valid]
+    Davies-Bouldin and Calinski-Harabasz (on a sample above :data:`SCORE_SAMPLE` images)."""
+    valid = np.flatnonzero(np.asarray(labels) >= 0)
+    if len(valid) > SCORE_SAMPLE:  # Davies-Bouldin / Calinski-Harabasz copy the features: bound them
+        valid = np.sort(np.random.default_rng(seed + 1).choice(valid, SCORE_SAMPLE, replace=False))
+    x, y = np.asarray(features[valid]), np.asarray(labels)[valid]
     if len(np.unique(y)) < 2 or len(np.unique(y)) >= len(y):
         return {name: float("nan") for name in (*CRITERIA, "silhouette_se")}
     if len(y) > SILHOUETTE_SAMPLE:

@@ -18,6 +18,7 @@ ClusterFn = Callable[..., np.ndarray]
 #: Modules whose methods register themselves on import (Keras loads lazily inside them).
 PLUGIN_MODULES = (
     "pipeline.clustering.methods",
+    "pipeline.clustering.two_stage",
     "pipeline.deep.dec",
     "pipeline.deep.scan",
     "pipeline.deep.iic",

@@ -11,6 +11,9 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+#: Images per pass when summarising (memory-mapped features stay on disk but this chunk).
+STATS_CHUNK = 65536
+
 
 @dataclass
 class KSelection:
@@ -102,15 +105,16 @@ def compute_cluster_stats(
     lab = np.full(n, -1, dtype=np.int64)
     for cid in ids:
         lab[np.asarray(memberships[cid], dtype=np.int64)] = row_of[cid]
-    inside = np.flatnonzero(lab >= 0)
     k = len(ids)
     dim = feats.shape[1] if feats.ndim == 2 else 0
     centers = np.zeros((k, dim), dtype=np.float64)
     if k:
-        counts = np.bincount(lab[inside], minlength=k).astype(np.float64)
-        order = inside[np.argsort(lab[inside], kind="stable")]
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        centers = np.add.reduceat(feats[order].astype(np.float64), starts, axis=0) / counts[:, None]
+        counts = np.bincount(lab[lab >= 0], minlength=k).astype(np.float64)
+        for s, x, own, _ in _chunks(feats, lab, np.float64):
+            order = np.argsort(own, kind="stable")
+            present, first = np.unique(own[order], return_index=True)
+            centers[present] += np.add.reduceat(x[order], first, axis=0)
+        centers /= counts[:, None]
     centers32 = centers.astype(np.float32)
 
     distance = np.full(n, np.nan, dtype=np.float32)
@@ -118,27 +122,19 @@ def compute_cluster_stats(
     members: dict[int, np.ndarray] = {}
     medoids: dict[int, int] = {}
     if k:
-        x = feats[inside]
-        # Squared distances to every center via |x|^2 - 2 x.c + |c|^2 (one BLAS call).
-        d2 = (
-            np.einsum("ij,ij->i", x, x)[:, None]
-            - 2.0 * (x @ centers32.T)
-            + np.einsum("ij,ij->i", centers32, centers32)[None, :]
-        )
-        np.maximum(d2, 0.0, out=d2)
-        own = lab[inside]
-        a = np.sqrt(d2[np.arange(len(inside)), own])
-        distance[inside] = a
-        if k > 1:
-            d2[np.arange(len(inside)), own] = np.inf
-            b = np.sqrt(d2.min(axis=1))
-            denom = np.maximum(np.maximum(a, b), 1e-12)
-            s = (b - a) / denom
-            sums = np.bincount(own, weights=s, minlength=k)
-            cnt = np.bincount(own, minlength=k)
-            sil = sums / np.maximum(cnt, 1)
-        else:
-            sil = np.full(k, np.nan)
+        c2 = np.einsum("ij,ij->i", centers32, centers32)
+        sums = np.zeros(k)
+        for s, x, own, rows in _chunks(feats, lab, np.float32):
+            # Squared distances to every center via |x|^2 - 2 x.c + |c|^2 (one BLAS call).
+            d2 = np.einsum("ij,ij->i", x, x)[:, None] - 2.0 * (x @ centers32.T) + c2[None, :]
+            np.maximum(d2, 0.0, out=d2)
+            a = np.sqrt(d2[np.arange(len(x)), own])
+            distance[s + rows] = a
+            if k > 1:
+                d2[np.arange(len(x)), own] = np.inf
+                b = np.sqrt(d2.min(axis=1))
+                sums += np.bincount(own, weights=(b - a) / np.maximum(np.maximum(a, b), 1e-12), minlength=k)
+        sil = sums / np.maximum(np.bincount(lab[lab >= 0], minlength=k), 1) if k > 1 else np.full(k, np.nan)
         for cid in ids:
             idx = np.asarray(memberships[cid], dtype=np.int64)
             ordered = idx[np.argsort(distance[idx], kind="stable")]
@@ -152,6 +148,19 @@ def compute_cluster_stats(
 
         linkage = _linkage(centers, method="ward")
     return ClusterStats(ids, centers32, members, medoids, distance, silhouette, linkage, row_of)
+
+
+def _chunks(feats: np.ndarray, lab: np.ndarray, dtype):
+    """``(start, x, own, rows)`` per chunk of :data:`STATS_CHUNK` images: the features ``x`` (as
+    ``dtype``) of the chunk's images inside a cluster, their cluster rows and positions in the chunk."""
+    for s in range(0, len(feats), STATS_CHUNK):
+        part = lab[s : s + STATS_CHUNK]
+        rows = np.flatnonzero(part >= 0)
+        if len(rows) == 0:
+            continue
+        block = np.asarray(feats[s : s + STATS_CHUNK], dtype=dtype)
+        x = block if len(rows) == len(part) else block[rows]
+        yield s, x, part[rows], rows
 
 
 def summarize_clusters(features: np.ndarray, labels: np.ndarray, method: str = "") -> ClusterResult:

@@ -51,14 +51,3 @@ class LocalEngine(Engine):
             check_cancel(cancel)
             yield fn(task)
             report(progress, stage, i + 1, len(tasks))
-
-
-def make_engine(name: str = "local", *, address: Optional[str] = None, **options: Any) -> Engine:
-    """The engine called ``name``; ``address`` is a scheduler address for cluster engines."""
-    if name == "local":
-        return LocalEngine()
-    if name == "dask":
-        from pipeline.engine.dask_engine import DaskEngine  # optional extra: cluster-review[dask]
-
-        return DaskEngine(address=address, **options)
-    raise ValueError(f"unknown engine {name!r}; known: local, dask")
