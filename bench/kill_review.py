@@ -1,12 +1,13 @@
 """SIGKILL a process that is editing a review database at random moments; check nothing acknowledged is lost.
 
 Each trial starts a child that opens the database, attaches a ``SessionJournal`` and applies
-random edits (mark reviewed, name, reject, move, merge, undo, redo), printing ``<seq> <head>``
-after each returned (= committed). The parent kills it with SIGKILL after a random number of
+random edits (mark reviewed, name, reject, move, merge, undo, redo, fold of the merges' cluster
+aliases), printing ``<head>`` after each returned (= committed). The parent kills it with SIGKILL after a random number of
 acknowledgements plus a random delay (so the kill lands anywhere, mid-transaction included), then checks:
 the file opens and passes ``PRAGMA quick_check``; every acknowledged journal row exists; the
 head is at least the last acknowledged one; and the stored state equals the run's state with
-the journal's edits on the path to the head replayed (tables and journal agree).
+the journal's edits on the path to the head replayed (tables and journal agree); and, where
+merges left cluster aliases, folding them (on a copy) changes no image's cluster.
 The database carries over between trials, so its journal keeps growing.
 
 Usage: .venv/bin/python bench/kill_review.py [--trials 200] [--images 2000] [--seed 0]
@@ -46,6 +47,8 @@ while True:
             journal.undo()
         elif roll < 0.15:
             journal.redo()
+        elif roll < 0.18:
+            journal.fold()  # the merges' aliases into the blocks (its own transaction)
         else:
             ids = s.cluster_ids()
             pick = rng.randrange(6)
@@ -58,7 +61,7 @@ while True:
             elif pick == 3:
                 edit = s.move(rng.sample(range(n), 5), rng.choice(ids) if rng.random() < 0.8 else None)
             elif pick == 4 and len(ids) > 3:
-                edit = s.merge(rng.sample(ids, 2))
+                edit = s.merge(rng.sample(ids, 2))  # stored as a cluster alias until a fold
             else:
                 edit = s.accept(rng.choice(ids), rng.random() < 0.8)
             if edit.is_empty:
@@ -97,11 +100,20 @@ def check(path: Path, acked: list[int]) -> dict:
         for seq in path_seqs:  # ... and forward again
             replayed.apply(db.edit(seq))
         journal_rows = {e.seq for e in db.history()}
+        aliases = db.alias_count()
+        if aliases:  # folding the merges' aliases (on a copy) changes no image's cluster
+            copy = path.with_name(path.name + ".fold")
+            db.backup_to(copy)
+            with SessionDB.open(copy, check=False) as folded:
+                folded.fold_aliases()
+                assert folded.alias_count() == 0, "the fold left aliases"
+                assert folded.load(ReviewSession).to_dict() == stored.to_dict(), "the fold changed the state"
+            copy.unlink()
     missing = [s for s in acked if s and s not in journal_rows]
     assert not missing, f"acknowledged journal rows missing after the kill: {missing[:5]}"
     assert head == 0 or head in journal_rows, "head is not a journal row"
     assert replayed.to_dict() == stored.to_dict(), "the stored state differs from the journal's"
-    return {"head": head, "rows": len(journal_rows)}
+    return {"head": head, "rows": len(journal_rows), "aliases": aliases}
 
 
 def trial(path: Path, seed: int, rng: random.Random) -> dict:
@@ -163,9 +175,11 @@ def main() -> None:
     results = run_trials(args.trials, args.images, args.seed)
     acked = sum(r["acked"] for r in results)
     late = sum(r["unacked_commit"] for r in results)
+    with_aliases = sum(r["aliases"] > 0 for r in results)
     print(f"{len(results)} SIGKILL trials on {args.images} images: {acked} acknowledged edits/undos/redos, "
-          f"none lost ({late} kills fell between a commit and its ack); final journal {results[-1]['rows']} rows; every file opened and passed quick_check "
-          f"and matched its journal ({time.perf_counter() - t0:.1f}s)")
+          f"none lost ({late} kills fell between a commit and its ack; {with_aliases} with unfolded merge aliases, "
+          f"folded on a copy to the same state); final journal {results[-1]['rows']} rows; every file opened and "
+          f"passed quick_check and matched its journal ({time.perf_counter() - t0:.1f}s)")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ before the listener returns, so an edit that returned is on disk. Undo, redo and
 earlier state (:meth:`SessionJournal.restore`) go through the journal, so they survive closing
 the window; an edit reverted directly on the session is stored as its inverse.
 If a write fails the edit stays queued (:attr:`pending`) and is written with the next one;
-the error goes to ``on_error`` and :attr:`last_error`, never into the edit.
+the error goes to ``on_error`` and :attr:`last_error`, never into the edit. A merge is stored
+as a cluster alias (no image blocks written); :meth:`SessionJournal.fold` (called by
+:meth:`~SessionJournal.close`) writes the aliases into the blocks.
 """
 from __future__ import annotations
 
@@ -175,14 +177,27 @@ class SessionJournal:
         return [(e, e.seq in current) for e in self.db.history()]
 
     # ------------------------------------------------------------------ closing
-    def close(self) -> None:
-        """Stop listening and close the database (queued edits get one last try)."""
+    def fold(self) -> int:
+        """Write the cluster aliases that merges left into the image blocks (a checkpoint, one transaction).
+
+        Returns the blocks written; errors go to ``on_error`` (the aliases then stay, which is fine).
+        """
+        try:
+            return self.db.fold_aliases()
+        except (sqlite3.Error, OSError, ReviewError) as exc:
+            self.report_error(exc)
+            return 0
+
+    def close(self, *, fold: bool = True) -> None:
+        """Stop listening, fold the merges' aliases (``fold``) and close the database (queued edits get one last try)."""
         if self._closed:
             return
         self._closed = True
         self.session.remove_listener(self._on_edit)
         if self.pending:
             self.flush()
+        if fold and not self.pending:
+            self.fold()
         self.db.close()
 
     def __enter__(self) -> "SessionJournal":

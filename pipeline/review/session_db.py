@@ -3,7 +3,8 @@
 One database file holds a project's review: ``meta`` (folder, config, notes, unknown
 keys of an imported file, the journal ``head``), ``static`` (paths and given labels,
 which edits never change), ``images`` (blocks of images: cluster ids and rejected/reviewed
-bitmaps with a CRC, see :mod:`pipeline.review.image_blocks`), the sparse tables
+bitmaps with a CRC, see :mod:`pipeline.review.image_blocks`), ``cluster_alias`` (a merge's
+absorbed cluster -> the kept one, see :mod:`pipeline.review.cluster_alias`), the sparse tables
 ``cluster_names``, ``accepted``, ``image_labels``, and ``journal``: one row per edit (who, when, the encoded
 :class:`~pipeline.review.edits.Edit` with its before/after values and a CRC, ``parent``:
 the state it was applied to, so undone branches stay in the history). ``head`` is the
@@ -33,7 +34,10 @@ import numpy as np
 from pipeline.core.atomic import atomic_path
 from pipeline.review.edit_codec import decode_edit, encode_edit
 from pipeline.review.edits import Edit, ReviewError
-from pipeline.review.image_blocks import CHUNK, BlockDamaged, all_blocks, read_blocks, rewrite_blocks
+from pipeline.review.db_values import (  # noqa: F401 - session_json is re-exported
+    db_json, display_text, pack_json, read_name, session_json, stored_name)
+from pipeline.review.cluster_alias import ALIAS_SCHEMA, StoredIds, read_aliases, resolve
+from pipeline.review.image_blocks import CHUNK, BlockDamaged, all_blocks, read_blocks
 
 if TYPE_CHECKING:
     from pipeline.review.session import ReviewSession
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
 PathLike = Union[str, Path]
 
 DB_FORMAT = "cluster-review-session-db"
-DB_VERSION = 1
+DB_VERSION = 2  # 2: the cluster_alias table (a version-1 file gets it when opened for writing)
 #: Small pages: an edit touching images scattered over the project rewrites one page per
 #: image, so the page size is what a scattered edit costs per image.
 PAGE_SIZE = 1024
@@ -61,7 +65,7 @@ CREATE TABLE journal(seq INTEGER PRIMARY KEY, parent INTEGER NOT NULL, kind TEXT
 CREATE INDEX journal_parent ON journal(parent);
 CREATE TABLE events(id INTEGER PRIMARY KEY, at REAL NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL,
                     from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, text TEXT NOT NULL);
-"""
+""" + ALIAS_SCHEMA + ";\n"
 
 
 class SessionDamaged(ReviewError):
@@ -102,54 +106,6 @@ def is_session_db(path: PathLike) -> bool:
         return False
 
 
-def _pack(value: Any) -> tuple[bytes, int]:
-    data = zlib.compress(_json(value).encode("utf-8"), 1)
-    return data, zlib.crc32(data)
-
-
-def _name_in(name: str) -> str:
-    """A class id as stored: a JSON string (ASCII), so a name from a non-UTF-8 folder survives."""
-    return json.dumps(name)
-
-
-def _name_out(stored: str) -> str:
-    return json.loads(stored) if stored.startswith('"') else stored
-
-
-def _shown(text: str) -> str:
-    """Text for display columns (the exact values are in the edit itself): never refused by SQLite."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _plain(value: Any) -> Any:
-    """JSON for the numpy values, paths and sets that configs and notes may hold."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError(f"cannot save a value of type {type(value).__name__} in a session")
-
-
-def session_json(value: Any) -> str:
-    """Compact JSON of session data (numpy values, paths and sets allowed); :class:`ReviewError` otherwise.
-
-    Non-UTF-8 file names stay surrogate escapes in the text (the JSON session file writes them so).
-    """
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
-    except (TypeError, ValueError) as exc:
-        raise ReviewError(f"session cannot be saved: {exc} (check 'config' and 'notes')") from None
-
-
-def _json(value: Any) -> str:
-    """:func:`session_json` for SQLite text; a surrogate escape becomes the JSON escape "\udce9"."""
-    return session_json(value).encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 class SessionDB:
     """An open session database; see the module docstring. Use :meth:`create` or :meth:`open`."""
 
@@ -158,6 +114,7 @@ class SessionDB:
         self.path = path
         self.readonly = readonly
         self.chunk = CHUNK  # what this file uses (read from it on open)
+        self.ids = StoredIds(conn, CHUNK)
 
     # ------------------------------------------------------------------ opening
     @staticmethod
@@ -190,17 +147,17 @@ class SessionDB:
                         "folder": session.folder, "config": session.config, "notes": session.notes,
                         "extra": dict(extra if extra is not None else getattr(session, "extra_fields", {})),
                         "created": time.time(), "head": 0}
-                conn.executemany("INSERT INTO meta VALUES(?,?)", [(k, _json(v)) for k, v in meta.items()])
+                conn.executemany("INSERT INTO meta VALUES(?,?)", [(k, db_json(v)) for k, v in meta.items()])
                 for name, value in (("paths", session.paths), ("given_labels", session.given_labels)):
-                    conn.execute("INSERT INTO static VALUES(?,?,?)", (name, *_pack(value)))
+                    conn.execute("INSERT INTO static VALUES(?,?,?)", (name, *pack_json(value)))
                 conn.executemany("INSERT INTO images VALUES(?,?,?,?,?)", all_blocks(session))
                 conn.executemany("INSERT INTO cluster_names VALUES(?,?)",
-                                 [(k, _name_in(v)) for k, v in sorted(session.cluster_names.items())])
+                                 [(k, stored_name(v)) for k, v in sorted(session.cluster_names.items())])
                 conn.executemany("INSERT INTO accepted VALUES(?)", [(c,) for c in sorted(session.accepted)])
                 conn.executemany("INSERT INTO image_labels VALUES(?,?)",
-                                 [(k, _name_in(v)) for k, v in sorted(session.image_labels.items())])
+                                 [(k, stored_name(v)) for k, v in sorted(session.image_labels.items())])
                 conn.execute("INSERT INTO events(at,user,action,from_seq,to_seq,text) VALUES(?,?,?,0,0,?)",
-                             (time.time(), current_user(), action, _shown(text)))
+                             (time.time(), current_user(), action, display_text(text)))
                 conn.execute("COMMIT")
                 conn.execute("PRAGMA journal_mode=WAL")  # recorded in the file header
             finally:
@@ -235,6 +192,7 @@ class SessionDB:
             fmt = db.meta("format")
             version = db.meta("version")
             db.chunk = int(db.meta("chunk", CHUNK))
+            db.ids = StoredIds(conn, db.chunk)
         except sqlite3.OperationalError as exc:
             db.close()
             raise _unreadable(path, exc) from None
@@ -251,7 +209,16 @@ class SessionDB:
             db.close()
             raise ReviewError(f"{path} was written by a newer version of Cluster Review (database format "
                               f"{version}; this version reads up to {DB_VERSION}). Please update the application.")
+        if not readonly:
+            db._upgrade()
         return db
+
+    def _upgrade(self) -> None:
+        """Give a version-1 file the alias table (one transaction, only when it lacks it)."""
+        if self.conn.execute("SELECT 1 FROM sqlite_master WHERE name='cluster_alias'").fetchone() is None:
+            with self._transaction():
+                self.conn.execute(ALIAS_SCHEMA)
+                self._set_meta("version", DB_VERSION)
 
     def close(self) -> None:
         try:
@@ -277,7 +244,7 @@ class SessionDB:
         return default if row is None else json.loads(row[0])
 
     def _set_meta(self, key: str, value: Any) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO meta VALUES(?,?)", (key, _json(value)))
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES(?,?)", (key, db_json(value)))
 
     @property
     def head(self) -> int:
@@ -300,8 +267,9 @@ class SessionDB:
                 raise damaged(self.path, f"the stored {name.replace('_', ' ')} fail their checksum")
             static[name] = json.loads(zlib.decompress(data).decode("utf-8"))
         try:
-            assignments, rejected_idx, reviewed_idx = read_blocks(
+            stored, rejected_idx, reviewed_idx = read_blocks(
                 self.conn.execute("SELECT chunk, clusters, rejected, reviewed, crc FROM images ORDER BY chunk"))
+            assignments = resolve(stored, read_aliases(self.conn))
         except BlockDamaged as exc:
             raise damaged(self.path, str(exc)) from None
         if "paths" not in static or "given_labels" not in static or len(assignments) != n:
@@ -309,11 +277,11 @@ class SessionDB:
         q = self.conn.execute
         session = cls(
             self.meta("folder"), self.meta("config") or {}, static["paths"], static["given_labels"], assignments,
-            cluster_names={k: _name_out(v) for k, v in q("SELECT id, name FROM cluster_names")},
-            image_labels={k: _name_out(v) for k, v in q("SELECT idx, label FROM image_labels")},
-            rejected=rejected_idx,
+            cluster_names={k: read_name(v) for k, v in q("SELECT id, name FROM cluster_names")},
+            image_labels={k: read_name(v) for k, v in q("SELECT idx, label FROM image_labels")},
+            rejected=rejected_idx.tolist(),
             accepted=[r[0] for r in q("SELECT id FROM accepted")],
-            reviewed=reviewed_idx,
+            reviewed=reviewed_idx.tolist(),
             notes=self.meta("notes") or {},
         )
         session.extra_fields = dict(self.meta("extra") or {})
@@ -324,9 +292,7 @@ class SessionDB:
         """Rewrite the rows ``edits`` touched from ``session``'s current values."""
         edits = list(edits)
         q = self.conn.execute
-        idx = [part for e in edits for part in (e.assign_indices, e.rejected.indices, e.reviewed.indices) if len(part)]
-        if idx:
-            rewrite_blocks(self.conn, session, edits, np.unique(np.concatenate(idx) // self.chunk), self.chunk)
+        self.ids.write(session, edits)
         for table, key, values, getter in (
             ("cluster_names", "id", {k for e in edits for k in e.names}, session.cluster_names.get),
             ("image_labels", "idx", {k for e in edits for k in e.image_labels}, session.image_labels.get),
@@ -336,7 +302,7 @@ class SessionDB:
                 if value is None:
                     q(f"DELETE FROM {table} WHERE {key}=?", (k,))
                 else:
-                    q(f"INSERT OR REPLACE INTO {table} VALUES(?,?)", (k, _name_in(value)))
+                    q(f"INSERT OR REPLACE INTO {table} VALUES(?,?)", (k, stored_name(value)))
         accepted = sorted({k for e in edits for k in e.accepted})
         if accepted:
             self.conn.executemany("DELETE FROM accepted WHERE id=?", [(k,) for k in accepted])
@@ -344,13 +310,13 @@ class SessionDB:
 
     def _event(self, action: str, from_seq: int, to_seq: int, text: str) -> int:
         cur = self.conn.execute("INSERT INTO events(at,user,action,from_seq,to_seq,text) VALUES(?,?,?,?,?,?)",
-                                (time.time(), current_user(), action, from_seq, to_seq, _shown(text)))
+                                (time.time(), current_user(), action, from_seq, to_seq, display_text(text)))
         return int(cur.lastrowid)
 
     def _transaction(self):
         if self.readonly:
             raise ReviewError("this review is open read-only; edits are not saved")
-        return _Transaction(self.conn)
+        return _Transaction(self)
 
     def record(self, session: "ReviewSession", edit: Edit) -> int:
         """Store an edit just applied to ``session`` as a child of the head, in one transaction; its seq."""
@@ -360,7 +326,7 @@ class SessionDB:
             self._write_state(session, [edit])
             cur = self.conn.execute(
                 "INSERT INTO journal(parent,kind,text,user,host,at,edit,crc) VALUES(?,?,?,?,?,?,?,?)",
-                (parent, edit.kind, _shown(edit.text), current_user(), socket.gethostname(), time.time(), blob,
+                (parent, edit.kind, display_text(edit.text), current_user(), socket.gethostname(), time.time(), blob,
                  zlib.crc32(blob)))
             seq = int(cur.lastrowid)
             visit = self._event("edit", parent, seq, edit.text)
@@ -441,6 +407,14 @@ class SessionDB:
             finally:
                 dst.close()
 
+    def fold_aliases(self) -> int:
+        """Write the cluster aliases into the image blocks, in one transaction; the blocks written."""
+        with self._transaction():
+            return self.ids.fold()
+
+    def alias_count(self) -> int:
+        return len(read_aliases(self.conn))
+
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the main file (e.g. before copying it)."""
         if not self.readonly:
@@ -448,17 +422,18 @@ class SessionDB:
 
 
 class _Transaction:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, db: SessionDB) -> None:
+        self.db = db
 
     def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.db.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind, exc, tb) -> None:
         if kind is None:
-            self.conn.execute("COMMIT")
+            self.db.conn.execute("COMMIT")
         else:
-            self.conn.execute("ROLLBACK")
+            self.db.ids.forget()
+            self.db.conn.execute("ROLLBACK")
 
 
 def backup_copy_path(path: PathLike) -> Path:

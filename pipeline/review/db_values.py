@@ -1,0 +1,63 @@
+"""Session values as SQLite stores them: compact JSON, class ids as JSON strings, display text.
+
+Surrogate escapes (names from non-UTF-8 folders) survive as JSON escapes, so SQLite never
+refuses a value and every value reads back exactly.
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.review.edits import ReviewError
+
+
+def pack_json(value: Any) -> tuple[bytes, int]:
+    data = zlib.compress(db_json(value).encode("utf-8"), 1)
+    return data, zlib.crc32(data)
+
+
+def stored_name(name: str) -> str:
+    """A class id as stored: a JSON string (ASCII), so a name from a non-UTF-8 folder survives."""
+    return json.dumps(name)
+
+
+def read_name(stored: str) -> str:
+    return json.loads(stored) if stored.startswith('"') else stored
+
+
+def display_text(text: str) -> str:
+    """Text for display columns (the exact values are in the edit itself): never refused by SQLite."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _plain(value: Any) -> Any:
+    """JSON for the numpy values, paths and sets that configs and notes may hold."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot save a value of type {type(value).__name__} in a session")
+
+
+def session_json(value: Any) -> str:
+    """Compact JSON of session data (numpy values, paths and sets allowed); :class:`ReviewError` otherwise.
+
+    Non-UTF-8 file names stay surrogate escapes in the text (the JSON session file writes them so).
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_plain)
+    except (TypeError, ValueError) as exc:
+        raise ReviewError(f"session cannot be saved: {exc} (check 'config' and 'notes')") from None
+
+
+def db_json(value: Any) -> str:
+    """:func:`session_json` for SQLite text; a surrogate escape becomes the JSON escape "\udce9"."""
+    return session_json(value).encode("utf-8", "backslashreplace").decode("utf-8")
