@@ -37,3 +37,22 @@ def at_least(minimum: int, maximum: Optional[int] = None) -> Callable[[str], int
 
     parse.__name__ = "number"  # argparse names the type in some messages
     return parse
+
+
+#: Transport schemes a Dask scheduler address may name.
+SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")
+
+
+def scheduler_address(text: str) -> str:
+    """An argparse ``type`` for a Dask scheduler address: ``[tcp://]host:port``."""
+    value = text.strip()
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        scheme, rest = "tcp", value
+    host, colon, port = rest.rpartition(":")
+    host = host.strip("[]")  # [::1]:8786
+    if scheme.lower() not in SCHEDULER_SCHEMES or not colon or not host or "/" in rest:
+        raise argparse.ArgumentTypeError(f"must look like tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786), got {text!r}")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"needs a port from 1 to 65535, got {text!r}")
+    return f"{scheme.lower()}://{rest}"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from pipeline.config import DEFAULT_PRESET, PRESETS, PipelineConfig, get_preset
-from pipeline.cli.arguments import OneLineParser, at_least
+from pipeline.cli.arguments import OneLineParser, at_least, scheduler_address
 from pipeline.cli.relink import add_relink_arguments, relink_main
 from pipeline.cli.suspects import add_suspects_arguments, suspects_main
 from pipeline.core.errors import one_line
@@ -67,17 +67,53 @@ def _format_summary(result) -> str:
     return "\n".join(lines)
 
 
+ENGINES = ("local", "dask")
+
+
+def check_engine_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--scheduler`` and ``--workers`` only where they mean something; dask installed."""
+    if args.scheduler is not None and args.engine != "dask":
+        parser.error("--scheduler needs --engine dask")
+    if args.scheduler is not None and args.workers is not None:
+        parser.error("--workers sizes a local cluster; the cluster at --scheduler brings its own workers")
+    if args.engine == "dask":
+        from pipeline.engine.dask_engine import INSTALL_HINT, dask_available
+
+        if not dask_available():
+            parser.error(INSTALL_HINT)
+
+
+def _make_run_engine(args: argparse.Namespace):
+    """The engine ``--engine``/``--workers``/``--scheduler`` ask for; ``None``: the pipeline's default."""
+    if args.engine is None and args.workers is None:
+        return None
+    from pipeline.engine import make_engine
+
+    if args.engine == "dask":
+        return make_engine("dask", address=args.scheduler, n_workers=args.workers)
+    return make_engine("local", workers=args.workers)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.outputs import write_run
     from pipeline.cli.progress_bar import TextProgressBar
     from pipeline.run import run_pipeline
 
     config = _config_from_args(args)
+    engine = _make_run_engine(args)
+    extra = {} if engine is None else {"engine": engine}
+    if engine is not None and engine.name == "dask":  # the micro-cluster k-means runs on the cluster too
+        from pipeline.engine.kmeans import engine_micro_clusterer
+
+        extra["micro_clusterer"] = engine_micro_clusterer(engine)
     bar = TextProgressBar()
     try:
-        result = run_pipeline(config, args.folder, progress=bar, cache_dir=False if args.no_cache else args.cache_dir)
+        result = run_pipeline(config, args.folder, progress=bar, cache_dir=False if args.no_cache else args.cache_dir,
+                              **extra)
     finally:
         bar.close()
+        if engine is not None:
+            engine.close()
     try:
         files = write_run(result, Path(args.out))
     except OSError as exc:
@@ -138,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="cluster a folder of images and write the results")
-    run.add_argument("folder", help="image folder, class folders, a GTSRB root, or a path,label CSV")
+    run.add_argument("folder", help="image folder, class folders, a GTSRB root, a path,label CSV, "
+                     "or an fsspec URL of one (s3://bucket/images, needs the store's fsspec backend)")
     run.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
     run.add_argument("--config", help="pipeline config file (JSON or TOML) instead of a preset")
     group = run.add_mutually_exclusive_group()
@@ -149,7 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cache-dir", help="where decoded images are cached (default: user cache)")
     run.add_argument("--no-cache", action="store_true", help="do not read or write the decode cache")
     run.add_argument("--out", required=True, help="output folder")
-    run.set_defaults(func=cmd_run)
+    run.add_argument("--engine", choices=ENGINES,
+                     help="where decoding and features run: local (this machine's cores) or dask (a cluster)")
+    run.add_argument("--scheduler", type=scheduler_address, metavar="ADDRESS",
+                     help="Dask scheduler, tcp://HOST:PORT (with --engine dask; default: start a local cluster)")
+    run.add_argument("--workers", type=at_least(1, 256),
+                     help="worker processes for --engine local, or for the local Dask cluster")
+    run.set_defaults(func=cmd_run, check=check_engine_args, check_parser=run)
 
     ev = sub.add_parser("eval", help="score an assignments.csv against labels")
     ev.add_argument("assignments")
@@ -198,6 +241,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _escape_odd_bytes()
     parser = build_parser()
     args = parser.parse_args(argv)
+    check = getattr(args, "check", None)
+    if check is not None:  # checks across arguments, with the subcommand's parser for the message
+        check(args.check_parser, args)
     try:
         return int(args.func(args) or 0)
     except Cancelled:

@@ -101,7 +101,7 @@ class DaskEngine(Engine):
                 threads_per_worker=int(threads_per_worker),
                 processes=True,
                 host="127.0.0.1",  # loopback only: nothing is exposed to the network
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # no fixed port to collide on; loopback only
                 silence_logs=logging.ERROR,
             )
         except Exception as exc:

@@ -76,11 +76,14 @@ def file_size(url: str) -> Optional[int]:
 
 
 class UrlLocator(Locator):
-    """CSV cells relative to a folder of a store; existence from one listing of it."""
+    """CSV cells relative to a folder of a store; existence from one recursive listing of
+    that folder, and one listing per other folder a cell reaches into (``../x.png``)."""
 
-    def __init__(self, fs, files: list[str]) -> None:
+    def __init__(self, fs, base: str, files: list[str]) -> None:
         self.fs = fs
-        self.listed = {fs.unstrip_protocol(p) for p in files}
+        self.base = base.rstrip("/") + "/"
+        self.listed = set(files)
+        self._folders: dict[str, set[str]] = {}
 
     def resolve(self, base: str, value: str) -> str:
         """``base``: the CSV's folder as a path inside the store; the result is a URL."""
@@ -90,7 +93,23 @@ class UrlLocator(Locator):
         return self.fs.unstrip_protocol(posixpath.normpath(posixpath.join(base, tidy)))
 
     def exists(self, path: str) -> bool:
-        return path in self.listed
+        inner = _inner_path(path)
+        if inner.startswith(self.base):
+            return inner in self.listed
+        folder = posixpath.dirname(inner)
+        if folder not in self._folders:
+            try:
+                self._folders[folder] = set(self.fs.ls(folder, detail=False))
+            except OSError:
+                self._folders[folder] = set()
+        return inner in self._folders[folder]
+
+
+def _inner_path(url: str) -> str:
+    """``url`` as a path inside its store (what the store's listings return)."""
+    import fsspec
+
+    return fsspec.core.strip_protocol(url) if is_url(url) else url
 
 
 def discover_url(url: str, *, crop_roi: bool = False) -> Discovery:
@@ -140,7 +159,7 @@ def _csv_listing(fs, csv_path: str, crop_roi: bool, files: Optional[list[str]] =
         raise SourceError(f"cannot read {url}: {exc.strerror or exc}") from None
     text = raw.decode("utf-8", "surrogateescape").lstrip("\ufeff")
     listed = files if files is not None else _find(fs, base, url)
-    return discover_csv_rows(url, base, split_rows(text), crop_roi, UrlLocator(fs, listed))
+    return discover_csv_rows(url, base, split_rows(text), crop_roi, UrlLocator(fs, base, listed))
 
 
 def _folder_items(fs, root: str, files: list[str]) -> Discovery:
