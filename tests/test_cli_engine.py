@@ -1,9 +1,7 @@
 """``cluster-review run --engine local|dask --scheduler ADDRESS --workers N``: checked up front
-(one ``error:`` line, exit 2) and run end to end on a 2-worker local Dask cluster."""
+(one ``error:`` line, exit 2). The run itself on a cluster: tests/test_engine_dask.py
+(it shares that module's cluster)."""
 from __future__ import annotations
-
-import csv
-import inspect
 
 import pytest
 
@@ -46,21 +44,3 @@ def test_an_unreachable_scheduler_is_one_line(demo, tmp_path, capsys):
     code = main(["run", str(demo), "--out", str(tmp_path / "out"), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1"])
     assert code == 2
     one_line_error(capsys, "cannot reach the Dask scheduler at tcp://127.0.0.1:1")
-
-
-def _assignments(folder):
-    with open(folder / "assignments.csv", newline="", encoding="utf-8") as fp:
-        return {row["path"]: row["cluster"] for row in csv.DictReader(fp)}
-
-
-def test_run_with_the_dask_engine_matches_the_local_engine(demo, tmp_path, capsys):
-    from pipeline.run import run_pipeline
-
-    if "engine" not in inspect.signature(run_pipeline).parameters:
-        pytest.skip("run_pipeline has no engine parameter yet")
-    base = ["run", str(demo), "--k", "4", "--no-cache"]
-    assert main([*base, "--out", str(tmp_path / "local"), "--engine", "local", "--workers", "1"]) == 0
-    assert main([*base, "--out", str(tmp_path / "dask"), "--engine", "dask", "--workers", "2"]) == 0
-    out = capsys.readouterr().out
-    assert "images: 24 clustered, 0 skipped" in out
-    assert _assignments(tmp_path / "dask") == _assignments(tmp_path / "local")

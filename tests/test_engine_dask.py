@@ -14,6 +14,7 @@ from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.datasets import make_blobs  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
+from dask_tasks import fail_on_three, square_after  # noqa: E402
 from pipeline.core.progress import Cancelled, CancelToken  # noqa: E402
 from pipeline.engine.base import LocalEngine  # noqa: E402
 from pipeline.engine.dask_engine import DaskEngine, EngineError  # noqa: E402
@@ -25,19 +26,6 @@ def dask_engine():
     engine = DaskEngine(n_workers=2)
     yield engine
     engine.close()
-
-
-def square_after(task):
-    """A task that takes ``delay`` seconds and tells which process ran it."""
-    value, delay = task
-    time.sleep(delay)
-    return value * value, os.getpid()
-
-
-def fail_on_three(value):
-    if value == 3:
-        raise ZeroDivisionError("three is not allowed")
-    return value
 
 
 def test_results_come_in_task_order_from_both_workers(dask_engine):
@@ -165,3 +153,77 @@ def test_memmap_location_of_views_and_the_micro_clusterer_hook(blobs, tmp_path):
     cancel.cancel()
     with pytest.raises(Cancelled):
         engine_micro_clusterer()(X, 10, 0, None, cancel)
+
+
+# --------------------------------------------------------------------------- the whole pipeline
+
+
+@pytest.fixture(scope="module")
+def demo_set(tmp_path_factory):
+    from pipeline.io.demo import write_demo_folder
+
+    folder = tmp_path_factory.mktemp("dask_demo") / "demo"
+    write_demo_folder(folder, n_per_class=8, seed=4, size=32)
+    return folder  # 104 images, 13 classes
+
+
+def _streaming_run(config, folder, engine, tmp_path, **kwargs):
+    import inspect
+
+    from pipeline.run import run_pipeline
+
+    if "micro_clusterer" not in inspect.signature(run_pipeline).parameters:
+        pytest.skip("run_pipeline has no engine / micro_clusterer parameters yet")
+    return run_pipeline(config, folder, engine=engine, streaming=True, cache_dir=False,
+                        store_dir=tmp_path / engine.name, **kwargs)
+
+
+def test_streaming_run_on_dask_gives_the_local_engines_labels(dask_engine, demo_set, tmp_path):
+    from pipeline.config import get_preset
+
+    config = get_preset("best").with_k(k=13)
+    local = _streaming_run(config, demo_set, LocalEngine(), tmp_path)
+    on_dask = _streaming_run(config, demo_set, dask_engine, tmp_path)
+    assert len(on_dask.image_set) == len(local.image_set) == 104
+    assert on_dask.image_set.paths == local.image_set.paths
+    np.testing.assert_allclose(np.asarray(on_dask.features), np.asarray(local.features), atol=1e-5)
+    np.testing.assert_array_equal(on_dask.clusters.labels, local.clusters.labels)
+
+
+def test_two_stage_run_with_the_micro_clusters_on_dask(dask_engine, demo_set, tmp_path, monkeypatch):
+    import pipeline.clustering.large as large
+    from pipeline.config import get_preset
+
+    monkeypatch.setattr(large, "TWO_STAGE_THRESHOLD", 50)  # two stages even on 104 images
+    config = get_preset("best").with_k(k=13)
+    local = _streaming_run(config, demo_set, LocalEngine(), tmp_path,
+                           micro_clusterer=engine_micro_clusterer(LocalEngine()))
+    on_dask = _streaming_run(config, demo_set, dask_engine, tmp_path,
+                             micro_clusterer=engine_micro_clusterer(dask_engine))
+    np.testing.assert_array_equal(on_dask.clusters.labels, local.clusters.labels)
+    assert on_dask.metrics["acc"] > 0.5
+
+
+def _assignments(folder):
+    import csv
+
+    with open(folder / "assignments.csv", newline="", encoding="utf-8") as fp:
+        return {row["path"]: row["cluster"] for row in csv.DictReader(fp)}
+
+
+def test_cli_run_on_a_scheduler_matches_the_local_engine(dask_engine, demo_set, tmp_path, capsys):
+    import inspect
+
+    from pipeline.cli.main import main
+    from pipeline.run import run_pipeline
+
+    if "engine" not in inspect.signature(run_pipeline).parameters:
+        pytest.skip("run_pipeline has no engine parameter yet")
+    base = ["run", str(demo_set), "--k", "13", "--no-cache"]
+    assert main([*base, "--out", str(tmp_path / "local"), "--engine", "local", "--workers", "1"]) == 0
+    address = dask_engine.cluster.scheduler_address
+    assert main([*base, "--out", str(tmp_path / "dask"), "--engine", "dask", "--scheduler", address]) == 0
+    out = capsys.readouterr().out
+    assert "images: 104 clustered, 0 skipped" in out and "on the dask engine" in out
+    assert _assignments(tmp_path / "dask") == _assignments(tmp_path / "local")
+    assert dask_engine.client.status == "running"  # the CLI closed its own client only

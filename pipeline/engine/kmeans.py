@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
-from scipy import sparse
 
 from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
 
@@ -87,8 +86,10 @@ def partition_step(task: tuple[Any, np.ndarray]) -> dict[str, Any]:
         best = d2[np.arange(len(block)), nearest] + np.einsum("ij,ij->i", block, block)
         labels[s:s + len(block)] = nearest
         dist[s:s + len(block)] = np.maximum(best, 0.0)
-        onehot = sparse.csr_matrix((np.ones(len(block)), (nearest, np.arange(len(block)))), shape=(k, len(block)))
-        sums += onehot @ block.astype(np.float64)
+        order = np.argsort(nearest, kind="stable")  # rows grouped by centre, summed group by group
+        grouped = nearest[order]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        sums[grouped[starts]] += np.add.reduceat(block[order].astype(np.float64), starts, axis=0)
         counts += np.bincount(nearest, minlength=k)
     far = np.argsort(dist)[::-1][:_FAR]
     return {"sums": sums, "counts": counts, "inertia": float(dist.sum(dtype=np.float64)), "labels": labels,
