@@ -401,3 +401,25 @@ def test_selections_accept_boolean_masks_and_refuse_non_integers():
     with pytest.raises(ReviewError, match="must be integers"):
         s.move([1.5], 0)
     assert make_session(labels=(-1, -1)).next_cluster_id() == 0
+
+
+def test_whole_session_queries_agree_with_the_per_image_ones():
+    """final_classes / changed_mask / reviewed_mask (vectorised) equal class_of_image / is_changed / is_reviewed."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    given = [None if g == 0 else ("" if g == 1 else f"c{g}") for g in rng.integers(0, 6, n).tolist()]
+    s = ReviewSession.from_result("/d", {}, [f"/d/{i}.png" for i in range(n)], given, rng.integers(-1, 30, n))
+    s.cluster_names = {c: f"c{c % 7}" for c in range(-1, 30, 3)}
+    s.accepted = {1, 4, 29, 77}
+    s.rejected = set(rng.choice(n, 200, replace=False).tolist())
+    s.reviewed = set(rng.choice(n, 300, replace=False).tolist())
+    s.image_labels = {int(i): f"c{i % 5}" for i in rng.choice(n, 100, replace=False)}
+    assert s.given_labels.count(None) > 0 and "" not in s.given_labels
+    assert s.final_classes() == [s.class_of_image(i) for i in range(n)]
+    assert s.changed_mask().tolist() == [s.is_changed(i) for i in range(n)]
+    assert s.reviewed_mask().tolist() == [s.is_reviewed(i) for i in range(n)]
+    empty = ReviewSession.from_result("/d", {}, [], [], [])
+    assert empty.final_classes() == [] and empty.changed_mask().shape == (0,) and empty.summary()["images"] == 0
+    arrays = ReviewSession("/d", {}, ["a", "b"], None, [0, 1], rejected=np.array([1]), reviewed=np.zeros(0, int),
+                           accepted=np.array([0]))
+    assert arrays.rejected == {1} and arrays.reviewed == set() and arrays.accepted == {0}

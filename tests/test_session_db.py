@@ -271,3 +271,44 @@ def test_names_from_non_utf8_folders_are_journaled_and_reloaded(tmp_path):
     again = ReviewSession.load(path)
     assert again.cluster_names == {1: label} and again.image_labels == {4: label}
     assert again.paths == s.paths and again.given_labels == s.given_labels
+
+
+def test_paths_and_labels_of_any_kind_survive_the_nul_joined_static_table(tmp_path):
+    odd = os.fsdecode(b"b\xe9d")
+    paths = [f"/f/{odd}/a.png", "/f/line\nbreak.png", "/f/ü.png", "/f/ \t.png"]
+    for given, stored_as in (([odd, None, "", "x"], "given_labels.nul"), (["a\0b", "c", None, "d"], "given_labels")):
+        s = ReviewSession.from_result("/f", {}, paths, given, [0, 0, 1, 1])
+        path = tmp_path / f"{stored_as}.db"
+        with SessionDB.create(path, s) as db:
+            names = {r[0] for r in db.conn.execute("SELECT name FROM static")}
+            again = db.load(ReviewSession)
+        assert names == {"paths.nul", stored_as}  # a label holding a NUL falls back to JSON
+        assert again.paths == paths and again.given_labels == s.given_labels
+        assert s.given_labels[2] is None
+
+
+def test_a_million_image_open_runs_no_per_image_python_code(tmp_path, monkeypatch):
+    """Loading reads the image state with numpy and C-level list calls: no Python frame per image."""
+    import sys
+
+    n = 300_000
+    s = ReviewSession.from_result("/f", {}, [f"/f/{i % 43}/{i}.png" for i in range(n)],
+                                  [str(i % 43) if i % 9 else None for i in range(n)], np.arange(n) % 500)
+    s.rejected = set(range(0, n, 100))
+    s.reviewed = set(range(0, n, 4))
+    path = tmp_path / "big.db"
+    SessionDB.create(path, s).close()
+    lines = [0]
+
+    def trace(frame, event, arg):
+        lines[0] += 1
+        return trace
+
+    with SessionDB.open(path, readonly=True) as db:
+        sys.settrace(trace)
+        try:
+            again = db.load(ReviewSession)
+        finally:
+            sys.settrace(None)
+    assert again.to_dict() == s.to_dict()
+    assert lines[0] < n // 5, lines[0]  # a few Python lines per block of 128 images, none per image

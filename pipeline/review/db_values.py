@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -18,6 +18,26 @@ from pipeline.review.edits import ReviewError
 def pack_json(value: Any) -> tuple[bytes, int]:
     data = zlib.compress(db_json(value).encode("utf-8"), 1)
     return data, zlib.crc32(data)
+
+
+def pack_strings(items: list[Optional[str]]) -> Optional[tuple[bytes, int]]:
+    """Strings (``None`` as ``""``) joined by NUL, UTF-8 with surrogates kept, zlib; ``None`` if one holds a NUL.
+
+    Paths never hold NUL, so this is what ``static`` stores for them: it reads back with one
+    decode and one split instead of a JSON parse of a million strings.
+    """
+    text = "\0".join(["" if s is None else s for s in items])
+    if text.count("\0") != max(len(items) - 1, 0):
+        return None
+    data = zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+    return data, zlib.crc32(data)
+
+
+def unpack_strings(data: bytes, n: int) -> list[str]:
+    """The ``n`` strings :func:`pack_strings` stored (``""`` where it stored ``None``)."""
+    if n == 0:
+        return []
+    return zlib.decompress(data).decode("utf-8", "surrogatepass").split("\0")
 
 
 def stored_name(name: str) -> str:

@@ -12,13 +12,13 @@ its public names are importable from here too.
 """
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
 from pipeline.review.edits import Edit, FlagChange, ReviewError, compose
+from pipeline.review.session_queries import SessionQueries, index_array
 from pipeline.review.persistence import (  # noqa: F401 - re-exported
     _MIGRATIONS,
     FORMAT_NAME,
@@ -34,7 +34,29 @@ PathLike = Union[str, Path]
 Listener = Callable[[Edit], None]
 
 
-class ReviewSession(SessionFile):
+def _clean_label(g: Any) -> Optional[str]:
+    return None if g is None or g == "" else str(g)
+
+
+def _clean_labels(given: Iterable[Any]) -> list[Optional[str]]:
+    """Given labels as strings, ``None`` for unlabeled (``""`` counts as unlabeled).
+
+    Cleans each distinct value once and maps the list through them (C-level), so a
+    million labels of a few dozen classes cost milliseconds.
+    """
+    labels = list(given)
+    try:
+        distinct = set(labels)
+    except TypeError:  # unhashable values: one at a time
+        return [_clean_label(g) for g in labels]
+    if not all(g is None or type(g) is str for g in distinct):  # 1 and True are one key in a set
+        return [_clean_label(g) for g in labels]
+    if "" not in distinct:
+        return labels
+    return list(map({g: _clean_label(g) for g in distinct}.__getitem__, labels))
+
+
+class ReviewSession(SessionQueries, SessionFile):
     """Clusters, names and decisions for ``len(paths)`` images; see the module docstring.
 
     Fields: ``folder`` (source folder), ``config`` (pipeline config dict), ``paths``,
@@ -49,7 +71,8 @@ class ReviewSession(SessionFile):
     Change the state only through edits (or call :meth:`touch` after changing
     ``assignments`` directly) so cached cluster memberships stay right.
     ``to_dict``/``to_json``/``from_dict``/``save``/``load`` come from
-    :class:`~pipeline.review.persistence.SessionFile`.
+    :class:`~pipeline.review.persistence.SessionFile`, the read-only queries (final classes,
+    changed/reviewed masks, purity, summary) from :class:`~pipeline.review.session_queries.SessionQueries`.
     """
 
     def __init__(
@@ -69,11 +92,9 @@ class ReviewSession(SessionFile):
     ) -> None:
         self.folder: str = str(folder)
         self.config: dict = dict(config or {})
-        self.paths: list[str] = [str(p) for p in paths]
+        self.paths: list[str] = list(map(str, paths))
         n = len(self.paths)
-        if given_labels is None:
-            given_labels = [None] * n
-        self.given_labels: list[Optional[str]] = [None if g is None or g == "" else str(g) for g in given_labels]
+        self.given_labels: list[Optional[str]] = [None] * n if given_labels is None else _clean_labels(given_labels)
         self.assignments: np.ndarray = np.array(assignments, dtype=np.int64).reshape(-1)
         if len(self.given_labels) != n or len(self.assignments) != n:
             raise ReviewError(
@@ -82,9 +103,9 @@ class ReviewSession(SessionFile):
             )
         self.cluster_names: dict[int, str] = {int(k): str(v) for k, v in (cluster_names or {}).items()}
         self.image_labels: dict[int, str] = {int(k): str(v) for k, v in (image_labels or {}).items()}
-        self.rejected: set[int] = {int(i) for i in (rejected or ())}
-        self.accepted: set[int] = {int(c) for c in (accepted or ())}
-        self.reviewed: set[int] = {int(i) for i in (reviewed or ())}
+        self.rejected: set[int] = set(index_array(() if rejected is None else rejected).tolist())
+        self.accepted: set[int] = set(index_array(() if accepted is None else accepted).tolist())
+        self.reviewed: set[int] = set(index_array(() if reviewed is None else reviewed).tolist())
         self.notes: dict = dict(notes or {})
         self.revision: int = 0
         self._listeners: list[Listener] = []
@@ -177,80 +198,6 @@ class ReviewSession(SessionFile):
 
     def cluster_of(self, i: int) -> int:
         return int(self.assignments[i])
-
-    def class_of_image(self, i: int) -> Optional[str]:
-        """Final class of image ``i``: its override, else ``None`` if rejected, else its
-        cluster's name, else (cluster not named yet) the label it came with."""
-        i = int(i)
-        if i in self.image_labels:
-            return self.image_labels[i]
-        if i in self.rejected:
-            return None
-        return self.cluster_names.get(int(self.assignments[i]), self.given_labels[i])
-
-    def final_classes(self) -> list[Optional[str]]:
-        """:meth:`class_of_image` for every image, computed in one pass."""
-        names = self.cluster_names
-        out = [names.get(c, given) for c, given in zip(self.assignments.tolist(), self.given_labels)]
-        for i in self.rejected:
-            out[i] = None
-        for i, cls in self.image_labels.items():
-            out[i] = cls
-        return out
-
-    def is_changed(self, i: int) -> bool:
-        """True when the final class differs from the given label (``None`` == unlabeled)."""
-        return self.class_of_image(i) != self.given_labels[int(i)]
-
-    def changed_mask(self) -> np.ndarray:
-        final = self.final_classes()
-        return np.fromiter((f != g for f, g in zip(final, self.given_labels)), dtype=bool, count=len(self))
-
-    def is_reviewed(self, i: int) -> bool:
-        """True if image ``i`` was reviewed itself or its cluster is accepted or named."""
-        i = int(i)
-        if i in self.reviewed:
-            return True
-        cid = int(self.assignments[i])
-        return cid in self.accepted or cid in self.cluster_names
-
-    def reviewed_mask(self) -> np.ndarray:
-        done = set(self.accepted) | set(self.cluster_names)
-        mask = np.isin(self.assignments, np.fromiter(done, dtype=np.int64, count=len(done)))
-        if self.reviewed:
-            mask[np.fromiter(self.reviewed, dtype=np.int64, count=len(self.reviewed))] = True
-        return mask
-
-    def label_counts(self, cluster_id: int) -> Counter:
-        """Given labels of the cluster's members (unlabeled images are not counted)."""
-        return Counter(g for g in (self.given_labels[i] for i in self.members(cluster_id).tolist()) if g is not None)
-
-    def majority_label(self, cluster_id: int) -> Optional[str]:
-        """The most common given label in the cluster (ties: smallest string), ``None`` if unlabeled."""
-        counts = self.label_counts(cluster_id)
-        if not counts:
-            return None
-        best = max(counts.values())
-        return min(label for label, c in counts.items() if c == best)
-
-    def purity(self, cluster_id: int) -> Optional[float]:
-        """Share of the cluster's labeled members carrying its majority label; ``None`` if none is labeled."""
-        counts = self.label_counts(cluster_id)
-        total = sum(counts.values())
-        return None if total == 0 else max(counts.values()) / total
-
-    def summary(self) -> dict[str, int]:
-        """Counts for a status bar: images, clusters, named/accepted clusters, reviewed, rejected, changed."""
-        ids = self.cluster_ids()
-        return {
-            "images": len(self),
-            "clusters": len(ids),
-            "named_clusters": sum(1 for c in ids if c in self.cluster_names),
-            "accepted_clusters": sum(1 for c in ids if c in self.accepted),
-            "reviewed_images": int(self.reviewed_mask().sum()),
-            "rejected_images": len(self.rejected),
-            "changed_images": int(self.changed_mask().sum()),
-        }
 
     # ------------------------------------------------------------------ validation helpers
     def _require_cluster(self, cluster_id: Any) -> int:

@@ -1,7 +1,7 @@
 """The review session in SQLite (WAL): state tables plus an append-only edit journal.
 
 One database file holds a project's review: ``meta`` (folder, config, notes, unknown
-keys of an imported file, the journal ``head``), ``static`` (paths and given labels,
+keys of an imported file, the journal ``head``), ``static`` (paths and given labels, NUL-joined,
 which edits never change), ``images`` (blocks of images: cluster ids and rejected/reviewed
 bitmaps with a CRC, see :mod:`pipeline.review.image_blocks`), ``cluster_alias`` (a merge's
 absorbed cluster -> the kept one, see :mod:`pipeline.review.cluster_alias`), the sparse tables
@@ -35,7 +35,7 @@ from pipeline.core.atomic import atomic_path
 from pipeline.review.edit_codec import decode_edit, encode_edit
 from pipeline.review.edits import Edit, ReviewError
 from pipeline.review.db_values import (  # noqa: F401 - session_json is re-exported
-    db_json, display_text, pack_json, read_name, session_json, stored_name)
+    db_json, display_text, pack_json, pack_strings, read_name, session_json, stored_name, unpack_strings)
 from pipeline.review.cluster_alias import ALIAS_SCHEMA, StoredIds, read_aliases, resolve
 from pipeline.review.image_blocks import CHUNK, BlockDamaged, all_blocks, read_blocks
 
@@ -149,7 +149,9 @@ class SessionDB:
                         "created": time.time(), "head": 0}
                 conn.executemany("INSERT INTO meta VALUES(?,?)", [(k, db_json(v)) for k, v in meta.items()])
                 for name, value in (("paths", session.paths), ("given_labels", session.given_labels)):
-                    conn.execute("INSERT INTO static VALUES(?,?,?)", (name, *pack_json(value)))
+                    packed = pack_strings(value)  # NUL-joined; JSON for the rare label holding a NUL
+                    conn.execute("INSERT INTO static VALUES(?,?,?)",
+                                 (name + ".nul", *packed) if packed else (name, *pack_json(value)))
                 conn.executemany("INSERT INTO images VALUES(?,?,?,?,?)", all_blocks(session))
                 conn.executemany("INSERT INTO cluster_names VALUES(?,?)",
                                  [(k, stored_name(v)) for k, v in sorted(session.cluster_names.items())])
@@ -265,7 +267,10 @@ class SessionDB:
         for name, data, crc in self.conn.execute("SELECT name, data, crc FROM static"):
             if zlib.crc32(data) != crc:
                 raise damaged(self.path, f"the stored {name.replace('_', ' ')} fail their checksum")
-            static[name] = json.loads(zlib.decompress(data).decode("utf-8"))
+            if name.endswith(".nul"):
+                static[name[:-4]] = unpack_strings(data, n)
+            else:
+                static[name] = json.loads(zlib.decompress(data).decode("utf-8"))
         try:
             stored, rejected_idx, reviewed_idx = read_blocks(
                 self.conn.execute("SELECT chunk, clusters, rejected, reviewed, crc FROM images ORDER BY chunk"))
