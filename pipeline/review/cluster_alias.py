@@ -125,8 +125,9 @@ def plan_aliases(session: "ReviewSession", aliases: dict[int, int], images: np.n
 class StoredIds:
     """Writes the images' state of a session database (blocks + aliases); see the module docstring.
 
-    The stored ids of every block are read once, when first needed (an alias dropped, a fold),
-    and kept up to date; :meth:`forget` drops them after a rolled-back transaction.
+    The stored ids of every image are kept in memory (:meth:`seed` from the session, or read
+    once when first needed: an alias dropped, a fold) and kept up to date; :meth:`forget` drops
+    them after a rolled-back transaction, and a write by another connection makes them re-read.
     """
 
     def __init__(self, conn: sqlite3.Connection, chunk: int = CHUNK) -> None:
@@ -138,35 +139,63 @@ class StoredIds:
     def forget(self) -> None:
         self._raw = None
 
+    def _cached(self) -> Optional[np.ndarray]:
+        """The stored ids kept in memory, if they are current (no other connection wrote since)."""
+        if self._raw is not None and self.conn.execute("PRAGMA data_version").fetchone()[0] != self._version:
+            self._raw = None
+        return self._raw
+
     def raw(self) -> np.ndarray:
         """Every image's stored id (read from the blocks the first time, or after another connection wrote)."""
-        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        if self._raw is None or version != self._version:
+        if self._cached() is None:
+            self._version = self.conn.execute("PRAGMA data_version").fetchone()[0]
             rows = self.conn.execute("SELECT chunk, clusters, rejected, reviewed, crc FROM images ORDER BY chunk")
             self._raw = read_blocks(rows)[0]
-            self._version = version
         return self._raw
+
+    def seed(self, assignments: np.ndarray) -> None:
+        """Take the session's ids as the stored ones when the file has no aliases (they are then equal).
+
+        ``assignments`` must be the state of the file (a journal's session is); its first and
+        last blocks are compared as a guard. Then an undo of a merge finds what to rewrite
+        without reading every block.
+        """
+        if self.aliases() or not len(assignments):
+            return
+        last = (len(assignments) - 1) // self.chunk
+        for c, ids in self.conn.execute("SELECT chunk, clusters FROM images WHERE chunk IN (0, ?)", (last,)):
+            if not np.array_equal(np.frombuffer(ids, "<i4"), assignments[c * self.chunk:(c + 1) * self.chunk]):
+                return
+        self._version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        self._raw = np.array(assignments, dtype=np.int64)
 
     def aliases(self) -> dict[int, int]:
         return read_aliases(self.conn)
 
     def write(self, session: "ReviewSession", edits: list[Edit]) -> None:
-        """Store the images' clusters and flags the ``edits`` changed (``session`` holds the result)."""
+        """Store the images' clusters and flags the ``edits`` changed (``session`` holds the result).
+
+        With the stored ids in memory, only blocks holding an image whose stored id would not
+        resolve to its cluster are read and written (an undone merge: usually none).
+        """
         images, before = net_assignments(edits)
         old = self.aliases()
         new, gained, covered = plan_aliases(session, old, images, before, session.assignments[images])
         check = [images[~covered]]
         if gained:
             check.append(np.flatnonzero(np.isin(self.raw(), np.array(gained, np.int64))))
+        touched = np.concatenate(check)
+        raw = self._cached()
+        if raw is not None and len(touched):
+            touched = touched[resolver(new)(raw[touched]) != session.assignments[touched]]
         flags = {}
         for name, members in (("rejected", session.rejected), ("reviewed", session.reviewed)):
             changed = [getattr(e, name).indices for e in edits if len(getattr(e, name))]
             if changed:
                 where = np.concatenate(changed).astype(np.int64)
                 flags[name] = (where, np.fromiter((i in members for i in where.tolist()), bool, len(where)))
-                check.append(where)
+                touched = np.concatenate([touched, where])
         self._set_aliases(old, new)
-        touched = np.concatenate(check)
         if len(touched):
             blocks = np.unique(touched // self.chunk)
             self._store(rewrite_blocks(self.conn, blocks, session.assignments, resolver(new), flags, self.chunk))

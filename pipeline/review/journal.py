@@ -59,6 +59,7 @@ class SessionJournal:
         self.last_save_seconds = math.nan
         self._moving = False
         self._closed = False
+        db.ids.seed(session.assignments)  # the session was read from db (its state at the head)
         session.add_listener(self._on_edit)
 
     # ------------------------------------------------------------------ recording
