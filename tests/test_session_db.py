@@ -276,15 +276,19 @@ def test_names_from_non_utf8_folders_are_journaled_and_reloaded(tmp_path):
 def test_paths_and_labels_of_any_kind_survive_the_nul_joined_static_table(tmp_path):
     odd = os.fsdecode(b"b\xe9d")
     paths = [f"/f/{odd}/a.png", "/f/line\nbreak.png", "/f/ü.png", "/f/ \t.png"]
-    for given, stored_as in (([odd, None, "", "x"], "given_labels.nul"), (["a\0b", "c", None, "d"], "given_labels")):
+    for k, given in enumerate(([odd, None, "", "x"], ["a\0b", "c", None, odd])):
         s = ReviewSession.from_result("/f", {}, paths, given, [0, 0, 1, 1])
-        path = tmp_path / f"{stored_as}.db"
+        path = tmp_path / f"{k}.db"
         with SessionDB.create(path, s) as db:
             names = {r[0] for r in db.conn.execute("SELECT name FROM static")}
             again = db.load(ReviewSession)
-        assert names == {"paths.nul", stored_as}  # a label holding a NUL falls back to JSON
+        assert names == {"paths.nul", "given_labels.codes"}
         assert again.paths == paths and again.given_labels == s.given_labels
         assert s.given_labels[2] is None
+    s = ReviewSession.from_result("/f", {}, ["/f/a\0b.png", "/f/c.png"], None, [0, 1])  # no path holds a NUL ...
+    with SessionDB.create(tmp_path / "nul.db", s) as db:  # ... but if one did, it is stored as JSON
+        assert db.conn.execute("SELECT count(*) FROM static WHERE name='paths'").fetchone()[0] == 1
+        assert db.load(ReviewSession).paths == s.paths
 
 
 def test_a_million_image_open_runs_no_per_image_python_code(tmp_path, monkeypatch):

@@ -1,8 +1,8 @@
 """The review session in SQLite (WAL): state tables plus an append-only edit journal.
 
 One database file holds a project's review: ``meta`` (folder, config, notes, unknown
-keys of an imported file, the journal ``head``), ``static`` (paths and given labels, NUL-joined,
-which edits never change), ``images`` (blocks of images: cluster ids and rejected/reviewed
+keys of an imported file, the journal ``head``), ``static`` (paths NUL-joined, given labels as
+codes: what edits never change), ``images`` (blocks of images: cluster ids and rejected/reviewed
 bitmaps with a CRC, see :mod:`pipeline.review.image_blocks`), ``cluster_alias`` (a merge's
 absorbed cluster -> the kept one, see :mod:`pipeline.review.cluster_alias`), the sparse tables
 ``cluster_names``, ``accepted``, ``image_labels``, and ``journal``: one row per edit (who, when, the encoded
@@ -35,7 +35,8 @@ from pipeline.core.atomic import atomic_path
 from pipeline.review.edit_codec import decode_edit, encode_edit
 from pipeline.review.edits import Edit, ReviewError
 from pipeline.review.db_values import (  # noqa: F401 - session_json is re-exported
-    db_json, display_text, pack_json, pack_strings, read_name, session_json, stored_name, unpack_strings)
+    db_json, display_text, pack_json, pack_labels, pack_strings, read_name, session_json, stored_name, unpack_labels,
+    unpack_strings)
 from pipeline.review.cluster_alias import ALIAS_SCHEMA, StoredIds, read_aliases, resolve
 from pipeline.review.image_blocks import CHUNK, BlockDamaged, all_blocks, read_blocks
 
@@ -148,10 +149,11 @@ class SessionDB:
                         "extra": dict(extra if extra is not None else getattr(session, "extra_fields", {})),
                         "created": time.time(), "head": 0}
                 conn.executemany("INSERT INTO meta VALUES(?,?)", [(k, db_json(v)) for k, v in meta.items()])
-                for name, value in (("paths", session.paths), ("given_labels", session.given_labels)):
-                    packed = pack_strings(value)  # NUL-joined; JSON for the rare label holding a NUL
-                    conn.execute("INSERT INTO static VALUES(?,?,?)",
-                                 (name + ".nul", *packed) if packed else (name, *pack_json(value)))
+                packed = pack_strings(session.paths)  # NUL-joined (JSON if a path held a NUL)
+                conn.execute("INSERT INTO static VALUES(?,?,?)",
+                             ("paths.nul", *packed) if packed else ("paths", *pack_json(session.paths)))
+                conn.execute("INSERT INTO static VALUES(?,?,?)",
+                             ("given_labels.codes", *pack_labels(session.given_labels)))
                 conn.executemany("INSERT INTO images VALUES(?,?,?,?,?)", all_blocks(session))
                 conn.executemany("INSERT INTO cluster_names VALUES(?,?)",
                                  [(k, stored_name(v)) for k, v in sorted(session.cluster_names.items())])
@@ -265,12 +267,14 @@ class SessionDB:
         n = int(self.meta("n_images"))
         static = {}
         for name, data, crc in self.conn.execute("SELECT name, data, crc FROM static"):
+            what, _, form = name.partition(".")
             if zlib.crc32(data) != crc:
-                raise damaged(self.path, f"the stored {name.replace('_', ' ')} fail their checksum")
-            if name.endswith(".nul"):
-                static[name[:-4]] = unpack_strings(data, n)
-            else:
-                static[name] = json.loads(zlib.decompress(data).decode("utf-8"))
+                raise damaged(self.path, f"the stored {what.replace('_', ' ')} fail their checksum")
+            try:
+                static[what] = (unpack_strings(data, n) if form == "nul" else unpack_labels(data, n) if form == "codes"
+                                else json.loads(zlib.decompress(data).decode("utf-8")))
+            except (ValueError, zlib.error) as exc:
+                raise damaged(self.path, f"the stored {what.replace('_', ' ')} cannot be read ({exc})") from None
         try:
             stored, rejected_idx, reviewed_idx = read_blocks(
                 self.conn.execute("SELECT chunk, clusters, rejected, reviewed, crc FROM images ORDER BY chunk"))
