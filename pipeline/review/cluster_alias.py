@@ -183,7 +183,11 @@ class StoredIds:
         new, gained, covered = plan_aliases(session, old, images, before, session.assignments[images])
         check = [images[~covered]]
         if gained:
-            check.append(np.flatnonzero(np.isin(self.raw(), np.array(gained, np.int64))))
+            raw = self.raw()
+            stale = np.isin(raw, np.array(gained, np.int64)) if len(gained) > 4 else raw == gained[0]
+            for g in gained[1:] if len(gained) <= 4 else ():
+                stale |= raw == g
+            check.append(np.flatnonzero(stale))
         touched = np.concatenate(check)
         raw = self._cached()
         if raw is not None and len(touched):

@@ -114,16 +114,14 @@ class SessionJournal:
         head = self.head
         if not head:
             return None
-        self.restore(self.db.parent(head), action="undo")
-        return self.db.edit(head)
+        return self._restore(self.db.parent(head), "undo")[0][0]
 
     def redo(self) -> Optional[Edit]:
         """Re-apply the edit undone last from this state; returns it (``None``: nothing to redo)."""
         child = self.db.redo_child(self.head)
         if child is None:
             return None
-        self.restore(child, action="redo")
-        return self.db.edit(child)
+        return self._restore(child, "redo")[1][-1]
 
     def restore(self, seq: int, *, action: str = "restore") -> None:
         """Bring the session and the database to the state right after edit ``seq`` (0: the run's state).
@@ -132,17 +130,30 @@ class SessionJournal:
         the database changes in one transaction. Raises :class:`ReviewError` if that fails
         (the session is then put back as it was).
         """
-        if not self.flush():
-            raise ReviewError(f"the review could not be saved, so it cannot move in its history: {self.last_error}")
-        seq = int(seq)
+        self._restore(int(seq), action)
+
+    def _steps(self, seq: int) -> tuple[list[int], list[int]]:
+        """Journal rows to revert (newest first) and to apply (in order) to go from the head to ``seq``."""
+        head = self.head
         if seq:
             self.db.entry(seq)  # raises for an unknown seq
-        here, there = self.db.path_to(self.head), self.db.path_to(seq)
+        if head and seq == self.db.parent(head):  # an undo: no walk up the whole history
+            return [head], []
+        if seq and self.db.parent(seq) == head:  # a redo
+            return [], [seq]
+        here, there = self.db.path_to(head), self.db.path_to(seq)
         common = 0
         while common < min(len(here), len(there)) and here[common] == there[common]:
             common += 1
-        back = [self.db.edit(s) for s in reversed(here[common:])]
-        forward = [self.db.edit(s) for s in there[common:]]
+        return list(reversed(here[common:])), there[common:]
+
+    def _restore(self, seq: int, action: str) -> tuple[list[Edit], list[Edit]]:
+        """:meth:`restore`; returns the edits reverted and applied."""
+        if not self.flush():
+            raise ReviewError(f"the review could not be saved, so it cannot move in its history: {self.last_error}")
+        back_seqs, forward_seqs = self._steps(seq)
+        back = [self.db.edit(s) for s in back_seqs]
+        forward = [self.db.edit(s) for s in forward_seqs]
         done: list[tuple[Edit, bool]] = []
         with self._quiet():
             try:
@@ -158,6 +169,7 @@ class SessionJournal:
                 for edit, applied in reversed(done):
                     (self.session.revert if applied else self.session.apply)(edit)
                 raise ReviewError(f"cannot {action}: {exc}") from None
+        return back, forward
 
     def undo_chain(self, limit: int = 500) -> list[tuple[int, Edit]]:
         """The newest ``limit`` applied edits leading to the current state, oldest first."""
