@@ -57,7 +57,7 @@ def cluster_large(
     result = summarize_clusters(features, labels, method=config.method)
     result.k_selection = selection
     result.extra["n_micro"] = extra["n_micro"]
-    note = f"two-stage clustering: {extra['n_micro']} micro-clusters (mini-batch k-means), then {config.method} over them"
+    note = f"two-stage clustering: {extra['n_micro']} micro-clusters (k-means), then {config.method} over them"
     return result, [note]
 
 

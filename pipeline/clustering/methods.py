@@ -62,7 +62,12 @@ def minibatch_kmeans(features, k, *, seed=0, images=None, progress=None, cancel=
 
 
 def knn_connectivity(features: np.ndarray, n_neighbors: int):
-    """Symmetric k-nearest-neighbour graph used to constrain agglomerative merges."""
+    """Symmetric k-nearest-neighbour graph used to constrain agglomerative merges
+    (from :data:`pipeline.clustering.knn.EXACT_LIMIT` images through the approximate index)."""
+    from pipeline.clustering.knn import EXACT_LIMIT, faiss_available, knn_graph
+
+    if len(features) >= EXACT_LIMIT and faiss_available():
+        return knn_graph(features, n_neighbors, approximate=True)
     graph = kneighbors_graph(features, n_neighbors, include_self=False, n_jobs=-1)
     return graph.maximum(graph.T)
 

@@ -67,6 +67,7 @@ class ProcessPoolEngine(Engine):
                     submitted += 1
                 if yielded not in pending:
                     break
+                check_cancel(cancel)
                 future = pending[yielded]
                 while not future.done():
                     check_cancel(cancel)

@@ -14,6 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
 
 CLASSIFIERS = ("logreg", "mlp")
+#: Each fold's classifier trains on at most this many images (a random subset beyond it).
+MAX_TRAIN = 100_000
 
 
 def make_classifier(name: str, seed: int = 0):
@@ -40,7 +42,7 @@ def cross_val_probabilities(
     """``(N, n_classes)`` probabilities, each row predicted by a model that never saw that image.
 
     Folds are stratified when every class has at least ``cv`` images, plain shuffled
-    otherwise. Features are standardised inside each fold. Classes missing from a
+    otherwise; a fold trains on at most :data:`MAX_TRAIN` of its images. Features are standardised inside each fold. Classes missing from a
     training fold get probability 0 for that fold's held-out images.
     """
     n = len(y)
@@ -59,6 +61,8 @@ def cross_val_probabilities(
         if len(seen) == 1:
             probs[np.ix_(test, seen)] = 1.0
             continue
+        if len(train) > MAX_TRAIN:  # bounded time and memory on large sets: a fixed random subset trains
+            train = np.sort(np.random.default_rng(seed + fold).choice(train, MAX_TRAIN, replace=False))
         scaler = StandardScaler().fit(features[train])
         model = make_classifier(classifier, seed)
         with warnings.catch_warnings():

@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.neighbors import NearestNeighbors
+from sklearn.cluster import KMeans, MiniBatchKMeans
 
-from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
+from pipeline.clustering.knn import knn_search
+from pipeline.core.progress import CancelToken, ProgressCallback
 
 
 def nearest_neighbours(
@@ -25,27 +25,13 @@ def nearest_neighbours(
     """Euclidean ``k`` nearest neighbours of every image, itself excluded.
 
     Returns ``(distances, indices)``, both ``(N, k)``, nearest first. Exact
-    duplicates are kept as neighbours (only the image's own index is dropped).
+    duplicates are kept as neighbours (only the image's own index is dropped). Exact
+    below :data:`pipeline.clustering.knn.EXACT_LIMIT` images, an approximate index
+    (faiss, the ``[scale]`` extra) above it when installed.
     """
-    n = len(features)
-    k = min(k, n - 1)
-    index = NearestNeighbors(n_neighbors=k + 1, algorithm="brute").fit(features)
-    dist = np.empty((n, k), dtype=np.float64)
-    ind = np.empty((n, k), dtype=np.int64)
-    for start in range(0, n, chunk):
-        check_cancel(cancel)
-        report(progress, "neighbours", start, n)
-        stop = min(n, start + chunk)
-        d, i = index.kneighbors(features[start:stop])
-        own = i == np.arange(start, stop)[:, None]
-        # Drop the image itself; if a duplicate pushed it out of the list, drop the farthest.
-        drop = np.where(own.any(axis=1), own.argmax(axis=1), k)
-        keep = np.ones_like(own)
-        keep[np.arange(len(own)), drop] = False
-        dist[start:stop] = d[keep].reshape(-1, k)
-        ind[start:stop] = i[keep].reshape(-1, k)
-    report(progress, "neighbours", n, n)
-    return dist, ind
+    del chunk  # the search chunks itself
+    dist, ind = knn_search(features, k, progress=progress, cancel=cancel)
+    return dist.astype(np.float64), ind
 
 
 def knn_label_probabilities(
@@ -86,9 +72,15 @@ def cluster_label_probabilities(
     return probs
 
 
+#: From this many images the finder's own clustering is mini-batch k-means (bounded memory).
+MINIBATCH_FROM = 100_000
+
+
 def cluster_by_kmeans(features: np.ndarray, n_clusters: int, *, seed: int = 0) -> np.ndarray:
     """k-means cluster labels, used when the caller has no clustering of its own."""
     n_clusters = max(1, min(n_clusters, len(features)))
+    if len(features) >= MINIBATCH_FROM:
+        return MiniBatchKMeans(n_clusters=n_clusters, batch_size=8192, n_init=3, random_state=seed).fit_predict(features)
     return KMeans(n_clusters=n_clusters, n_init=3, random_state=seed).fit_predict(features)
 
 
