@@ -74,7 +74,8 @@ class MainWindow(QMainWindow):
         self.last_error: Optional[str] = None
         self._labels_known: tuple = (None, False)  # (session, can_find_suspects(session))
         self.locked_for: Optional[Path] = None
-        self._read_only_before: Optional[str] = None  # the review's read_only before a run locked it  # the folder a running pipeline job will replace the review with
+        self._installing: Optional[tuple] = None  # (counts text or None, in turns) while _install runs
+        self._read_only_before: Optional[str] = None  # the review's read_only before a run locked it
         self.dialog: Optional[QWidget] = None  # the help dialog once opened (for tests)
         self.settings_dialog: Optional[SettingsDialog] = None
         self.more_dialog: Optional[MoreLikeThisDialog] = None
@@ -222,6 +223,7 @@ class MainWindow(QMainWindow):
         jobs.job_finished.connect(self.job_finished)
         jobs.job_failed.connect(self.job_failed)
         p.loaded.connect(self._install)
+        r.install_done.connect(self._install_done)
         p.settings_needed.connect(self.ask_settings)
         p.damaged.connect(lambda folder, text: ask.confirm_recover(self, text) and self.projects.recover(folder))
         r.state_changed.connect(self.update_actions)
@@ -229,26 +231,25 @@ class MainWindow(QMainWindow):
         self.suspects.shown.connect(lambda: self.review_tabs.setCurrentWidget(self.suspects))
         self.review_tabs.currentChanged.connect(self._on_review_tab)
 
-    def act(self, action_id: str) -> QAction:
-        """The window's action ``action_id`` (see :data:`gui.actions.ACTIONS`)."""
+    def act(self, action_id: str) -> QAction:  # the window's action (see gui.actions.ACTIONS)
         return self.actions_by_id[action_id]
 
     @property
     def session(self) -> Optional[ReviewSession]:
-        return self.review.session
+        """The review shown; ``None`` until an install in turns is complete."""
+        return None if self.review.installing else self.review.session
 
     # ================================================================== state shown
     def action_state(self) -> action_table.ActionState:
         """What the action table's predicates (and the disabled-key reasons) look at now."""
         r = self.review
         on_clusters = self.review_tabs.currentWidget() is self.clusters
-        state = action_table.ActionState(
+        return action_table.ActionState(
             has_session=r.session is not None, has_project=r.project is not None, busy=self.jobs.busy(),
             on_clusters=on_clusters, n_clusters=len(r.selected) if on_clusters else 0,
             n_images=len(r.selected_images) if on_clusters else 0, has_current=r.current is not None,
             has_labels=self._has_labels(r.session), can_undo=r.undo_stack.canUndo(),
             can_redo=r.undo_stack.canRedo(), locked=self.locked_for is not None, read_only=bool(r.read_only))
-        return state
 
     def _has_labels(self, session) -> bool:
         """Whether ``session``'s given labels allow a mislabel search (they never change: once per session)."""
@@ -342,29 +343,35 @@ class MainWindow(QMainWindow):
     # ================================================================== projects
     def _install(self, data, session: ReviewSession, session_path, prepared=None) -> None:
         """Show a project. A finished run (``prepared``: figures computed on the model thread) goes in
-        over two event-loop turns (show the page, then fill it), so neither holds the UI thread for both."""
-        if prepared is None:
-            self._install_now(data, session, session_path, None)
-            return
-        self._show_review_page()
-        QTimer.singleShot(0, lambda: self._install_now(data, session, session_path, prepared))
-
-    def _show_review_page(self) -> None:
-        self.review_tabs.setCurrentWidget(self.clusters)
-        self.stack.setCurrentIndex(1)
-
-    def _install_now(self, data, session: ReviewSession, session_path, prepared) -> None:
+        over several event-loop turns (``ReviewController.install(in_turns=True)``): none holds the UI
+        thread long. :attr:`session_installed` follows the last turn."""
         self._unlock()  # before the new models go in: one repaint, of the new review
         if prepared is not None:
             self._labels_known = (session, prepared.has_labels)
+        self._installing = (prepared.counts if prepared is not None else None, prepared is not None)
         taxonomy = self.projects.taxonomy_for(session.folder) if self._default_taxonomy else None
-        self.review.install(data, session, session_path, taxonomy, stats=prepared.stats if prepared else None)
-        self._show_review_page()
-        self.store.add_recent(session.folder)
-        self._update_recent()
+        self.review_tabs.setCurrentWidget(self.clusters)
+        self.stack.setCurrentIndex(1)
+        self.review.install(data, session, session_path, taxonomy, stats=prepared.stats if prepared else None,
+                            in_turns=prepared is not None)
+
+    def _install_done(self) -> None:
+        if self._installing is None:  # a review installed by someone else (tests): nothing of ours to do
+            return
+        (counts, in_turns), self._installing = self._installing, None
         self._show_title()
-        self._show_counts(prepared.counts if prepared is not None else None)
+        self._show_counts(counts)
         self.update_actions()
+        if in_turns:  # the recent-folder list writes the preferences: a turn of its own
+            QTimer.singleShot(0, self._after_install)
+        else:
+            self._after_install()
+
+    def _after_install(self) -> None:
+        if self.review.session is None:
+            return
+        self.store.add_recent(self.review.session.folder)
+        self._update_recent()
         if self.freeze_gc_after_install:
             gc.freeze()
         self.session_installed.emit()
@@ -423,11 +430,7 @@ class MainWindow(QMainWindow):
             return
         self.review_tabs.setCurrentWidget(self.clusters)
         r.select([r.session.cluster_of(image)])
-        model, row = self.clusters.thumb_model, None
-        row = model.row_of(image) if model is not None else None
-        if row is not None:
-            self.clusters.grid.setCurrentIndex(model.index(row))
-            self.clusters.grid.scrollTo(model.index(row))
+        self.clusters.make_current(image)
 
     def current_image(self) -> Optional[int]:
         """The image More like this starts from: the viewer's, the map's, or the grid's current one."""

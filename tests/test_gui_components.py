@@ -229,9 +229,10 @@ def test_app_entry_opens_a_folder(qtbot, tmp_path):
 
     folder, store = _tiny_project(tmp_path)
     args = parse_args([str(folder), "--store", str(store.root)])
-    w = build_window(args)
+    w = build_window(args)  # the stored project is read on the model thread, then installed
     qtbot.addWidget(w)
-    assert w.session is not None and len(w.session) == 12
+    qtbot.waitUntil(lambda: w.session is not None, timeout=20_000)
+    assert len(w.session) == 12
     args = parse_args(["--demo", "--preset", "hog-kmeans", "--k", "5"])
     assert args.demo and args.k == 5
 

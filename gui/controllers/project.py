@@ -93,7 +93,7 @@ class ProjectController(QObject):
             return
         folder = folder.resolve()
         if not force_run and self.store.has_project(folder):
-            self.restore_project(folder)
+            self.restore_in_background(folder)
         elif config is not None:
             self.run_pipeline(folder, config)
         elif self.check_has_images(folder):
@@ -114,15 +114,46 @@ class ProjectController(QObject):
 
     def restore_project(self, folder, session: Optional[ReviewSession] = None,
                         session_path: Optional[Path] = None) -> bool:
-        """Load a folder's cached arrays and review session (no pipeline run)."""
+        """Load a folder's cached arrays and review session (no pipeline run) and install them now."""
         try:
-            data = self.store.load_project(folder)
-            path = Path(session_path) if session_path else self.store.session_path(folder)
-            if session is None:
-                session, path = load_project_session(self.store, folder)
-            if len(session) != len(data.items):
-                raise ReviewError(f"the session has {len(session)} images but the cache has {len(data.items)}")
-        except SessionDamaged as exc:
+            data, session, path = self._read_project(folder, session, session_path)
+        except (SessionDamaged, OSError, ValueError) as exc:
+            self._restore_failed(folder, exc)
+            return False
+        self.loaded.emit(data, session, path, None)
+        return True
+
+    def restore_in_background(self, folder) -> Optional[Job]:
+        """:meth:`restore_project` with the reading and the cluster statistics on the model thread
+        (a 1M-image project takes seconds to read); the window installs it in turns."""
+        def job(progress, cancel):
+            report(progress, "opening", 0, 1, "reading the project")
+            try:
+                data, session, path = self._read_project(folder, None, None)
+            except (SessionDamaged, OSError, ValueError) as exc:
+                return exc
+            report(progress, "opening", 0, 1, "cluster statistics")
+            return data, session, path, prepare(data, session)
+
+        def done(out) -> None:
+            if isinstance(out, Exception):
+                self._restore_failed(folder, out)
+            else:
+                self.loaded.emit(*out)
+
+        return self.runner.start(f"Opening {Path(folder).name}", job, done, name="open")
+
+    def _read_project(self, folder, session: Optional[ReviewSession], session_path: Optional[Path]):
+        data = self.store.load_project(folder)
+        path = Path(session_path) if session_path else self.store.session_path(folder)
+        if session is None:
+            session, path = load_project_session(self.store, folder)
+        if len(session) != len(data.items):
+            raise ReviewError(f"the session has {len(session)} images but the cache has {len(data.items)}")
+        return data, session, path
+
+    def _restore_failed(self, folder, exc: Exception) -> None:
+        if isinstance(exc, SessionDamaged):
             if exc.backup is not None:  # shown in the window, then the good copy is offered
                 self.error.emit(f"Cannot restore {folder}: {exc}", "")
                 self.damaged.emit(Path(folder), str(exc))
@@ -130,12 +161,8 @@ class ProjectController(QObject):
                 self.error.emit(f"Cannot restore {folder}: {exc} Run the pipeline again to start over "
                                 "(the damaged file is kept in the project history).", "")
                 self.settings_needed.emit(Path(folder))
-            return False
-        except (OSError, ValueError) as exc:
+        else:
             self.error.emit(f"Cannot restore {folder}: {exc}", "")
-            return False
-        self.loaded.emit(data, session, path, None)
-        return True
 
     def recover(self, folder) -> bool:
         """Continue from the last good copy of a damaged review (the damaged file stays in the history)."""
@@ -228,9 +255,7 @@ class ProjectController(QObject):
             else:
                 data, session = run_and_store(config, str(folder), source, store_root, progress, cancel)
             report(progress, "loading result", 0, 1, "cluster statistics")
-            stats = compute_cluster_stats(data.features, {c: session.members(c) for c in session.cluster_ids()})
-            session_label_codes(session)  # cached for the cluster table's purities (UI thread)
-            return data, session, Prepared(stats, counts_text(session), can_find_suspects(session))
+            return data, session, prepare(data, session)
 
         def done(out) -> None:
             data, session, prepared = out
@@ -265,6 +290,13 @@ class ProjectController(QObject):
             except TaxonomyError as exc:
                 self.error.emit(f"Cannot load the saved taxonomy: {exc}", "")
         return taxonomy
+
+
+def prepare(data: ProjectData, session: ReviewSession) -> Prepared:
+    """What installing ``session`` needs, computed on the model thread (see :class:`Prepared`)."""
+    stats = compute_cluster_stats(data.features, {c: session.members(c) for c in session.cluster_ids()})
+    session_label_codes(session)  # cached for the cluster table's purities (UI thread)
+    return Prepared(stats, counts_text(session), can_find_suspects(session))
 
 
 def recommended_config(n_classes: int) -> PipelineConfig:

@@ -19,6 +19,7 @@ from PySide6.QtGui import QUndoStack
 from superqt.utils import qthrottled
 
 from pipeline.clustering.split import split_cluster, split_method_for
+from pipeline.clustering.stats_update import update_cluster_stats
 from pipeline.clustering.summary import ClusterStats, compute_cluster_stats
 from pipeline.project.sessions import EditAccess, open_for_editing
 from pipeline.project.store import ProjectData
@@ -29,6 +30,7 @@ from pipeline.review import (Autosaver, Edit, ExportError, ReviewError, ReviewSe
 from pipeline.review.export import missing_images
 from pipeline.review.session_db import is_session_db
 
+from gui.controllers.turns import TurnQueue
 from gui.jobs.runner import JobRunner
 from gui.jobs.worker import Job
 from gui.models.cluster_text import cluster_label
@@ -39,6 +41,7 @@ class ReviewController(QObject):
     """Current cluster, selection, pending refresh and the edit commands of one session."""
 
     installed = Signal()  # a session is in place (stats computed, nothing selected yet)
+    install_done = Signal()  # every step the install put off (``later``) has run
     uninstalled = Signal()
     refreshed = Signal(object, bool)  # changed cluster ids (None: all), membership changed
     selection_changed = Signal(list)  # clusters selected by the controller (pages follow)
@@ -74,21 +77,61 @@ class ReviewController(QObject):
         self._pending_all = False
         self._want_selected: Optional[list[int]] = None
         self.schedule_flush = qthrottled(self.flush, timeout=0, leading=False, parent=self)
+        #: An install in turns (``install(..., in_turns=True)``) runs its steps and the pages'
+        #: ``later`` steps here, one per event-loop turn.
+        self.turns = TurnQueue(self)
+        self.turns.drained.connect(self._install_finished)
+        self._installing = False
 
     # ================================================================== install
     def install(self, data: ProjectData, session: ReviewSession, session_path, taxonomy: Optional[Taxonomy] = None,
-                stats: Optional[ClusterStats] = None) -> None:
-        """Put ``session`` in place; ``stats`` computed off the UI thread are used as given."""
+                stats: Optional[ClusterStats] = None, in_turns: bool = False) -> None:
+        """Put ``session`` in place; ``stats`` computed off the UI thread are used as given.
+
+        ``in_turns``: open the journal, announce :attr:`installed` and run what the pages put
+        off with :meth:`later` each in its own event-loop turn (edits are refused until the
+        journal is open); :attr:`install_done` follows the last step.
+        """
         self.teardown()
         self.project, self.session, self.session_path = data, session, Path(session_path)
         if taxonomy is not None:
             self.taxonomy = taxonomy
-        self._open_for_editing(session)
-        session.add_listener(self._on_edit)
         self.stats = stats if stats is not None else self.compute_stats()
         self.current, self.selected, self.selected_images = None, [], []
+        if not in_turns:
+            self._open(session)
+            self._announce()
+            self.install_done.emit()
+            return
+        self._installing = True
+        self.read_only = "The review is still opening; try again in a moment."
+        self.turns.add(lambda: self._open(session))
+        self.turns.add(self._announce)
+
+    @property
+    def installing(self) -> bool:
+        """An install in turns is under way (the pages are not all filled yet)."""
+        return self._installing
+
+    def _open(self, session: ReviewSession) -> None:
+        self._open_for_editing(session)
+        session.add_listener(self._on_edit)
+
+    def later(self, step: Callable[[], object]) -> None:
+        """Run ``step`` in a turn of its own during an install in turns, else now."""
+        if self._installing:
+            self.turns.add(step)
+        else:
+            step()
+
+    def _announce(self) -> None:
         self.installed.emit()
         self.state_changed.emit()
+
+    def _install_finished(self) -> None:
+        if self._installing:
+            self._installing = False
+            self.install_done.emit()
 
     def _open_for_editing(self, session: ReviewSession) -> None:
         """Journal edits into the project's database (undo stack restored from it), or autosave a JSON file.
@@ -112,6 +155,8 @@ class ReviewController(QObject):
             self._error(self.read_only)
 
     def teardown(self) -> None:
+        self.turns.clear()
+        self._installing = False
         if self.autosaver is not None:
             self.autosaver.close()
             self.autosaver = None
@@ -127,6 +172,16 @@ class ReviewController(QObject):
     def compute_stats(self) -> ClusterStats:
         s = self.session
         return compute_cluster_stats(self.project.features, {c: s.members(c) for c in s.cluster_ids()})
+
+    def _updated_stats(self, changed: set[int]) -> ClusterStats:
+        """The statistics after a membership edit: the touched clusters recomputed, the others kept
+        (:func:`~pipeline.clustering.stats_update.update_cluster_stats`)."""
+        s, st = self.session, self.stats
+        if st is None:
+            return self.compute_stats()
+        ids = s.cluster_ids()
+        resized = {c for c in ids if c in st.members and len(st.members[c]) != s.size(c)}  # in case an edit missed one
+        return update_cluster_stats(st, self.project.features, ids, s.members, set(changed) | resized)
 
     def label(self, cid: int) -> str:
         return cluster_label(self.session, self.taxonomy, cid)
@@ -338,7 +393,7 @@ class ReviewController(QObject):
         self._pending_clusters, self._pending_all = set(), False
         current = self.current
         if membership:
-            self.stats = self.compute_stats()
+            self.stats = self._updated_stats(changed)
         want = self._want_selected if self._want_selected is not None else list(self.selected)
         self._want_selected = None
         self.refreshed.emit(None if membership else changed, membership)

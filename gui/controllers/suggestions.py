@@ -78,8 +78,8 @@ class SuggestionController(QObject):
         s = self.review.session
         if s.cluster_names or s.image_labels:
             self._zs_retry = True  # decisions lead: learn the pictograms after the first refit
-        else:
-            self._start_zero_shot()
+        else:  # after the install's own turns (the job competes with them for the interpreter)
+            self.review.later(lambda: self.review.session is s and self._start_zero_shot())
         self.schedule()
 
     def _teardown(self) -> None:

@@ -36,6 +36,15 @@ HEADER_TIPS = [
     "Class the suggestions propose (learnt from your decisions), with its calibrated confidence; "
     "⚠ on a named cluster: the suggestion or some of its images disagree with the name",
 ]
+# Roles as plain ints: comparing the role Qt passes with enum members costs an enum lookup each
+# time, and a table paint asks ~600 times.
+_CID, _SORT = int(CLUSTER_ID_ROLE), int(SORT_ROLE)
+_DISPLAY, _DECORATION = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.DecorationRole)
+_FOREGROUND, _FONT = int(Qt.ItemDataRole.ForegroundRole), int(Qt.ItemDataRole.FontRole)
+_ALIGN, _TOOLTIP = int(Qt.ItemDataRole.TextAlignmentRole), int(Qt.ItemDataRole.ToolTipRole)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_CENTER = int(Qt.AlignmentFlag.AlignCenter)
+_GREY, _GREEN, _ORANGE = QColor(140, 140, 140), QColor(38, 166, 91), QColor(200, 120, 20)
 #: ``suggestion_of(cid)`` -> (class id or None, confidence, images disagreeing with the name).
 SuggestionOf = Callable[[int], tuple]
 
@@ -135,18 +144,45 @@ class ClusterListModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or self.session is None:
-            return None
-        cid = self._ids[index.row()]
-        col = index.column()
         s = self.session
-        if role == CLUSTER_ID_ROLE:
+        if s is None:
+            return None
+        row, role = index.row(), int(role)
+        if row < 0 or row >= len(self._ids):
+            return None
+        cid = self._ids[row]
+        if role == _CID:
             return cid
-        if role == Qt.ItemDataRole.DisplayRole:
+        col = index.column()
+        if role == _DISPLAY:
             return self._display(cid, col)
-        if role == SORT_ROLE:
+        if role == _SORT:
             return self._sort_value(cid, col)
-        if role == Qt.ItemDataRole.DecorationRole and col == COL_CLUSTER and self.thumb_of is not None:
+        if role == _ALIGN:
+            return _RIGHT if col in (COL_SIZE, COL_PURITY, COL_SILHOUETTE) else _CENTER if col == COL_ACCEPTED else None
+        if role == _DECORATION:
+            return self._decoration(cid, col)
+        if role == _FOREGROUND:
+            if col == COL_NAME and cid not in s.cluster_names:
+                return QBrush(_GREY)
+            if col == COL_ACCEPTED:
+                return QBrush(_GREEN)
+            if col == COL_SUGGESTION and cid in s.cluster_names:
+                return QBrush(_ORANGE)
+            return None
+        if role == _FONT:
+            if col == COL_NAME and cid not in s.cluster_names:
+                f = QFont()
+                f.setItalic(True)
+                return f
+            return None
+        if role == _TOOLTIP:
+            return self._tooltip(cid, col)
+        return None
+
+    def _decoration(self, cid: int, col: int):
+        s = self.session
+        if col == COL_CLUSTER and self.thumb_of is not None:
             icon = self._icons.get(cid)
             if icon is None:
                 pix = self.thumb_of(cid)
@@ -155,7 +191,7 @@ class ClusterListModel(QAbstractTableModel):
                 icon = QIcon(pix)
                 self._icons[cid] = icon
             return icon
-        if role == Qt.ItemDataRole.DecorationRole and col in (COL_NAME, COL_SUGGESTION):
+        if col in (COL_NAME, COL_SUGGESTION):
             class_id = s.cluster_names.get(cid) if col == COL_NAME else self.suggestion(cid)[0]
             if col == COL_SUGGESTION and (class_id is None or not self._suggestion_text(cid)):
                 return None
@@ -164,21 +200,11 @@ class ClusterListModel(QAbstractTableModel):
                 from gui.dialogs.class_picker import class_icon_of
 
                 return class_icon_of(cls, 24)
-        if role == Qt.ItemDataRole.ForegroundRole and col == COL_NAME and cid not in s.cluster_names:
-            return QBrush(QColor(140, 140, 140))
-        if role == Qt.ItemDataRole.FontRole and col == COL_NAME and cid not in s.cluster_names:
-            f = QFont()
-            f.setItalic(True)
-            return f
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_SIZE, COL_PURITY, COL_SILHOUETTE):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == COL_ACCEPTED:
-            return int(Qt.AlignmentFlag.AlignCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and col == COL_ACCEPTED:
-            return QBrush(QColor(38, 166, 91))
-        if role == Qt.ItemDataRole.ForegroundRole and col == COL_SUGGESTION and cid in s.cluster_names:
-            return QBrush(QColor(200, 120, 20))
-        if role == Qt.ItemDataRole.ToolTipRole and col == COL_SUGGESTION:
+        return None
+
+    def _tooltip(self, cid: int, col: int) -> str:
+        s = self.session
+        if col == COL_SUGGESTION:
             class_id, conf, n_bad = self.suggestion(cid)
             if class_id is None:
                 return "No suggestion yet: name a cluster or label images, suggestions learn from them"
@@ -187,10 +213,8 @@ class ClusterListModel(QAbstractTableModel):
                 "confidence, not calibrated yet: too few named clusters)" if pct.startswith("≈") else
                 "calibrated confidence)")
             return tip + (f"; {n_bad} image(s) disagree with the name" if n_bad else "")
-        if role == Qt.ItemDataRole.ToolTipRole:
-            name = self.taxonomy.name_of(s.cluster_names.get(cid)) or "unnamed"
-            return f"Cluster {cid}: {name}, {s.size(cid)} images"
-        return None
+        name = self.taxonomy.name_of(s.cluster_names.get(cid)) or "unnamed"
+        return f"Cluster {cid}: {name}, {s.size(cid)} images"
 
     def _display(self, cid: int, col: int):
         s = self.session

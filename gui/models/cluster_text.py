@@ -112,13 +112,14 @@ def image_metadata(session: ReviewSession, taxonomy: Taxonomy, stats: Optional[C
     return rows
 
 
-def center_title_html(session: ReviewSession, taxonomy: Taxonomy, cid: int) -> str:
+def center_title(session: ReviewSession, taxonomy: Taxonomy, cid: int) -> tuple[str, str, bool]:
+    """``(title, note, note in italics)`` above the shown cluster: its class (or id) and a small note."""
     name = session.cluster_names.get(cid)
     if name is not None:
-        return f"{taxonomy.name_of(name)}  <span style='color:#888; font-size:11pt'>cluster #{cid}</span>"
+        return taxonomy.name_of(name), f"cluster #{cid}", False
     if cid >= 0:
-        return f"Cluster #{cid} <span style='color:#999; font-size:11pt; font-style:italic'>unnamed</span>"
-    return cluster_label(session, taxonomy, cid)
+        return f"Cluster #{cid}", "unnamed", True
+    return cluster_label(session, taxonomy, cid), "", False
 
 
 def center_info_html(session: ReviewSession, taxonomy: Taxonomy, stats: ClusterStats, cid: int) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QSplitter,
                                QTableView, QTabWidget, QVBoxLayout, QWidget)
@@ -28,7 +28,7 @@ from gui.dialogs.review_dialogs import MoveDialog, MoveTarget, SplitDialog
 from gui.pages.cluster_table_input import ClusterTableInput
 from gui.models.cluster_list_model import (CLUSTER_ID_ROLE, COL_ACCEPTED, COL_CLUSTER, COL_NAME, COL_PURITY,
                                           COL_SILHOUETTE, COL_SIZE, ClusterListModel, ClusterSortProxy)
-from gui.models.cluster_text import (center_info_html, center_title_html, disagreeing, grid_hint, image_flags,
+from gui.models.cluster_text import (center_info_html, center_title, disagreeing, grid_hint, image_flags,
                                      image_metadata, image_tooltip, label_badge, preselected_class, reference_class)
 from gui.models.suspects_model import class_pixmap
 from gui.models.thumbnail_model import ThumbnailModel
@@ -39,6 +39,8 @@ from gui.views.thumbnail_loader import ThumbnailLoader, stretch_contrast
 from gui.widgets.center_view import CENTER_SIZE, CenterView
 
 DEFAULT_THUMB = 64
+#: Up to this many clusters the dendrogram follows an edit in the same turn; a bigger one in the next.
+TREE_NOW_UP_TO = 200
 MOVE_THUMB = 36
 
 
@@ -163,10 +165,16 @@ class ClustersPage(QSplitter):
         self.setStretchFactor(0, 0)
         self.setStretchFactor(1, 1)
         self.setSizes([470, 970])
+        self._tree_timer = QTimer(self)
+        self._tree_timer.setSingleShot(True)
+        self._tree_timer.setInterval(0)
+        self._tree_timer.timeout.connect(self._update_dendrogram)
         self.table_input = ClusterTableInput(t, self.review, lambda text: self.name_selected(text) is not None)
 
     # ================================================================== install / teardown
     def _install(self) -> None:
+        """The grid's model now; the table, the tree and the first selection each in a later turn
+        (``ReviewController.later``), so an install in turns never holds the UI thread for all."""
         r = self.review
         self._teardown()
         self.loader = ThumbnailLoader(r.session.paths, r.project.images, parent=self)
@@ -179,18 +187,38 @@ class ClustersPage(QSplitter):
         self.grid.setModel(self.thumb_model)
         self.grid.setGridSize(QSize(self.thumb_size + 8, self.thumb_size + 8))
         self.grid.selectionModel().selectionChanged.connect(self._on_grid_selection)
+        session = r.session
+        r.later(lambda: r.session is session and self._install_table())
+        r.later(lambda: r.session is session and self._install_tree())
+        r.later(lambda: r.session is session and self._select_first())
+
+    def _install_table(self) -> None:
+        r = self.review
         self.cluster_model.taxonomy = r.taxonomy
         self.cluster_model.set_session(r.session, r.stats)
         self.table.sortByColumn(COL_SIZE, Qt.SortOrder.DescendingOrder)
-        self._update_dendrogram()
         self.disagree_box.setEnabled(any(g is not None for g in r.session.given_labels))
-        self.kscores.set_selection(r.project.k_selection)
+
+    def _install_tree(self) -> None:
+        self._update_dendrogram()
+        self.kscores.set_selection(self.review.project.k_selection)
         self.tabs.setTabEnabled(1, self.kscores.has_scores())
+
+    def _select_first(self) -> None:
         if self.proxy.rowCount():
             self.table.selectRow(0)
         self.table.setFocus()
 
     def _teardown(self) -> None:
+        """Drop the shown review (models emptied: the next one may come in over several turns)."""
+        if self.thumb_model is not None:
+            self.grid.setModel(None)
+            self.thumb_model.deleteLater()
+            self.thumb_model = None
+        if self.cluster_model.session is not None:
+            self.cluster_model.set_session(None, None)
+            self.center_view.clear()
+            self.dendrogram.set_data(None, [], [])
         if self.loader is not None:
             self.loader.shutdown()
             self.loader.deleteLater()
@@ -242,6 +270,13 @@ class ClustersPage(QSplitter):
         self._update_grid_hint(len(rows))
         self.review.set_selected_images([self.thumb_model.image_index(r) for r in rows])
 
+    def make_current(self, image: int) -> None:
+        """Make ``image`` (a member of the shown cluster) the grid's current item, scrolled to."""
+        row = self.thumb_model.row_of(image) if self.thumb_model is not None else None
+        if row is not None:
+            self.grid.setCurrentIndex(self.thumb_model.index(row))
+            self.grid.scrollTo(self.thumb_model.index(row))
+
     def select_all_images(self) -> None:
         self.grid.selectAll()
 
@@ -249,7 +284,10 @@ class ClustersPage(QSplitter):
     def _on_refreshed(self, changed, membership: bool) -> None:
         with signals_blocked(self.table.selectionModel()):
             self.cluster_model.refresh(self.review.stats, changed)
-        self._update_dendrogram()
+        if len(self.review.stats.ids) > TREE_NOW_UP_TO:
+            self._tree_timer.start()  # a big tree after the table and grid have repainted (a turn of its own)
+        else:
+            self._update_dendrogram()
 
     def _on_current_updated(self) -> None:
         r = self.review
@@ -302,7 +340,7 @@ class ClustersPage(QSplitter):
         if mean is not None and self.auto_contrast:
             mean = stretch_contrast(mean)
         self.center_view.set_images(mean, self.loader.load_now(r.stats.medoids[cid], CENTER_SIZE))
-        self.center_view.set_text(center_title_html(r.session, r.taxonomy, cid),
+        self.center_view.set_text(center_title(r.session, r.taxonomy, cid),
                                   center_info_html(r.session, r.taxonomy, r.stats, cid))
         self.center_view.set_suggestion(self.center_suggestion(cid))
 

@@ -104,7 +104,7 @@ class MapPage(QWidget):
         self.suggestions_from: Callable[[], object] = lambda: None
         self._gave_up = False  # the layout job failed or was cancelled while the tab was shown
         self._build()
-        review.installed.connect(self._install)
+        review.installed.connect(lambda: review.later(self._install))
         review.uninstalled.connect(self._teardown)
         review.refreshed.connect(self._on_refreshed)
         review.taxonomy_changed.connect(self.recolor)

@@ -60,7 +60,7 @@ class SuspectsPage(QStackedWidget):
         il.addStretch(2)
         self.addWidget(intro)
         review.uninstalled.connect(self.drop)
-        review.installed.connect(self.restore)
+        review.installed.connect(lambda: review.later(self.restore))  # a turn of its own in an install
         review.taxonomy_changed.connect(lambda: self.view.set_taxonomy(review.taxonomy) if self.view else None)
 
     def find(self) -> Optional[Job]:

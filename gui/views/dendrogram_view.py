@@ -103,7 +103,8 @@ class DendrogramView(QWidget):
         self._leaf_order = [self.ids[int(j)] for j in d["ivl"]]
         x, y = self._segments(np.arange(len(self._icoord)))
         self.lines.setData(x, y)
-        self._ticks = [(5.0 + 10.0 * p, labels[self.ids.index(cid)]) for p, cid in enumerate(self._leaf_order)]
+        label_of = dict(zip(self.ids, labels))
+        self._ticks = [(5.0 + 10.0 * p, label_of[cid]) for p, cid in enumerate(self._leaf_order)]
         self._apply_ticks()
         top = float(self._dcoord.max()) if len(self._dcoord) else 1.0
         self.plot.setXRange(0, top * 1.05, padding=0.02)
@@ -144,7 +145,9 @@ class DendrogramView(QWidget):
         return list(self._leaf_order)
 
     def set_selected(self, cids: Sequence[int]) -> None:
-        pos = [(0.0, 5.0 + 10.0 * self._leaf_order.index(c)) for c in cids if c in self._leaf_order]
+        slot = {c: p for p, c in enumerate(self._leaf_order)} if len(cids) > 8 else None
+        pos = [(0.0, 5.0 + 10.0 * (slot[c] if slot is not None else self._leaf_order.index(c)))
+               for c in cids if (c in slot if slot is not None else c in self._leaf_order)]
         self.selected.setData([p[0] for p in pos], [p[1] for p in pos])
 
     # -- interaction -----------------------------------------------------------------

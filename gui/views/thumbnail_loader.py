@@ -148,11 +148,8 @@ class ThumbnailLoader(QObject):
         self._running = 0
         self._stopped = False
         self._done: "queue.Queue[tuple[int, int, bool, Optional[QImage]]]" = queue.Queue()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"thumbnails-{i}", daemon=True) for i in range(max(1, threads))
-        ]
-        for t in self._threads:
-            t.start()
+        self._n_threads = max(1, threads)
+        self._threads: list[threading.Thread] = []  # started by the first request (an install stays short)
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self._drain)
@@ -192,6 +189,11 @@ class ThumbnailLoader(QObject):
         if key in self._pending:
             return None
         self._pending.add(key)
+        if not self._threads:
+            self._threads = [threading.Thread(target=self._work, name=f"thumbnails-{i}", daemon=True)
+                             for i in range(self._n_threads)]
+            for t in self._threads:
+                t.start()
         with self._cond:
             self._todo.append((key[0], key[1], self._generation, self.auto_contrast))
             self._cond.notify()
