@@ -423,3 +423,30 @@ def test_whole_session_queries_agree_with_the_per_image_ones():
     arrays = ReviewSession("/d", {}, ["a", "b"], None, [0, 1], rejected=np.array([1]), reviewed=np.zeros(0, int),
                            accepted=np.array([0]))
     assert arrays.rejected == {1} and arrays.reviewed == set() and arrays.accepted == {0}
+
+
+def test_cluster_memberships_follow_edits_without_a_full_regroup():
+    rng = np.random.default_rng(2)
+    s = ReviewSession.from_result("/d", {}, [f"/d/{i}.png" for i in range(2000)], None, rng.integers(-1, 25, 2000))
+    done = []
+    for step in range(150):
+        ids = s.cluster_ids()
+        pick = step % 5
+        if pick == 0 and len(ids) > 2:
+            edit = s.merge(rng.choice(ids, 2, replace=False).tolist())
+        elif pick == 1 and s.size(ids[0]) > 1:
+            edit = s.split(ids[0], rng.integers(0, 3, s.size(ids[0])))
+        elif pick == 2:
+            edit = s.move(rng.choice(2000, 9, replace=False), int(rng.choice(ids)) if step % 3 else None)
+        elif pick == 3 and done:
+            s.revert(done.pop())
+            edit = None
+        else:
+            edit = s.name(int(rng.choice(ids)), "x")
+        if edit is not None and not edit.is_empty:
+            s.apply(edit)
+            done.append(edit)
+        fresh = ReviewSession.from_result("/d", {}, s.paths, None, s.assignments.copy())
+        assert s.cluster_ids() == fresh.cluster_ids(), step
+        assert all(np.array_equal(s.members(c), fresh.members(c)) for c in fresh.cluster_ids()), step
+    assert s.next_cluster_id() == fresh.next_cluster_id()
