@@ -137,8 +137,9 @@ def features_and_tree(config, images):
     return feats, reducer, tree
 
 
-def zero_shot_report(args, config, reducer, feats, truth, over) -> str:
-    """Top-1 accuracy of the zero-shot pictogram suggestion per image and per labeling-mode cluster."""
+def zero_shot_report(args, config, reducer, feats, truth, over):
+    """``(line, suggestions)``: top-1 accuracy of the zero-shot pictogram suggestion per image and
+    per labeling-mode cluster, and the suggestions themselves (the calibration's prior)."""
     from pipeline.suggest.zero_shot import ZeroShot, taxonomy_icons
 
     t0 = time.perf_counter()
@@ -156,7 +157,8 @@ def zero_shot_report(args, config, reducer, feats, truth, over) -> str:
         total += len(m)
     return (f"zero-shot ({len(icons)} classes, icons from {source}, {args.zs_renders} renderings each, "
             f"{time.perf_counter() - t0:.1f} s): image top-1 {img_acc:.3f}, labeling-mode clusters whose "
-            f"suggestion is their majority class: {right / max(total, 1):.3f} of images (chance {1 / len(icons):.3f})")
+            f"suggestion is their majority class: {right / max(total, 1):.3f} of images "
+            f"(chance {1 / len(icons):.3f})"), sugg
 
 
 def reliability(stats) -> str:
@@ -184,6 +186,9 @@ def main() -> None:
     ap.add_argument("--min-groups", type=int, default=60, help="named clusters before confidences are calibrated")
     ap.add_argument("--keep-feedback", type=int, default=0, help="reviewed plans pooled into calibration (0: none)")
     ap.add_argument("--zs-renders", type=int, default=60, help="zero-shot renderings per class icon (0: skip)")
+    ap.add_argument("--calibration", choices=("evidence", "isotonic"), default="evidence",
+                    help="evidence: logistic on confidence, distance to decisions, zero-shot prior and the "
+                         "history of earlier suggestions; isotonic: the raw confidence on held-out clusters only")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--tag", default="", help="file name stem (default from the subsample)")
@@ -213,8 +218,17 @@ def main() -> None:
     k_over = args.k or overcluster_k(n, n_classes)
     over = overcluster(feats, k_over, tree=tree)
     print(f"features + ward tree (preset best): {time.perf_counter() - t0:.1f} s; labeling mode k = {k_over}")
+    prior = None
     if args.zs_renders:
-        print(zero_shot_report(args, config, reducer, feats, truth, over), flush=True)
+        line, prior = zero_shot_report(args, config, reducer, feats, truth, over)
+        print(line, flush=True)
+    suggest_kw = {}
+    if args.calibration == "evidence":
+        from pipeline.suggest.history import SuggestionHistory
+
+        suggest_kw = {"evidence": True, "prior": prior, "history": SuggestionHistory()}
+    print(f"calibration: {args.calibration}" + (f" (zero-shot prior: {'yes' if prior is not None else 'no'})"
+                                                  if args.calibration == "evidence" else ""))
 
     flows = []
     paths = blind.paths
@@ -222,7 +236,7 @@ def main() -> None:
     session = ReviewSession.from_result(str(args.data), config.to_dict(), paths, None, over)
     assisted, st = assisted_flow(session, feats, truth, max_actions=args.max_actions, fix_limit=args.fix_limit,
                                   n_taxonomy=n_taxonomy, min_groups=args.min_groups,
-                                  keep_feedback=args.keep_feedback)
+                                  keep_feedback=args.keep_feedback, suggest_kw=suggest_kw)
     fit = np.asarray(st.pop("fit_s"))
     st.pop("trace", None)
     rel = reliability(st)

@@ -97,9 +97,11 @@ def review_group(truth_in_order: np.ndarray, class_id: str) -> tuple[int, np.nda
 
 
 def do_plan(r: Reviewer, plan, truth, declined: dict, stats: dict, relabel: bool = False,
-            sugg=None, feedback=None) -> None:
+            sugg=None, feedback=None, history=None) -> None:
     """Look at every group of a plan, refuse the wrong ones, apply the rest as one edit."""
     r.look(n_screens=plan.screens(SCREEN))
+    if history is not None and not relabel:  # what the tool knows: the plan was shown
+        history.shown(plan.indices)
     exclude: list[int] = []
     clicks = 0
     for g in plan.groups:
@@ -167,7 +169,7 @@ def best_plan(session, sugg, declined, *, disagreeing: bool = False):
 
 
 def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int = 3, n_taxonomy=None,
-                  min_groups: int = 60, keep_feedback: int = 0, log=print):
+                  min_groups: int = 60, keep_feedback: int = 0, suggest_kw=None, log=print):
     """Labeling mode: queue's top cluster or the best bulk accept, whichever does more per action."""
     from pipeline.suggest import Propagator
     from pipeline.suggest.calibration import ReviewFeedback, calibrated_suggestions
@@ -184,7 +186,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
     step = 0
     while r.actions < max_actions and share < TARGETS[-1]:
         sugg = calibrated_suggestions(prop, session, seed=step, n_taxonomy=n_taxonomy, feedback=feedback,
-                                     min_groups=min_groups)
+                                     min_groups=min_groups, declined=declined, **(suggest_kw or {}))
         stats["fit_s"].append(sugg.fit_seconds)
         undecided = undecided_mask(session)
         if sugg.classes and undecided.any() and step % 5 == 0:
@@ -198,7 +200,8 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
         if fix is not None and fix_value >= max(plan_value, cluster_value, 2.0):
             do_plan(r, fix, truth, declined, stats, relabel=True)
         elif plan is not None and plan_value >= cluster_value:
-            do_plan(r, plan, truth, declined, stats, sugg=sugg, feedback=feedback)
+            do_plan(r, plan, truth, declined, stats, sugg=sugg, feedback=feedback,
+                    history=(suggest_kw or {}).get("history"))
         elif top is not None:
             do_cluster(r, top, features, truth, stats, step, fix_limit)
         elif fix is not None:

@@ -11,6 +11,10 @@ run it on a worker thread after each edit. The window's commands map 1:1 onto th
 * after every edit (worker thread, about 1 s at 40,000 images):
   ``sugg = calibrated_suggestions(prop, session, n_taxonomy=len(taxonomy))``; its
   ``confidence`` is calibrated on held-out decisions (calibration, ``reliability_table``);
+  with ``evidence=True, prior=zero_shot, history=SuggestionHistory(), declined=declined``
+  (one history per open review) also on the distance to the decisions (novelty), the
+  zero-shot prior and what became of earlier suggestions (history): the calibration
+  ``bench/review_effort.py`` runs;
 * "accept every suggestion above X %" (whole set, selected ``clusters`` or one class):
   ``plan = bulk_accept_plan(session, sugg, X, clusters=..., declined=...)`` is shown
   grouped by class (``plan.groups``), then ``session.apply(plan.edit(session, exclude=clicked))``
@@ -23,25 +27,29 @@ run it on a worker thread after each edit. The window's commands map 1:1 onto th
   ``sibling_groups`` (labeling).
 """
 from pipeline.suggest.bulk import AcceptGroup, AcceptPlan, bulk_accept_plan, disagreement_plan, plan_sizes
-from pipeline.suggest.calibration import Calibrator, calibrated_suggestions, reliability_table
+from pipeline.suggest.calibration import Calibrator, EvidenceCalibrator, calibrated_suggestions, reliability_table
 from pipeline.suggest.decided import decided_labels, undecided_mask
 from pipeline.suggest.graph import knn_graph
 from pipeline.suggest.grow import grow_candidates
+from pipeline.suggest.history import SuggestionHistory
 from pipeline.suggest.labeling import overcluster, overcluster_k, sibling_groups
-from pipeline.suggest.propagation import Propagator, Suggestions
+from pipeline.suggest.propagation import Propagator, Suggestions, exclude_declined
 from pipeline.suggest.queue import QueueItem, review_queue
 
 __all__ = [
     "AcceptGroup",
     "AcceptPlan",
     "Calibrator",
+    "EvidenceCalibrator",
     "Propagator",
     "QueueItem",
+    "SuggestionHistory",
     "Suggestions",
     "bulk_accept_plan",
     "calibrated_suggestions",
     "decided_labels",
     "disagreement_plan",
+    "exclude_declined",
     "grow_candidates",
     "knn_graph",
     "overcluster",

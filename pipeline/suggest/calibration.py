@@ -9,6 +9,18 @@ left out, asks it about those images, and learns how often a raw confidence was 
     sugg = calibrated_suggestions(propagator, session)     # after every edit, on a worker
     sugg.confidence                                          # now a calibrated probability
     reliability_table(sugg.confidence, correct)              # predicted vs observed, per bin
+
+Held-out decisions are easier than the undecided rest (the reviewer decides the big, dense
+clusters first), so a map from the raw confidence alone is over-confident where bulk
+accepts happen. With ``evidence=True`` the :class:`EvidenceCalibrator` (a logistic
+regression, then smoothed isotonic steps) reads more than the raw confidence: the distance
+to the decided groups and the zero-shot prior (:mod:`pipeline.suggest.novelty`), and learns
+from what became of earlier suggestions (:mod:`pipeline.suggest.history`), refused classes
+taken out first (:func:`~pipeline.suggest.propagation.exclude_declined`):
+
+    history = SuggestionHistory()                              # one per open review
+    sugg = calibrated_suggestions(prop, session, evidence=True, prior=zero_shot_suggestions,
+                                  history=history, declined=declined)
 """
 from __future__ import annotations
 
@@ -17,7 +29,7 @@ from typing import Optional
 
 import numpy as np
 
-from pipeline.suggest.propagation import Propagator, Suggestions
+from pipeline.suggest.propagation import Propagator, Suggestions, exclude_declined
 
 #: Fewer held-out images than this and the identity map is kept (too little evidence).
 MIN_HELD_OUT = 30
@@ -127,13 +139,45 @@ def held_out_groups(groups: np.ndarray, fraction: float, seed: int) -> np.ndarra
     return np.isin(groups, out)
 
 
+def held_out_split(classes: np.ndarray, groups: np.ndarray, eligible: np.ndarray, *, fraction: float, seed: int,
+                   n_taxonomy: Optional[int]) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(held out, held out as a whole class, unseen share)`` masks over the decisions.
+
+    A random ``fraction`` of the eligible groups is held out; with ``n_taxonomy`` a
+    ``fraction`` of the decided classes is held out whole too (they stand for the classes
+    nobody has named yet, weighted by ``unseen share``: the taxonomy's unnamed part).
+    """
+    rng = np.random.default_rng(seed)
+    names = np.unique(classes)
+    unseen_share = 0.0 if not n_taxonomy else max(0.0, 1.0 - len(names) / float(n_taxonomy))
+    out_cls = np.zeros(len(classes), dtype=bool)
+    if unseen_share >= 0.02 and len(names) >= 4:
+        held = rng.choice(names, max(1, int(round(fraction * len(names)))), replace=False)
+        out_cls = np.isin(classes, held) & eligible
+    out_grp = np.zeros(len(classes), dtype=bool)
+    out_grp[eligible] = held_out_groups(groups[eligible], fraction, seed)
+    out_grp &= ~out_cls
+    return out_cls | out_grp, out_cls, unseen_share
+
+
+def _weights(out: np.ndarray, out_cls: np.ndarray, unseen_share: float) -> np.ndarray:
+    """Held-out classes carry ``unseen_share`` of the total weight, the held-out groups the rest."""
+    weight = np.ones(int(out.sum()), np.float64)
+    if out_cls.any():
+        in_cls = out_cls[out]
+        weight[in_cls] = unseen_share / in_cls.sum()
+        weight[~in_cls] = (1.0 - unseen_share) / max((~in_cls).sum(), 1)
+        weight *= len(weight)
+    return weight
+
+
 def fit_calibrator(
     propagator: Propagator, indices: np.ndarray, classes: list[str], groups: np.ndarray,
     *, fraction: float = 0.25, seed: int = 0, n_taxonomy: Optional[int] = None,
     eligible: Optional[np.ndarray] = None, feedback: Optional[ReviewFeedback] = None,
-    min_groups: int = MIN_GROUPS,
-) -> Calibrator:
-    """A :class:`Calibrator` from one held-out refit: fit on the kept decisions, score the rest.
+    min_groups: int = MIN_GROUPS, prior=None, evidence: bool = False, history=None,
+):
+    """A calibrator from one held-out refit: fit on the kept decisions, score the rest.
 
     A random ``fraction`` of the decided groups is held out. With ``n_taxonomy`` (how many
     classes the taxonomy has) a ``fraction`` of the decided *classes* is held out whole too:
@@ -148,55 +192,125 @@ def fit_calibrator(
     ``feedback`` (reviewed plans) is pooled in, each reviewed image weighing as much as
     all held-out images together divided by their count (i.e. 1); once it holds
     :data:`MIN_HELD_OUT` images it alone suffices.
+    ``evidence``: return an :class:`EvidenceCalibrator` (raw confidence, distance to the
+    decided groups and, with ``prior``, the zero-shot suggestions; no feedback) instead of
+    the isotonic :class:`Calibrator`.
     """
     indices = np.asarray(indices, dtype=np.int64)
-    groups = np.asarray(groups)
+    cent_groups = np.asarray(groups)
     cls = np.asarray(classes, dtype=object)
     eligible = np.ones(len(indices), dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
     groups = np.where(eligible, groups, -1)
+    if evidence:
+        return _fit_evidence(propagator, indices, cls, cent_groups, groups, eligible, fraction=fraction, seed=seed,
+                             n_taxonomy=n_taxonomy, min_groups=min_groups, prior=prior, history=history)
     fb_raw, fb_right = feedback.arrays() if feedback is not None else (np.zeros(0), np.zeros(0))
     if len(np.unique(groups[eligible])) < min_groups:
         return Calibrator().fit(fb_raw, fb_right)
-    rng = np.random.default_rng(seed)
-    names = np.unique(cls)
-    unseen_share = 0.0 if not n_taxonomy else max(0.0, 1.0 - len(names) / float(n_taxonomy))
-    out_cls = np.zeros(len(cls), dtype=bool)
-    if unseen_share >= 0.02 and len(names) >= 4:
-        held = rng.choice(names, max(1, int(round(fraction * len(names)))), replace=False)
-        out_cls = np.isin(cls, held) & eligible
-    out_grp = np.zeros(len(cls), dtype=bool)
-    out_grp[eligible] = held_out_groups(groups[eligible], fraction, seed)
-    out_grp &= ~out_cls
-    out = out_cls | out_grp
-    if out.sum() < MIN_HELD_OUT or (~out).sum() == 0 or not out_grp.any():
+    out, out_cls, unseen_share = held_out_split(cls, groups, eligible, fraction=fraction, seed=seed,
+                                                n_taxonomy=n_taxonomy)
+    if out.sum() < MIN_HELD_OUT or (~out).sum() == 0 or not (out & ~out_cls).any():
         return Calibrator().fit(fb_raw, fb_right)
     s = propagator.fit(indices[~out], list(cls[~out]))
     held = indices[out]
-    sug = np.asarray(s.classes, dtype=object)[s.top[held]]
-    weight = np.ones(len(held), np.float64)
-    if out_cls.any():
-        in_cls = out_cls[out]
-        # held-out classes carry unseen_share of the total weight, the held-out groups the rest
-        weight[in_cls] = unseen_share / in_cls.sum()
-        weight[~in_cls] = (1.0 - unseen_share) / max((~in_cls).sum(), 1)
-        weight *= len(held)
+    right = np.asarray(s.classes, dtype=object)[s.top[held]] == cls[out]
+    weight = _weights(out, out_cls, unseen_share)
     raw = np.concatenate([s.confidence[held], fb_raw])
-    right = np.concatenate([sug == cls[out], fb_right.astype(bool)])
+    right = np.concatenate([right, fb_right.astype(bool)])
     return Calibrator().fit(raw, right, np.concatenate([weight, np.ones(len(fb_raw))]))
+
+
+def _fit_evidence(propagator, indices, cls, cent_groups, groups, eligible, *, fraction, seed, n_taxonomy,
+                  min_groups, prior, history) -> "EvidenceCalibrator":
+    """:func:`fit_calibrator`'s evidence branch: held-out decisions plus the history's records."""
+    from pipeline.suggest.novelty import evidence as evidence_of, group_centroids
+
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    enough_history = history is not None and len(history) >= history.alone
+    if len(np.unique(groups[eligible])) >= min_groups and not enough_history:
+        out, out_cls, unseen_share = held_out_split(cls, groups, eligible, fraction=fraction, seed=seed,
+                                                    n_taxonomy=n_taxonomy)
+        if out.sum() >= MIN_HELD_OUT and (~out).sum() > 0 and (out & ~out_cls).any():
+            s = propagator.fit(indices[~out], list(cls[~out]))
+            held = indices[out]
+            feats = propagator.features_[:, :-1]
+            cent = group_centroids(feats, indices[~out], cls[~out], cent_groups[~out])
+            right = np.asarray(s.classes, dtype=object)[s.top[held]] == cls[out]
+            parts.append((evidence_of(feats, held, s, cent, prior), right, _weights(out, out_cls, unseen_share)))
+    if history is not None and len(history):
+        n_cols = parts[0][0].shape[1] if parts else history.rows.shape[1]
+        if history.rows.shape[1] == n_cols:
+            parts.append((history.rows, history.right, np.full(len(history), history.weight)))
+    if not parts:
+        return EvidenceCalibrator()
+    ev, right, weight = (np.concatenate(p) for p in zip(*parts))
+    return EvidenceCalibrator().fit(ev, right, weight)
+
+
+class EvidenceCalibrator:
+    """Logistic regression from :mod:`pipeline.suggest.novelty`'s evidence to P(right).
+
+    Unlike the 1-D isotonic map it can say "same raw confidence, but far from every
+    decision, or where the pictograms point to a class nobody has named: less likely".
+    Unfitted (too little evidence): every probability 0. Fitted: ``model_``.
+    """
+
+    def __init__(self, c: float = 1.0) -> None:
+        self.c = c
+        self.model_ = None
+        self.steps_: Optional[Calibrator] = None
+        self.constant_: Optional[float] = None
+        self.n_ = 0
+
+    @property
+    def fitted(self) -> bool:
+        return self.model_ is not None or self.constant_ is not None
+
+    def fit(self, ev: np.ndarray, correct: np.ndarray, weight: Optional[np.ndarray] = None) -> "EvidenceCalibrator":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        correct = np.asarray(correct, dtype=bool)
+        weight = np.ones(len(correct)) if weight is None else np.asarray(weight, dtype=np.float64)
+        self.n_ = len(correct)
+        self.model_ = self.constant_ = None
+        if self.n_ < MIN_HELD_OUT:
+            return self
+        if correct.all() or not correct.any():
+            self.constant_ = float((np.sum(weight * correct) + 1.0) / (weight.sum() + 2.0))
+            return self
+        self.model_ = make_pipeline(StandardScaler(), LogisticRegression(C=self.c, max_iter=500))
+        self.model_.fit(ev, correct, logisticregression__sample_weight=weight)
+        # the logistic curve extrapolates to 1.0 where the records are few: map its score
+        # through the smoothed isotonic steps of the same records, which never exceed them
+        self.steps_ = Calibrator().fit(self.model_.predict_proba(ev)[:, 1], correct, weight)
+        return self
+
+    def predict(self, ev: np.ndarray) -> np.ndarray:
+        if self.model_ is not None:
+            return self.steps_.transform(self.model_.predict_proba(ev)[:, 1])
+        return np.full(len(ev), self.constant_ or 0.0, np.float32)
 
 
 def calibrated_suggestions(
     propagator: Propagator, session, *, fraction: float = 0.25, seed: int = 0,
     n_taxonomy: Optional[int] = None, feedback: Optional[ReviewFeedback] = None,
-    min_groups: int = MIN_GROUPS, **kw
+    min_groups: int = MIN_GROUPS, prior=None, evidence: bool = False,
+    history=None, declined: Optional[dict] = None, **kw
 ) -> Suggestions:
     """Propagation from every decision in ``session``, confidence calibrated on held-out decisions.
 
-    Two refits (about twice :meth:`Propagator.fit`'s time). Only images decided by naming
+    Two refits (about twice :meth:`Propagator.fit`'s time; the evidence adds one distance
+    product per refit). Only images decided by naming
     their cluster are held out (groups = clusters); image labels (bulk accepts, moves) are
     always learnt from, never scored.
     ``n_taxonomy``: the taxonomy's class count; ``feedback``: the reviewed plans so far
-    (see :func:`fit_calibrator`).
+    (see :func:`fit_calibrator`). ``evidence``: calibrate with :class:`EvidenceCalibrator`
+    (distance to the decisions, and with ``prior``, the zero-shot suggestions, weigh in);
+    ``history`` (a :class:`~pipeline.suggest.history.SuggestionHistory` kept across refits)
+    and ``declined`` (image -> classes refused for it): score the previous refit's
+    suggestions against what was decided or refused since, and calibrate on that too.
     """
     from pipeline.suggest.decided import decided_labels
 
@@ -204,11 +318,28 @@ def calibrated_suggestions(
     if len(idx) == 0:
         return propagator.fit(idx, cls, **kw)
     labelled = np.fromiter(session.image_labels, dtype=np.int64, count=len(session.image_labels))
-    calibrator = fit_calibrator(propagator, idx, cls, session.assignments[idx], fraction=fraction, seed=seed,
-                                n_taxonomy=n_taxonomy, eligible=~np.isin(idx, labelled), feedback=feedback,
-                                min_groups=min_groups)
+    groups = np.asarray(session.assignments)[idx]
+    eligible = ~np.isin(idx, labelled)
+    if evidence and history is not None:
+        history.update(idx, cls, declined)
+    calibrator = fit_calibrator(propagator, idx, cls, groups, fraction=fraction, seed=seed,
+                                n_taxonomy=n_taxonomy, eligible=eligible, feedback=feedback,
+                                min_groups=min_groups, prior=prior, evidence=evidence, history=history)
     full = propagator.fit(idx, cls, **kw)
-    out = calibrator.apply(full)
+    if evidence:
+        from pipeline.suggest.novelty import evidence as evidence_of, group_centroids
+
+        full = exclude_declined(full, declined)  # a refused class is never suggested again
+        out = replace(full, confidence=np.zeros(len(full.confidence), np.float32), raw_confidence=full.confidence)
+        if calibrator.fitted or history is not None:
+            feats = propagator.features_[:, :-1]
+            ev = evidence_of(feats, np.arange(len(feats)), full, group_centroids(feats, idx, cls, groups), prior)
+            if calibrator.fitted:
+                out.confidence = calibrator.predict(ev)
+            if history is not None:
+                history.remember(ev, np.asarray(full.classes, dtype=object)[full.top], idx, declined)
+    else:
+        out = calibrator.apply(full)
     out.fit_seconds = full.fit_seconds * 2.0
     return out
 

@@ -15,7 +15,7 @@ mass (images far from every decision) and where the two learners disagree.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 import numpy as np
@@ -191,3 +191,29 @@ def disagreements(session, suggestions: Suggestions, min_confidence: float = 0.8
         bad = (sug != name) & (suggestions.confidence[members] >= min_confidence)
         out.append(members[bad])
     return np.sort(np.concatenate(out)) if out else np.zeros(0, np.int64)
+
+
+def exclude_declined(suggestions: Suggestions, declined: Optional[dict]) -> Suggestions:
+    """The same suggestions with every class the reviewer refused for an image taken out.
+
+    ``declined``: image -> classes refused for it. Such an image is suggested its best
+    remaining class, its probabilities renormalised and its confidence scaled by the
+    share of probability left (a refused image never stays confident in its refused class).
+    """
+    if not declined or not suggestions.classes:
+        return suggestions
+    col = {c: j for j, c in enumerate(suggestions.classes)}
+    rows = np.asarray([i for i, cs in declined.items() if any(c in col for c in cs)], dtype=np.int64)
+    if len(rows) == 0:
+        return suggestions
+    proba = suggestions.proba.copy()
+    for i in rows.tolist():
+        proba[i, [col[c] for c in declined[i] if c in col]] = 0.0
+    left = proba[rows].sum(1)
+    proba[rows] /= np.maximum(left, 1e-12)[:, None]
+    top = suggestions.top.copy()
+    top[rows] = proba[rows].argmax(1)
+    conf = suggestions.confidence.copy()
+    conf[rows] = conf[rows] * left * proba[rows, top[rows]] / np.maximum(suggestions.proba[rows].max(1), 1e-12)
+    conf[rows[left <= 1e-12]] = 0.0
+    return replace(suggestions, proba=proba, top=top, confidence=conf.astype(np.float32))
