@@ -17,6 +17,9 @@ the old JSON file (written whole after every edit before this store). Also: data
 time to open it (checks, load, good copy), the journal row of a merge, and the fold of the
 merges' aliases into the blocks when the journal closes. The last line sums up the largest
 size: the worst edit kind's median and p95 time and p95 bytes against the target.
+Columns: wall time per step (median / p95), its CPU time (``process_time``, median: the rest is
+waiting for the fsync and for the CPU on a shared machine), the CPU time to build the edit
+(the session's queries, e.g. ``cluster_ids``; not part of the save), bytes written.
 
 Usage: .venv/bin/python bench/review_save.py [--sizes 40000 1000000] [--edits 40]
 """
@@ -87,18 +90,22 @@ class Meter:
         self.path, self.wal = path, path.with_name(path.name + "-wal")
         self.times: dict[str, list] = {}
 
-    def __call__(self, kind: str, step, moved: int = 0) -> None:
+    def __call__(self, kind: str, step, moved: int = 0, built: float = float("nan")) -> None:
         size0 = self.path.stat().st_size + (self.wal.stat().st_size if self.wal.exists() else 0)
         w0 = wchar()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         step()
         took = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         io = wchar() - w0
         grown = self.path.stat().st_size + self.wal.stat().st_size - size0
-        times, grew, ios, _ = self.times.setdefault(kind, ([], [], [], moved))
+        times, grew, ios, _, cpus, builds = self.times.setdefault(kind, ([], [], [], moved, [], []))
         times.append(took)
         grew.append(grown)
         ios.append(io)
+        cpus.append(cpu)
+        builds.append(built)
 
 
 def measure(s: ReviewSession, path: Path, n_edits: int, checkpoints: bool, seed: int) -> tuple[dict, dict]:
@@ -111,10 +118,12 @@ def measure(s: ReviewSession, path: Path, n_edits: int, checkpoints: bool, seed:
     extra = {"journal bytes of a merge": []}
     for kind, make in edit_makers(s, rng).items():
         for _ in range(n_edits):
+            c0 = time.process_time()
             edit = make()
+            built = time.process_time() - c0
             if edit.is_empty:
                 continue
-            meter(kind, lambda: s.apply(edit), len(edit.assign_indices))  # the journal commits before apply returns
+            meter(kind, lambda: s.apply(edit), len(edit.assign_indices), built)  # the journal commits in apply
             assert journal.last_error is None, journal.last_error
             if kind == "merge 2 clusters":
                 extra["journal bytes of a merge"].append(len(encode_edit(edit)))
@@ -183,14 +192,17 @@ def run(n: int, k: int, n_edits: int) -> None:
               f"{json_path.stat().st_size / 2**20:.1f} MiB per edit")
         no_ckpt, extra = measure(s, path, n_edits, checkpoints=False, seed=1)
         with_ckpt, extra2 = measure(s, path, n_edits, checkpoints=True, seed=2)
-        print(f"{'edit (n per kind = ' + str(n_edits) + ')':28s} {'ms median / p95':>17s}   "
-              f"{'KiB written (wal) med / p95':>27s}   {'KiB wchar (with checkpoints)':>28s}  images moved")
+        print(f"{'edit (n per kind = ' + str(n_edits) + ')':28s} {'ms median / p95':>17s}  {'cpu ms':>6s}  "
+              f"{'build':>6s}  {'KiB written (wal) med / p95':>27s}   {'KiB wchar (with checkpoints)':>28s}  moved")
         worst = [0.0, 0.0, 0.0]
         for kind in no_ckpt:
-            times, grown, _, moved = no_ckpt[kind]
-            times2, _, io, _ = with_ckpt[kind]
+            times, grown, _, moved, cpu, built = no_ckpt[kind]
+            times2, _, io, _, cpu2, built2 = with_ckpt[kind]
             io_text = kb(io) if io and io[0] >= 0 else "n/a"
-            print(f"{kind:28s} {ms(times + times2):>17s}   {kb(grown):>27s}   {io_text:>28s}  {moved}")
+            build_ms = np.asarray(built + built2) * 1000
+            build_text = f"{np.median(build_ms):6.2f}" if np.isfinite(build_ms).all() else "     -"
+            print(f"{kind:28s} {ms(times + times2):>17s}  {np.median(np.asarray(cpu + cpu2)) * 1000:6.2f}  "
+                  f"{build_text}  {kb(grown):>27s}   {io_text:>28s}  {moved}")
             both = np.asarray(times + times2) * 1000
             worst = [max(worst[0], np.median(both)), max(worst[1], np.percentile(both, 95)),
                      max(worst[2], np.percentile(np.asarray(grown) / 1024, 95))]
