@@ -147,7 +147,11 @@ def main(argv=None) -> int:
     wait_until(app, lambda: all(j.done for j in window.jobs.worker._jobs), 120)  # the start-up imports
     page = window.clusters
     watch = PaintWatch(page.table.viewport(), page.grid.viewport())
-    print(f"open a {args.images:,}-image project ({args.clusters} clusters); load average {os.getloadavg()[0]:.1f}")
+    from pipeline.project.stats_cache import stats_path
+
+    cached = stats_path(window.store.project_dir(folder)).is_file()
+    print(f"open a {args.images:,}-image project ({args.clusters} clusters; cluster statistics "
+          f"{'from the project cache' if cached else 'computed, no cache yet'}); load average {os.getloadavg()[0]:.1f}")
 
     t0 = time.perf_counter()
     first: list[float] = []

@@ -26,6 +26,7 @@ from pipeline.io.probe import probe_folder
 from pipeline.project.run_and_store import load_stored, run_and_store, run_and_store_in_process
 from pipeline.project.sessions import (SessionDamaged, load_project_session, recover_from_good_copy,
                                       reopen_archived)
+from pipeline.project.stats_cache import load_stats, save_stats, stats_key
 from pipeline.project.store import ProjectData
 from pipeline.review import ReviewError, ReviewSession, Taxonomy, TaxonomyError
 
@@ -133,7 +134,7 @@ class ProjectController(QObject):
             except (SessionDamaged, OSError, ValueError) as exc:
                 return exc
             report(progress, "opening", 0, 1, "cluster statistics")
-            return data, session, path, prepare(data, session)
+            return data, session, path, prepare(data, session, self.store.project_dir(folder))
 
         def done(out) -> None:
             if isinstance(out, Exception):
@@ -245,7 +246,7 @@ class ProjectController(QObject):
         """
         folder = Path(folder).resolve()
         source = str(folder) if source is None else source
-        run_in_process, store_root = self.run_in_process, str(self.store.root)
+        run_in_process, store_root, store = self.run_in_process, str(self.store.root), self.store
 
         def job(progress, cancel):
             if run_in_process:
@@ -255,7 +256,7 @@ class ProjectController(QObject):
             else:
                 data, session = run_and_store(config, str(folder), source, store_root, progress, cancel)
             report(progress, "loading result", 0, 1, "cluster statistics")
-            return data, session, prepare(data, session)
+            return data, session, prepare(data, session, store.project_dir(folder))
 
         def done(out) -> None:
             data, session, prepared = out
@@ -292,9 +293,18 @@ class ProjectController(QObject):
         return taxonomy
 
 
-def prepare(data: ProjectData, session: ReviewSession) -> Prepared:
-    """What installing ``session`` needs, computed on the model thread (see :class:`Prepared`)."""
-    stats = compute_cluster_stats(data.features, {c: session.members(c) for c in session.cluster_ids()})
+def prepare(data: ProjectData, session: ReviewSession, project_dir: Optional[Path] = None) -> Prepared:
+    """What installing ``session`` needs, computed on the model thread (see :class:`Prepared`); the
+    cluster statistics come from the project's cache when they match (``pipeline.project.stats_cache``)."""
+    key = stats_key(data.features, session.assignments) if project_dir is not None else None
+    stats = load_stats(project_dir, key) if key is not None else None
+    if stats is None:
+        stats = compute_cluster_stats(data.features, {c: session.members(c) for c in session.cluster_ids()})
+        if key is not None:
+            try:
+                save_stats(project_dir, stats, key)
+            except OSError:
+                pass  # a read-only store: the next open computes them again
     session_label_codes(session)  # cached for the cluster table's purities (UI thread)
     return Prepared(stats, counts_text(session), can_find_suspects(session))
 

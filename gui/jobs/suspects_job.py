@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
+from pipeline.review.label_stats import session_label_codes
+
 from pipeline.review import ReviewSession
 
 from gui.jobs.worker import JobFn
@@ -72,8 +74,9 @@ def can_find_suspects(session: Optional[ReviewSession]) -> bool:
     """True when at least two classes and three images carry labels (what the finder needs)."""
     if session is None:
         return False
-    labels = [g for g in session.given_labels if g is not None]
-    return len(labels) >= 3 and len(set(labels)) >= 2
+    codes, _ = session_label_codes(session)  # cached per session: numpy, not a loop over a million labels
+    labelled = codes[codes >= 0]
+    return len(labelled) >= 3 and len(np.unique(labelled)) >= 2
 
 
 def suspects_job(

@@ -135,7 +135,7 @@ class ThumbnailLoader(QObject):
         parent: Optional[QObject] = None,
     ) -> None:
         super().__init__(parent)
-        self.paths = list(paths)
+        self.paths = paths if isinstance(paths, list) else list(paths)  # a million-path copy costs 80 ms
         self.images = images
         self.auto_contrast = False
         self.max_bytes = max_bytes
