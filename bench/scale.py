@@ -87,6 +87,20 @@ def build_set(n: int, cache: Path) -> Path:
     return out
 
 
+def progress_log(t0: float, every: float = 60.0):
+    """A progress callback printing one line per stage change or ``every`` seconds (to stderr,
+    so a long run's log says how far it got)."""
+    last = {"t": 0.0, "stage": None}
+
+    def log(p) -> None:
+        now = time.perf_counter()
+        if p.stage != last["stage"] or now - last["t"] >= every:
+            last["t"], last["stage"] = now, p.stage
+            print(f"  [{now - t0:7.0f} s] {p.stage}: {p.done}/{p.total} {p.message}".rstrip(), file=sys.stderr, flush=True)
+
+    return log
+
+
 def child(args: argparse.Namespace) -> None:
     """One run in this process; prints one JSON line."""
     from pipeline.config import get_preset
@@ -98,7 +112,7 @@ def child(args: argparse.Namespace) -> None:
     try:
         t0 = time.perf_counter()
         result = run_pipeline(config, args.child_csv, cache_dir=scratch / "decode", store_dir=scratch / "store",
-                              streaming=args.mode == "stream")
+                              streaming=args.mode == "stream", progress=progress_log(t0))
         seconds = time.perf_counter() - t0
         metrics = result.metrics or {}
         print(json.dumps({"n": len(result.image_set), "seconds": seconds, "acc": metrics.get("acc"),

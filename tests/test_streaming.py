@@ -132,3 +132,15 @@ def test_streaming_runs_on_the_process_pool(demo, tmp_path, small_chunks):
     local = run_pipeline(config(), demo, cache_dir=False, streaming=True, engine=LocalEngine(), store_dir=tmp_path / "b")
     assert np.array_equal(pooled.features, local.features)
     assert evaluate_clustering(local.clusters.labels, pooled.clusters.labels)["acc"] == 1.0
+
+
+def test_automatic_streaming_from_the_threshold(demo, tmp_path, monkeypatch, small_chunks):
+    import pipeline.run as run
+
+    monkeypatch.setattr(run, "STREAMING_THRESHOLD", 100)
+    streamed = run_pipeline(config(), demo, cache_dir=tmp_path)  # 156 images >= 100: streams
+    assert isinstance(streamed.features, np.memmap) and "streamed" in streamed.notes[0]
+    assert (tmp_path / "streams").is_dir()
+    monkeypatch.setattr(run, "STREAMING_THRESHOLD", 10_000)
+    memory = run_pipeline(config(), demo, cache_dir=tmp_path)
+    assert not isinstance(memory.features, np.memmap)
