@@ -48,7 +48,11 @@ def store_folder(source: Any, config, cache_dir: Any) -> Path:
     if cache_dir is False:
         return Path(tempfile.mkdtemp(prefix="cluster-review-stream-"))
     root = default_cache_dir() if cache_dir is None else Path(cache_dir)
-    ident = os.path.abspath(os.fspath(source)) if isinstance(source, (str, os.PathLike)) else f"list-{id(source)}"
+    if isinstance(source, (str, os.PathLike)):
+        ident = os.path.abspath(os.fspath(source))
+    else:  # a list of items: the same list gets the same folder (first and last file, count)
+        paths = [getattr(it, "path", it) for it in source]
+        ident = f"list|{len(paths)}|{os.fspath(paths[0]) if paths else ''}|{os.fspath(paths[-1]) if paths else ''}"
     digest = hashlib.sha1(f"{ident}|{config.image_size}|{config.crop_roi}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return root / "streams" / f"{config.image_size}px-{'roi' if config.crop_roi else 'full'}-{digest}"
 
@@ -118,7 +122,8 @@ def stream_features(
         report(progress, "decode + features", done, n)
     projection = _fit_projection(config, held, progress)
 
-    folder = Path(store_dir) if store_dir is not None else store_folder(source, config, cache_dir)
+    named = source if isinstance(source, (str, os.PathLike)) else items  # a generator is spent by now
+    folder = Path(store_dir) if store_dir is not None else store_folder(named, config, cache_dir)
     dims = int(next((r.features.shape[1] for r in held.values() if len(r.ok)), 0))
     images_out = RowWriter(folder / "images.u8", (size[1], size[0], 3), np.uint8)
     features_out = RowWriter(folder / "features.f32", (dims,), np.float32)
