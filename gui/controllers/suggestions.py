@@ -65,6 +65,7 @@ class SuggestionController(QObject):
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self._start)
         review.installed.connect(self._install)
+        review.install_done.connect(self._install_done)
         review.uninstalled.connect(self._teardown)
         review.refreshed.connect(lambda *_: self.schedule())
         review.taxonomy_changed.connect(self.schedule)
@@ -80,7 +81,12 @@ class SuggestionController(QObject):
             self._zs_retry = True  # decisions lead: learn the pictograms after the first refit
         else:  # after the install's own turns (the job competes with them for the interpreter)
             self.review.later(lambda: self.review.session is s and self._start_zero_shot())
-        self.schedule()
+        if not self.review.installing:
+            self.schedule()  # else on install_done: a refit over a big review starves the install's turns
+
+    def _install_done(self) -> None:
+        if self.review.session is not None and self._project is self.review.project:
+            self.schedule()
 
     def _teardown(self) -> None:
         self.generation += 1

@@ -211,6 +211,7 @@ class ClustersPage(QSplitter):
 
     def _teardown(self) -> None:
         """Drop the shown review (models emptied: the next one may come in over several turns)."""
+        self._tree_timer.stop()
         if self.thumb_model is not None:
             self.grid.setModel(None)
             self.thumb_model.deleteLater()
@@ -309,7 +310,7 @@ class ClustersPage(QSplitter):
 
     def _update_dendrogram(self) -> None:
         st = self.review.stats
-        if st is None:
+        if st is None or self.review.session is None:
             return
         self.dendrogram.set_data(st.linkage, st.ids, [self.review.label(c) for c in st.ids])
         self.dendrogram.set_selected(self.review.selected)
