@@ -179,7 +179,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
     r = Reviewer(session, truth, "assisted")
     t0 = time.perf_counter()
     prop = Propagator().prepare(features)
-    stats = {"graph_s": time.perf_counter() - t0, "fit_s": [], "reliability": []}
+    stats = {"graph_s": time.perf_counter() - t0, "fit_s": [], "reliability": [], "propagator": prop}
     declined: dict[int, set] = {}
     feedback = ReviewFeedback(keep_feedback) if keep_feedback else None
     share = r.share()
