@@ -12,6 +12,7 @@ driver does not grow with the number of tasks. Optional extra: ``cluster-review[
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any, Callable, Iterable, Optional
 
@@ -28,6 +29,8 @@ INSTALL_HINT = "the dask engine needs the optional extra: pip install 'cluster-r
 CONNECT_TIMEOUT_S = 10
 #: How often a wait wakes up to look at the cancel token.
 _POLL_S = 0.2
+#: Seconds without any finished task, while the cluster has no worker, before giving up.
+NO_WORKER_GRACE_S = 60
 _NOT_YET = object()
 
 
@@ -62,6 +65,11 @@ class DaskEngine(Engine):
     ``address``: a scheduler address (``tcp://10.0.0.5:8786``); ``None`` starts a local
     cluster of ``n_workers`` processes (default 2) with ``threads_per_worker`` threads.
     ``max_in_flight``: tasks submitted but not yet handed back (default 2 per worker thread).
+    ``stall_timeout_s``: give up when no task finishes for this long (default: never while
+    the cluster has workers; after :data:`NO_WORKER_GRACE_S` without any).
+    ``worker_profiler``: keep Dask's sampling profiler on in local workers (off by default:
+    it takes the GIL every 10 ms, which on a busy machine stalls the task thread behind it;
+    ``bench/engine.py --profiler`` measures both).
     """
 
     name = "dask"
@@ -73,15 +81,18 @@ class DaskEngine(Engine):
         threads_per_worker: int = 1,
         max_in_flight: Optional[int] = None,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        stall_timeout_s: Optional[float] = None,
+        worker_profiler: bool = False,
     ) -> None:
         if distributed is None:
             raise EngineError(INSTALL_HINT)
         if address is not None and n_workers is not None:
             raise EngineError("n_workers is for the local cluster; a scheduler address brings its own workers")
         self.address = address
+        self.stall_timeout_s = stall_timeout_s
         self.cluster = None
         if address is None:
-            self.cluster = self._start_local(n_workers or 2, threads_per_worker)
+            self.cluster = self._start_local(n_workers or 2, threads_per_worker, worker_profiler)
             address = self.cluster.scheduler_address
         else:
             _probe(address, connect_timeout_s)
@@ -94,16 +105,19 @@ class DaskEngine(Engine):
         self.max_in_flight = max(1, int(max_in_flight or 2 * threads))
 
     @staticmethod
-    def _start_local(n_workers: int, threads_per_worker: int):
+    def _start_local(n_workers: int, threads_per_worker: int, worker_profiler: bool):
+        import dask
+
         try:
-            return distributed.LocalCluster(
-                n_workers=int(n_workers),
-                threads_per_worker=int(threads_per_worker),
-                processes=True,
-                host="127.0.0.1",  # loopback only: nothing is exposed to the network
-                dashboard_address="127.0.0.1:0",  # no fixed port to collide on; loopback only
-                silence_logs=logging.ERROR,
-            )
+            with dask.config.set({"distributed.worker.profile.enabled": bool(worker_profiler)}):
+                return distributed.LocalCluster(
+                    n_workers=int(n_workers),
+                    threads_per_worker=int(threads_per_worker),
+                    processes=True,
+                    host="127.0.0.1",  # loopback only: nothing is exposed to the network
+                    dashboard_address="127.0.0.1:0",  # no fixed port to collide on; loopback only
+                    silence_logs=logging.CRITICAL,  # task errors reach the driver as exceptions
+                )
         except Exception as exc:
             raise EngineError(f"cannot start a local Dask cluster: {exc}") from None
 
@@ -140,6 +154,7 @@ class DaskEngine(Engine):
         run_id = uuid.uuid4().hex[:8]
         futures: dict[int, Any] = {}  # index -> future, submitted and not yet handed back
         next_submit = next_yield = finished = 0
+        last_progress = time.monotonic()
         try:
             while next_yield < total:
                 check_cancel(cancel)
@@ -158,9 +173,13 @@ class DaskEngine(Engine):
                     elif f.status in ("cancelled", "lost"):
                         raise EngineError("the Dask cluster dropped a task (a worker or the scheduler went away)")
                 done_now = next_yield + sum(1 for f in futures.values() if f.status == "finished")
+                if finished < done_now:
+                    last_progress = time.monotonic()
                 while finished < done_now:  # one report per finished task
                     finished += 1
                     report(progress, stage, finished, total)
+                if result is _NOT_YET:
+                    self._check_stalled(stage, time.monotonic() - last_progress)
                 if result is not _NOT_YET:
                     del futures[next_yield]
                     head.release()
@@ -177,17 +196,31 @@ class DaskEngine(Engine):
                 except Exception:  # a client already closing cannot cancel; nothing is left to stop
                     pass
 
+    def _check_stalled(self, stage: str, idle_s: float) -> None:
+        """Raise :class:`EngineError` when the work cannot go on (no workers, or too long idle)."""
+        if self.stall_timeout_s is not None and idle_s > self.stall_timeout_s:
+            raise EngineError(f"no {stage} task finished on the Dask cluster for {idle_s:.0f} s")
+        if idle_s > NO_WORKER_GRACE_S and not self.client.nthreads():
+            raise EngineError(f"the Dask cluster has had no workers for {idle_s:.0f} s during {stage}")
+
     def close(self) -> None:
-        """Disconnect; shut down the local cluster if this engine started it."""
+        """Disconnect; shut down the local cluster if this engine started it. Never raises:
+        a worker that does not stop in time is left to the cluster's own clean-up."""
         client = getattr(self, "client", None)
         if client is not None:
-            client.close()
+            try:
+                client.close(timeout=CONNECT_TIMEOUT_S)
+            except Exception:  # an unreachable scheduler: nothing is left to disconnect
+                pass
             self.client = None
         self._close_cluster()
 
     def _close_cluster(self) -> None:
         if self.cluster is not None:
-            self.cluster.close()
+            try:
+                self.cluster.close(timeout=30)
+            except Exception:  # workers that do not stop in time are killed by their nannies' exit
+                pass
             self.cluster = None
 
 
