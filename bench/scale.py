@@ -9,7 +9,7 @@ N rows are a random draw. Each run is its own subprocess; its peak RSS comes fro
 hits from earlier runs).
 
     python bench/scale.py --n 10000,40000,160000,640000,1000000 [--compare 40000] [--no-crop]
-                          [--preset best] [--cache DIR] [--log FILE]
+                          [--preset best] [--cache DIR] [--pca-sample N]
 
 ``--compare N,..`` also runs today's in-memory path (``streaming=False``) at those N for the
 ACC / time / memory ratios. The time and memory exponents are log-log fits over the streamed
@@ -108,6 +108,10 @@ def child(args: argparse.Namespace) -> None:
 
     config = get_preset(args.preset)
     config.crop_roi = not args.no_crop
+    if args.pca_sample:
+        import pipeline.streaming as streaming
+
+        streaming.PCA_SAMPLE = args.pca_sample
     scratch = Path(tempfile.mkdtemp(prefix="scale-run-", dir=args.cache))
     try:
         t0 = time.perf_counter()
@@ -125,6 +129,7 @@ def child(args: argparse.Namespace) -> None:
 def run_child(csv_path: Path, mode: str, args) -> dict:
     cmd = [sys.executable, __file__, "--child-csv", str(csv_path), "--mode", mode, "--preset", args.preset,
            "--cache", str(args.cache)] + (["--no-crop"] if args.no_crop else [])
+    cmd += ["--pca-sample", str(args.pca_sample)] if args.pca_sample else []
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     out = proc.stdout.read()
@@ -155,6 +160,7 @@ def main() -> None:
     parser.add_argument("--preset", default="best")
     parser.add_argument("--no-crop", action="store_true", help="whole frames instead of the GTSRB ROIs")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--pca-sample", type=int, default=0, help="images the streamed PCA fits on (default: the pipeline's)")
     parser.add_argument("--child-csv", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="stream", help=argparse.SUPPRESS)
     args = parser.parse_args()
