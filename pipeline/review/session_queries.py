@@ -70,11 +70,33 @@ class SessionQueries:
         """True when the final class differs from the given label (``None`` == unlabeled)."""
         return self.class_of_image(i) != self.given_labels[int(i)]
 
+    def _given_codes(self) -> tuple[np.ndarray, dict]:
+        """Integer codes of the given labels (-1: unlabeled) and the code of each label; computed once
+        per ``given_labels`` list (they never change during a review) with C-level calls only."""
+        cached = getattr(self, "_codes_cache", None)
+        if cached is None or cached[0] is not self.given_labels:
+            index = {g: k for k, g in enumerate(sorted(set(self.given_labels) - {None}))}
+            index[None] = -1
+            codes = np.fromiter(map(index.__getitem__, self.given_labels), np.int64, len(self.given_labels))
+            cached = (self.given_labels, codes, index)
+            self._codes_cache = cached
+        return cached[1], cached[2]
+
     def changed_mask(self) -> np.ndarray:
-        """:meth:`is_changed` for every image."""
-        given = np.empty(len(self), dtype=object)
-        given[:] = self.given_labels
-        return np.asarray(self._final_array() != given, dtype=bool).reshape(len(self))
+        """:meth:`is_changed` for every image (integer compares over cached label codes)."""
+        given, index = self._given_codes()
+        final = given.copy()
+        if self.cluster_names:
+            ids = np.array(sorted(self.cluster_names), dtype=np.int64)
+            names = np.array([index.get(self.cluster_names[c], -2) for c in ids.tolist()], dtype=np.int64)
+            named = _in_clusters(self.assignments, ids)
+            final[named] = names[np.searchsorted(ids, self.assignments[named])]
+        if self.rejected:
+            final[index_array(self.rejected)] = -1
+        if self.image_labels:
+            where = index_array(self.image_labels.keys())
+            final[where] = [index.get(v, -2) for v in self.image_labels.values()]
+        return final != given
 
     def is_reviewed(self, i: int) -> bool:
         """True if image ``i`` was reviewed itself or its cluster is accepted or named."""
