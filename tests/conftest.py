@@ -34,3 +34,16 @@ def _private_cache_dir(tmp_path_factory):
     os.environ["CLUSTER_REVIEW_CACHE"] = str(tmp_path_factory.mktemp("user-cache"))
     os.environ["CLUSTER_REVIEW_HOME"] = str(tmp_path_factory.mktemp("user-data"))
     yield
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """scikit-learn's digits as L2-normalised PCA-30 features and string labels (suggestion tests)."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.decomposition import PCA
+
+    d = load_digits()
+    x = PCA(30, random_state=0).fit_transform(d.data.astype(np.float32))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), np.array([str(v) for v in d.target], dtype=object)

@@ -46,15 +46,6 @@ def test_empty_suggestions_give_empty_plans():
     assert len(bulk_accept_plan(session, empty, 0.5)) == 0 and len(disagreement_plan(session, empty, 0.5)) == 0
 
 
-@pytest.fixture(scope="module")
-def digits():
-    from sklearn.datasets import load_digits
-    from sklearn.decomposition import PCA
-
-    d = load_digits()
-    x = PCA(30, random_state=0).fit_transform(d.data.astype(np.float32))
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x.astype(np.float32), np.array([str(v) for v in d.target], dtype=object)
 
 
 def test_disagreement_plan_relabels_an_image_a_named_cluster_holds_wrongly(digits):

@@ -4,21 +4,12 @@ import pytest
 
 from pipeline.review.session import ReviewSession
 from pipeline.suggest import Propagator, Suggestions, calibrated_suggestions
-from pipeline.suggest.calibration import EvidenceCalibrator, reliability_table
+from pipeline.suggest.calibration import EvidenceCalibrator
 from pipeline.suggest.history import SuggestionHistory
 from pipeline.suggest.novelty import COLUMNS, evidence, group_centroids
 from pipeline.suggest.propagation import exclude_declined
 
 
-@pytest.fixture(scope="module")
-def digits():
-    from sklearn.datasets import load_digits
-    from sklearn.decomposition import PCA
-
-    d = load_digits()
-    x = PCA(30, random_state=0).fit_transform(d.data.astype(np.float32))
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x.astype(np.float32), np.array([str(v) for v in d.target], dtype=object)
 
 
 @pytest.fixture(scope="module")

@@ -1,21 +1,11 @@
 """Propagation from reviewer decisions on sklearn digits (no shared data)."""
 import numpy as np
-import pytest
 
 from pipeline.review.session import ReviewSession
 from pipeline.suggest import Propagator, decided_labels, undecided_mask
 from pipeline.suggest.propagation import disagreements
 
 
-@pytest.fixture(scope="module")
-def digits():
-    from sklearn.datasets import load_digits
-    from sklearn.decomposition import PCA
-
-    d = load_digits()
-    x = PCA(30, random_state=0).fit_transform(d.data.astype(np.float32))
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x.astype(np.float32), np.array([str(v) for v in d.target], dtype=object)
 
 
 def _session(y, clusters):
