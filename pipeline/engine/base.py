@@ -13,7 +13,6 @@ class Engine(ABC):
 
     name: str = "engine"
 
-    @abstractmethod
     def map_ordered(
         self,
         fn: Callable[[Any], Any],
@@ -29,6 +28,11 @@ class Engine(ABC):
         they come, so memory does not grow with the number of tasks), report ``stage``
         progress per finished task and stop at the next task boundary when ``cancel`` is set.
         """
+        return self._map(fn, tasks, stage, progress, cancel)
+
+    @abstractmethod
+    def _map(self, fn, tasks, stage, progress, cancel) -> Iterator[Any]:
+        """What :meth:`map_ordered` runs: each engine's own ordered, bounded map."""
 
     def close(self) -> None:
         """Release workers or connections (a no-op for the local engine)."""
@@ -45,7 +49,7 @@ class LocalEngine(Engine):
 
     name = "local"
 
-    def map_ordered(self, fn, tasks, *, stage="tasks", progress=None, cancel=None):
+    def _map(self, fn, tasks, stage, progress, cancel):
         tasks = list(tasks)
         for i, task in enumerate(tasks):
             check_cancel(cancel)

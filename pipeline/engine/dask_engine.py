@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Optional
 
-from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
+from pipeline.core.progress import check_cancel, report
 from pipeline.engine.base import Engine
 
 try:
@@ -137,15 +137,7 @@ class DaskEngine(Engine):
         arguments (Dask hands the worker the object itself)."""
         return self.client.scatter(obj)
 
-    def map_ordered(
-        self,
-        fn: Callable[[Any], Any],
-        tasks: Iterable[Any],
-        *,
-        stage: str = "tasks",
-        progress: Optional[ProgressCallback] = None,
-        cancel: Optional[CancelToken] = None,
-    ):
+    def _map(self, fn, tasks, stage, progress, cancel):
         tasks = list(tasks)
         return self._ordered(fn, tasks, stage, progress, cancel)
 

@@ -12,9 +12,9 @@ import multiprocessing
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Optional
 
-from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
+from pipeline.core.progress import check_cancel, report
 from pipeline.engine.base import Engine
 
 
@@ -43,15 +43,7 @@ class ProcessPoolEngine(Engine):
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
         return self._pool
 
-    def map_ordered(
-        self,
-        fn: Callable[[Any], Any],
-        tasks: Iterable[Any],
-        *,
-        stage: str = "tasks",
-        progress: Optional[ProgressCallback] = None,
-        cancel: Optional[CancelToken] = None,
-    ) -> Iterator[Any]:
+    def _map(self, fn, tasks, stage, progress, cancel):
         total = len(tasks) if hasattr(tasks, "__len__") else 0
         pool = self._executor()
         queue = iter(tasks)
