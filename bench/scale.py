@@ -4,12 +4,16 @@ Inputs are built without copying data into the project: the shared GTSRB Train J
 hard-linked several times into a cache folder outside the repository (reused across runs);
 without the shared data, a synthetic demo set is written there once and linked instead.
 Each N gets a GTSRB-style CSV (ROI, class) over a seeded shuffle of every copy, so the first
-N rows are a random draw. Each run is its own subprocess; its peak RSS comes from
-``wait4``'s rusage. Every run gets a fresh, empty decode cache and stream store (no cache
-hits from earlier runs).
+N rows are a random draw. Each run is its own subprocess. Its memory is the whole process
+tree's (the driver and the pool's workers), sampled from ``/proc`` every 0.25 s
+(:class:`TreeMemory`): ``peak MB`` is the largest sum of the tree's RSS (pages the forked
+workers share with the driver count twice, so it is an upper bound), ``PSS`` the largest
+sum of proportional set sizes (shared pages split), plus each process's own peak (the
+driver's from ``wait4``'s rusage). Every run gets a fresh, empty decode cache and stream
+store (no cache hits from earlier runs), removed after the run.
 
     python bench/scale.py --n 10000,40000,160000,640000,1000000 [--compare 40000] [--no-crop]
-                          [--preset best] [--cache DIR] [--pca-sample N]
+                          [--preset best] [--cache DIR] [--pca-sample N] [--seed S]
 
 ``--compare N,..`` also runs today's in-memory path (``streaming=False``) at those N for the
 ACC / time / memory ratios. The time and memory exponents are log-log fits over the streamed
@@ -26,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -108,6 +113,7 @@ def child(args: argparse.Namespace) -> None:
 
     config = get_preset(args.preset)
     config.crop_roi = not args.no_crop
+    config.seed = args.seed
     if args.pca_sample:
         import pipeline.streaming as streaming
 
@@ -126,20 +132,89 @@ def child(args: argparse.Namespace) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _tree(root: int) -> list[int]:
+    """``root`` and every live descendant (from ``/proc/<pid>/stat``'s parent ids)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(parents.get(pid, []))
+    return out
+
+
+def _rss_pss_kb(pid: int) -> tuple[int, int]:
+    """``(rss, pss)`` of one process in KiB (zeros once it has gone)."""
+    values = {"Rss:": 0, "Pss:": 0}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                parts = line.split()
+                key = parts[0].decode()
+                if key in values:
+                    values[key] = int(parts[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return values["Rss:"], values["Pss:"]
+
+
+class TreeMemory:
+    """Samples a process tree's memory every ``every`` seconds on a thread until :meth:`stop`."""
+
+    def __init__(self, root: int, every: float = 0.25) -> None:
+        self.root, self.every = root, every
+        self.peak_rss_kb = self.peak_pss_kb = 0
+        self.own_peak_kb: dict[int, int] = {}  # pid -> its largest sampled RSS
+        self.processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pids = _tree(self.root)
+            sizes = [_rss_pss_kb(pid) for pid in pids]
+            self.peak_rss_kb = max(self.peak_rss_kb, sum(r for r, _ in sizes))
+            self.peak_pss_kb = max(self.peak_pss_kb, sum(p for _, p in sizes))
+            self.processes = max(self.processes, len(pids))
+            for pid, (rss, _) in zip(pids, sizes):
+                self.own_peak_kb[pid] = max(self.own_peak_kb.get(pid, 0), rss)
+            self._stop.wait(self.every)
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        workers = [kb for pid, kb in self.own_peak_kb.items() if pid != self.root]
+        return {"tree_rss_mb": self.peak_rss_kb / 1024.0, "tree_pss_mb": self.peak_pss_kb / 1024.0,
+                "worker_peak_mb": max(workers, default=0) / 1024.0, "processes": self.processes}
+
+
 def run_child(csv_path: Path, mode: str, args) -> dict:
     cmd = [sys.executable, __file__, "--child-csv", str(csv_path), "--mode", mode, "--preset", args.preset,
-           "--cache", str(args.cache)] + (["--no-crop"] if args.no_crop else [])
+           "--cache", str(args.cache), "--seed", str(args.seed)] + (["--no-crop"] if args.no_crop else [])
     cmd += ["--pca-sample", str(args.pca_sample)] if args.pca_sample else []
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    memory = TreeMemory(proc.pid)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    tree = memory.stop()
+    tree.update(driver_peak_mb=usage.ru_maxrss / 1024.0)
+    tree["peak_mb"] = max(tree["tree_rss_mb"], tree["driver_peak_mb"])
     lines = [line for line in out.splitlines() if line.startswith("{")]
     if os.waitstatus_to_exitcode(status) != 0 or not lines:
-        return {"error": f"exit {os.waitstatus_to_exitcode(status)}", "wall": wall, "peak_mb": usage.ru_maxrss / 1024}
+        return {"error": f"exit {os.waitstatus_to_exitcode(status)}", "wall": wall, **tree}
     data = json.loads(lines[-1])
-    data.update(wall=wall, peak_mb=usage.ru_maxrss / 1024.0)
+    data.update(wall=wall, **tree)
     return data
 
 
@@ -161,6 +236,7 @@ def main() -> None:
     parser.add_argument("--no-crop", action="store_true", help="whole frames instead of the GTSRB ROIs")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--pca-sample", type=int, default=0, help="images the streamed PCA fits on (default: the pipeline's)")
+    parser.add_argument("--seed", type=int, default=0, help="the run's seed (PCA sample, micro-clusters, PCA solver)")
     parser.add_argument("--child-csv", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="stream", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -170,7 +246,7 @@ def main() -> None:
     ns = [int(v) for v in args.n.split(",") if v]
     compare = {int(v) for v in args.compare.split(",") if v}
     print(f"# {machine_line()}; preset {args.preset}, {'whole frames' if args.no_crop else 'ROI crops'}; "
-          f"load at start {load()}", flush=True)
+          f"seed {args.seed}; load at start {load()}", flush=True)
     rows, done = [], []
     for n in sorted(set(ns) | compare):
         csv_path = build_set(n, args.cache)
@@ -180,11 +256,14 @@ def main() -> None:
             if "error" in r:
                 print(f"n {n} {mode}: FAILED ({r['error']}) after {r['wall']:.0f} s, peak {r['peak_mb']:.0f} MB", flush=True)
                 continue
-            line = (f"n {n} {mode}: {r['seconds']:.1f} s, {n / r['seconds']:.0f} images/s, peak {r['peak_mb']:.0f} MB, "
+            line = (f"n {n} {mode}: {r['seconds']:.1f} s, {n / r['seconds']:.0f} images/s, peak {r['peak_mb']:.0f} MB "
+                    f"(tree of {r['processes']}: PSS {r['tree_pss_mb']:.0f} MB; driver {r['driver_peak_mb']:.0f} MB, "
+                    f"largest worker {r['worker_peak_mb']:.0f} MB), "
                     f"ACC {r['acc']:.3f}, NMI {r['nmi']:.3f} (features {r['timings'].get('features', r['timings'].get('load', 0)):.0f} s, "
                     f"cluster {r['timings']['cluster']:.0f} s; load {load()})")
             print(line, flush=True)
-            rows.append([n, mode, round(r["seconds"], 1), round(n / r["seconds"]), round(r["peak_mb"]), r["acc"], r["nmi"]])
+            rows.append([n, mode, round(r["seconds"], 1), round(n / r["seconds"]), round(r["peak_mb"]), round(r["tree_pss_mb"]),
+                         round(r["driver_peak_mb"]), round(r["worker_peak_mb"]), r["acc"], r["nmi"]])
             if mode == "stream":
                 done.append((n, r["seconds"], r["peak_mb"]))
     for n in sorted(compare & set(ns)):
@@ -192,8 +271,9 @@ def main() -> None:
         st = [row for row in rows if row[0] == n and row[1] == "stream"]
         if mem and st:
             print(f"n {n}: streamed / in memory: time {st[0][2] / mem[0][2]:.2f}x, peak {st[0][4] / mem[0][4]:.2f}x, "
-                  f"ACC {st[0][5] - mem[0][5]:+.3f}", flush=True)
-    print(markdown_table(["N", "path", "seconds", "images/s", "peak MB", "ACC", "NMI"], rows), flush=True)
+                  f"ACC {st[0][8] - mem[0][8]:+.3f}", flush=True)
+    print(markdown_table(["N", "path", "seconds", "images/s", "peak MB (tree RSS)", "tree PSS MB", "driver MB",
+                          "worker MB", "ACC", "NMI"], rows), flush=True)
     if not done:
         sys.exit("no streamed run finished")
     n_all, t_all, m_all = zip(*done)

@@ -130,6 +130,7 @@ def run_pipeline(
     streaming: Optional[bool] = None,
     micro_clusterer: Any = None,
     store_dir: Any = None,
+    keep_store: Optional[bool] = None,
 ) -> PipelineResult:
     """Load ``source``, cluster it per ``config`` and score against given labels if any.
 
@@ -138,7 +139,9 @@ def run_pipeline(
     folder's ``streams/``), then clusters in two stages above
     :data:`pipeline.clustering.large.TWO_STAGE_THRESHOLD` images; ``False`` holds everything
     in memory; ``None`` streams from :data:`STREAMING_THRESHOLD` images or when a non-local
-    ``engine`` is given. ``micro_clusterer`` replaces the micro-cluster stage
+    ``engine`` is given. The streamed store is removed when the run ends (its arrays stay
+    readable through the result's memory maps on POSIX), failed or not, unless ``keep_store``
+    (default: kept when ``store_dir`` is given). ``micro_clusterer`` replaces the micro-cluster stage
     (``(features, n_micro, seed, progress, cancel) -> labels``, e.g. k-means on a cluster).
     """
     config.validate()
@@ -153,14 +156,18 @@ def run_pipeline(
     if streaming and not isinstance(source, ImageSet):
         return _run_streaming(
             config, source, found=found, engine=engine, micro_clusterer=micro_clusterer, store_dir=store_dir,
+            keep_store=store_dir is not None if keep_store is None else bool(keep_store),
             cache_dir=cache_dir, progress=progress, cancel=cancel,
         )
     return _run_in_memory(config, source, progress=progress, cancel=cancel, cache_dir=cache_dir)
 
 
-def _run_streaming(config, source, *, found, engine, micro_clusterer, store_dir, cache_dir, progress, cancel):
+def _run_streaming(config, source, *, found, engine, micro_clusterer, store_dir, keep_store, cache_dir, progress, cancel):
     """Stream decode + features into memory-mapped arrays, then cluster them (two-stage
-    above :data:`pipeline.clustering.large.TWO_STAGE_THRESHOLD` images)."""
+    above :data:`pipeline.clustering.large.TWO_STAGE_THRESHOLD` images); the store goes
+    afterwards unless ``keep_store`` (a cluster's k-means reads it by path until then)."""
+    from pipeline.io.image_store import remove_store
+
     from pipeline.clustering.large import cluster_large
     from pipeline.engine import make_engine
     from pipeline.evaluate import evaluate_clustering
@@ -172,21 +179,26 @@ def _run_streaming(config, source, *, found, engine, micro_clusterer, store_dir,
     engine = make_engine("local") if own_engine else engine
     try:
         streamed = stream_features(
-            config, source, engine=engine, store_dir=store_dir, cache_dir=cache_dir,
+            config, source, engine=engine, store_dir=store_dir, cache_dir=cache_dir, keep_store=keep_store,
             progress=progress, cancel=cancel, found=found,
         )
     finally:
         if own_engine:
             engine.close()
     timings["features"] = time.perf_counter() - t0  # decoding included: one pass does both
-    config = fit_to_images(config, len(streamed.image_set))
-    t0 = time.perf_counter()
-    clusters, notes = cluster_large(streamed.features, config, micro_clusterer=micro_clusterer, progress=progress, cancel=cancel)
-    timings["cluster"] = time.perf_counter() - t0
+    try:
+        config = fit_to_images(config, len(streamed.image_set))
+        t0 = time.perf_counter()
+        clusters, notes = cluster_large(streamed.features, config, micro_clusterer=micro_clusterer, progress=progress, cancel=cancel)
+        timings["cluster"] = time.perf_counter() - t0
+    finally:
+        if not keep_store:
+            remove_store(streamed.store)
     labels = streamed.image_set.labels
     metrics = evaluate_clustering(labels, clusters.labels) if labels is not None else None
     timings["total"] = sum(timings.values())
-    notes.insert(0, f"streamed in chunks of {CHUNK} on the {engine.name} engine; arrays in {streamed.store}")
+    where = f"arrays kept in {streamed.store}" if keep_store else "arrays memory-mapped from a store removed after the run"
+    notes.insert(0, f"streamed in chunks of {CHUNK} on the {engine.name} engine; {where}")
     report(progress, "done", 1, 1)
     return PipelineResult(config, streamed.image_set, streamed.features, clusters, metrics, timings, notes)
 

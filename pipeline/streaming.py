@@ -1,8 +1,8 @@
 """Decode and extract features chunk by chunk into memory-mapped arrays (bounded memory).
 
-The streaming path of :func:`pipeline.run.run_pipeline`: a sample of chunks runs first
-(raw features kept, the PCA fitted on them), then every other chunk runs with the fitted
-projection, so workers return reduced features. Images and reduced features are appended
+The streaming path of :func:`pipeline.run.run_pipeline`: a uniform random sample of the
+images runs first (raw features kept, the PCA fitted on them), then every chunk of the
+rest runs with the fitted projection, so workers return reduced features. Images and reduced features are appended
 in file order to an on-disk store (:mod:`pipeline.io.image_store`) and come back memory-mapped:
 the process holds one chunk in flight per worker plus the sample, whatever the number of images.
 """
@@ -22,12 +22,12 @@ from pipeline.core.paths import default_cache_dir
 from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
 from pipeline.engine.base import Engine
 from pipeline.features.chunked import ChunkResult, ChunkTask, Projection, check_streamable, run_chunk
-from pipeline.io.image_store import RowWriter
+from pipeline.io.image_store import RowWriter, claim_store, remove_store, sweep_stores
 from pipeline.reduction import Reducer
 
 #: Images per task: a multiple of the HOG batch; ~1.5 MB of images and features in flight each.
 CHUNK = 512
-#: Images whose raw features fit the PCA (whole chunks picked at random across the set).
+#: Images whose raw features fit the PCA (drawn uniformly at random from the whole set).
 PCA_SAMPLE = 16384
 
 
@@ -43,10 +43,11 @@ class StreamedSet:
 
 
 def store_folder(source: Any, config, cache_dir: Any) -> Path:
-    """Where a run's arrays go: ``<cache>/streams/<source, size, ROI digest>`` (reused, replaced
-    atomically by each run), or a fresh temporary folder when ``cache_dir`` is ``False``."""
+    """A fresh folder for one run's arrays: ``<cache>/streams/<size, ROI, source digest>-<random>``,
+    or a temporary folder when ``cache_dir`` is ``False``. Stores left there (kept ones, or a
+    crashed run's) are swept first (:func:`~pipeline.io.image_store.sweep_stores`)."""
     if cache_dir is False:
-        return Path(tempfile.mkdtemp(prefix="cluster-review-stream-"))
+        return claim_store(Path(tempfile.mkdtemp(prefix="cluster-review-stream-")))
     root = default_cache_dir() if cache_dir is None else Path(cache_dir)
     if isinstance(source, (str, os.PathLike)):
         ident = os.path.abspath(os.fspath(source))
@@ -54,7 +55,11 @@ def store_folder(source: Any, config, cache_dir: Any) -> Path:
         paths = [getattr(it, "path", it) for it in source]
         ident = f"list|{len(paths)}|{os.fspath(paths[0]) if paths else ''}|{os.fspath(paths[-1]) if paths else ''}"
     digest = hashlib.sha1(f"{ident}|{config.image_size}|{config.crop_roi}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return root / "streams" / f"{config.image_size}px-{'roi' if config.crop_roi else 'full'}-{digest}"
+    streams = root / "streams"
+    sweep_stores(streams)
+    streams.mkdir(parents=True, exist_ok=True)
+    prefix = f"{config.image_size}px-{'roi' if config.crop_roi else 'full'}-{digest}-"
+    return claim_store(Path(tempfile.mkdtemp(prefix=prefix, dir=streams)))
 
 
 def projection_from(reducer: Reducer, scales: Optional[np.ndarray]) -> Projection:
@@ -90,12 +95,20 @@ def stream_features(
     engine: Engine,
     store_dir: Optional[Path] = None,
     cache_dir: Any = None,
+    keep_store: Optional[bool] = None,
     progress: Optional[ProgressCallback] = None,
     cancel: Optional[CancelToken] = None,
     found: Any = None,
 ) -> StreamedSet:
     """Decode ``source`` at the config's size and compute its reduced features in chunks on
-    ``engine`` (``found``: the source's :class:`~pipeline.io.sources.Discovery` if already made)."""
+    ``engine`` (``found``: the source's :class:`~pipeline.io.sources.Discovery` if already made).
+
+    The PCA fits on :data:`PCA_SAMPLE` images drawn uniformly from the whole set (a seeded
+    random subset, so a class-sorted listing gives an unbiased sample); they are decoded first,
+    kept, and merged back into their places, so every image is decoded once. On an error or a
+    cancel the store folder is removed unless it is kept (``keep_store``; default: kept when
+    ``store_dir`` is given, the previous committed arrays then stay).
+    """
     from pipeline.io.decode import normalize_size
     from pipeline.io.sources import SourceError, discover
 
@@ -104,46 +117,52 @@ def stream_features(
     items = found.items
     size = normalize_size(config.image_size)
     n = len(items)
-    starts = list(range(0, n, CHUNK))
-    rng = np.random.default_rng(config.seed)
-    n_sample = min(len(starts), max(1, -(-PCA_SAMPLE // CHUNK)))
-    sample = set(rng.choice(len(starts), n_sample, replace=False).tolist())
+    picked = np.sort(np.random.default_rng(config.seed).choice(n, min(n, PCA_SAMPLE), replace=False))
+    in_sample = np.zeros(n, dtype=bool)
+    in_sample[picked] = True
 
-    def task(c: int, projection: Optional[Projection]) -> ChunkTask:
-        chunk = items[starts[c] : starts[c] + CHUNK]
-        return ChunkTask([(it.path, it.roi) for it in chunk], size, list(config.features), projection, c)
+    def task(indices: np.ndarray, projection: Optional[Projection], number: int) -> ChunkTask:
+        files = [(items[i].path, items[i].roi) for i in indices.tolist()]
+        return ChunkTask(files, size, list(config.features), projection, number)
 
-    report(progress, "decode + features", 0, n, f"{n} images, PCA sample first")
-    held: dict[int, ChunkResult] = {}
-    done = 0
-    for result in engine.map_ordered(run_chunk, [task(c, None) for c in sorted(sample)], stage="features: PCA sample", cancel=cancel):
-        held[result.number] = result
-        done += len(items[starts[result.number] : starts[result.number] + CHUNK])
-        report(progress, "decode + features", done, n)
-    projection = _fit_projection(config, held, progress)
+    report(progress, "decode + features", 0, n, f"{n} images, PCA sample of {len(picked)} first")
+    groups = [picked[s : s + CHUNK] for s in range(0, len(picked), CHUNK)]
+    results = []
+    for result in engine.map_ordered(run_chunk, [task(g, None, i) for i, g in enumerate(groups)],
+                                     stage="features: PCA sample", cancel=cancel):
+        results.append(result)
+        report(progress, "decode + features", sum(len(g) for g in groups[: len(results)]), n)
+    projection = _fit_projection(config, {r.number: r for r in results}, progress)
+    sample = _SampleRows(groups, results, (size[1], size[0], 3))
+    del results
 
     named = source if isinstance(source, (str, os.PathLike)) else items  # a generator is spent by now
+    keep = store_dir is not None if keep_store is None else bool(keep_store)
     folder = Path(store_dir) if store_dir is not None else store_folder(named, config, cache_dir)
-    dims = int(next((r.features.shape[1] for r in held.values() if len(r.ok)), 0))
     images_out = RowWriter(folder / "images.u8", (size[1], size[0], 3), np.uint8)
-    features_out = RowWriter(folder / "features.f32", (dims,), np.float32)
+    features_out: Optional[RowWriter] = None
     kept: list[ImageItem] = []
     skipped: list[SkippedFile] = list(found.skipped)
+    starts = range(0, n, CHUNK)
+    rest_of = [np.flatnonzero(~in_sample[s : s + CHUNK]) + s for s in starts]
+    done = len(picked)
     try:
         rest = engine.map_ordered(
-            run_chunk, (task(c, projection) for c in range(len(starts)) if c not in sample),
-            stage="features", cancel=cancel,
+            run_chunk, (task(r, projection, c) for c, r in enumerate(rest_of) if len(r)), stage="features", cancel=cancel,
         )
-        for c in range(len(starts)):
+        for c, s in enumerate(starts):
             check_cancel(cancel)
-            result = held.pop(c) if c in sample else next(rest)
-            chunk = items[starts[c] : starts[c] + CHUNK]
-            images_out.append(result.images)
-            features_out.append(result.features.reshape(len(result.ok), dims))
-            kept.extend(chunk[i] for i in result.ok.tolist())
-            skipped.extend(SkippedFile(chunk[i].path, reason) for i, reason in sorted(result.failed.items()))
-            if c not in sample:
-                done += len(chunk)
+            result = next(rest) if len(rest_of[c]) else None
+            where, images, features, failed = sample.merge(s, min(n, s + CHUNK), rest_of[c], result)
+            if features_out is None and len(where):
+                features_out = RowWriter(folder / "features.f32", features.shape[1:], np.float32)
+            images_out.append(images)
+            if len(where):
+                features_out.append(features)
+            kept.extend(items[i] for i in where.tolist())
+            skipped.extend(SkippedFile(items[i].path, reason) for i, reason in failed)
+            done += len(rest_of[c])
+            if len(rest_of[c]):
                 report(progress, "decode + features", done, n)
         if not kept:
             first = f": {skipped[0].path}: {skipped[0].reason}" if skipped else ""
@@ -152,10 +171,46 @@ def stream_features(
         features = features_out.commit()
     except BaseException:
         images_out.abort()
-        features_out.abort()
+        if features_out is not None:
+            features_out.abort()
+        if not keep:
+            remove_store(folder)
         raise
     report(progress, "decode + features", n, n, f"{len(kept)} images, {len(skipped)} skipped")
     return StreamedSet(ImageSet(kept, images, skipped, found.layout), features, projection, folder)
+
+
+class _SampleRows:
+    """The PCA sample's decoded images and reduced features, merged back into their chunks."""
+
+    def __init__(self, groups: list[np.ndarray], results: list[ChunkResult], image_shape: tuple) -> None:
+        self.image_shape = tuple(image_shape)
+        oks = [g[r.ok] for g, r in zip(groups, results)]
+        self.where = np.concatenate(oks) if oks else np.zeros(0, np.int64)  # sorted: groups and ok ascend
+        with_rows = [r for r in results if len(r.ok)]
+        self.images = np.concatenate([r.images for r in with_rows]) if with_rows else None
+        self.features = np.concatenate([r.features for r in with_rows]) if with_rows else None
+        self.failed = sorted((int(g[i]), reason) for g, r in zip(groups, results) for i, reason in r.failed.items())
+
+    def merge(self, lo: int, hi: int, rest: np.ndarray, result: Optional[ChunkResult]):
+        """``(indices, images, features, failed)`` of images ``lo..hi-1`` in file order: the
+        chunk's ``result`` for the ``rest`` plus the sample's rows in that range."""
+        a, b = np.searchsorted(self.where, [lo, hi])
+        where = [self.where[a:b]]
+        images = [self.images[a:b]] if b > a else []
+        features = [self.features[a:b]] if b > a else []
+        failed = [(i, reason) for i, reason in self.failed if lo <= i < hi]
+        if result is not None:
+            where.append(rest[result.ok])
+            if len(result.ok):
+                images.append(result.images)
+                features.append(result.features.reshape(len(result.ok), -1))
+            failed += [(int(rest[i]), reason) for i, reason in result.failed.items()]
+        where = np.concatenate(where)
+        if not len(where):
+            return where, np.zeros((0, *self.image_shape), np.uint8), None, sorted(failed)
+        order = np.argsort(where, kind="stable")
+        return where[order], np.concatenate(images)[order], np.concatenate(features)[order], sorted(failed)
 
 
 def _fit_projection(config, held: dict[int, ChunkResult], progress) -> Projection:

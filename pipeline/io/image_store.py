@@ -6,6 +6,10 @@ JSON header (dtype, shape); both are written under temporary names and replaced 
 :meth:`RowWriter.commit` (through :mod:`pipeline.core.atomic`), so a cancelled or crashed
 run leaves the previous complete store (or none), never a half-written one.
 
+A run's store lives as long as the run: :func:`claim_store` marks the folder as a live
+process's, the run removes it afterwards (:func:`remove_store`) unless kept, and
+:func:`sweep_stores` removes what dead runs left and bounds what kept stores take.
+
 The writer appends with plain file writes rather than through a memory map: pages written
 through a map stay in the process's resident set, plain writes only in the page cache.
 """
@@ -13,6 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
+import time
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -42,6 +49,8 @@ class RowWriter:
         block = np.ascontiguousarray(block, dtype=self.dtype)
         if block.shape[1:] != self.row_shape:
             raise ValueError(f"rows of shape {block.shape[1:]} do not fit a store of {self.row_shape}")
+        if not len(block):
+            return  # a chunk whose files all failed (memoryview cannot cast an empty shape)
         self._fh.write(memoryview(block).cast("B"))
         self.rows += len(block)
 
@@ -90,3 +99,95 @@ def open_rows(path) -> Optional[np.memmap]:
     if shape[0] == 0:
         return np.zeros(shape, dtype)  # a zero-length file cannot be mapped
     return np.memmap(path, dtype=dtype, mode="r", shape=shape)
+
+
+# --------------------------------------------------------------------------- store lifetime
+
+#: Stores under one ``streams/`` folder are kept up to this many bytes in all (least
+#: recently used removed first); a run removes its own store unless it is asked to keep it.
+STREAMS_MAX_BYTES = 16 * 1024**3
+#: A store untouched this long whose owner cannot be checked counts as left over by a dead run.
+IDLE_SECONDS = 3600.0
+OWNER = ".owner.json"
+
+
+def claim_store(folder) -> Path:
+    """Mark ``folder`` as this process's store (host and pid), so a sweep spares it while we live."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / OWNER, {"host": socket.gethostname(), "pid": os.getpid()})
+    return folder
+
+
+def remove_store(folder) -> None:
+    """Remove a store folder (arrays already memory-mapped stay readable on POSIX until closed)."""
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _owner_alive(folder: Path) -> Optional[bool]:
+    """``True``/``False`` when the owner is a process on this host, ``None`` when unknown."""
+    try:
+        owner = json.loads((folder / OWNER).read_text(encoding="utf-8"))
+        if owner.get("host") != socket.gethostname():
+            return None
+        os.kill(int(owner["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return True
+
+
+def _usage(folder: Path) -> tuple[int, float]:
+    """``(bytes, last modification)`` of the files in ``folder``."""
+    size, newest = 0, folder.stat().st_mtime
+    for entry in folder.iterdir():
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        size += st.st_size
+        newest = max(newest, st.st_mtime)
+    return size, newest
+
+
+def sweep_stores(root, *, max_bytes: int = STREAMS_MAX_BYTES, idle_seconds: float = IDLE_SECONDS) -> list[Path]:
+    """Remove the stores under ``root`` a run left behind; returns the folders removed.
+
+    A store whose owner process has ended goes when it is unfinished (a crash or kill); a
+    live owner's store stays; of the rest, the least recently used go until the total is at
+    most ``max_bytes``. A store with no checkable owner counts as ended after ``idle_seconds``.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    removed, finished = [], []
+    now = time.time()
+    for folder in root.iterdir():
+        if not folder.is_dir():
+            continue
+        try:
+            size, newest = _usage(folder)
+        except OSError:
+            continue
+        alive = _owner_alive(folder)
+        if alive is None:
+            alive = now - newest < idle_seconds
+        if alive:
+            continue
+        complete = all(open_rows(folder / name) is not None for name in ("images.u8", "features.f32"))
+        if not complete:
+            remove_store(folder)
+            removed.append(folder)
+        else:
+            finished.append((newest, size, folder))
+    total = sum(size for _, size, _ in finished)
+    for _, size, folder in sorted(finished):
+        if total <= max_bytes:
+            break
+        remove_store(folder)
+        removed.append(folder)
+        total -= size
+    return removed
