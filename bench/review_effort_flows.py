@@ -175,12 +175,15 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
     from pipeline.suggest.calibration import ReviewFeedback, calibrated_suggestions
     from pipeline.suggest.queue import cluster_items
     from pipeline.suggest.decided import undecided_mask
+    from pipeline.suggest.refusals import MoveRefusals
 
     r = Reviewer(session, truth, "assisted")
     t0 = time.perf_counter()
     prop = Propagator().prepare(features)
     stats = {"graph_s": time.perf_counter() - t0, "fit_s": [], "reliability": [], "propagator": prop}
     declined: dict[int, set] = {}
+    refusals = MoveRefusals(declined)  # as in the window: moving images out of a named cluster refuses its name
+    session.add_listener(lambda edit: refusals.on_edit(session, edit))
     feedback = ReviewFeedback(keep_feedback) if keep_feedback else None
     share = r.share()
     step = 0

@@ -9,7 +9,11 @@ they are shown until the first decision. After every edit (debounced, so a burst
 edits costs one refit) it
 snapshots the decisions on the UI thread and refits on the model thread as a background
 job (:mod:`gui.jobs.suggest_job`); a result whose generation is no longer the latest is
-dropped. :attr:`ready` fires when new suggestions are in place.
+dropped. :attr:`ready` fires when new suggestions are in place. The refit uses the evidence
+calibration: the zero-shot suggestions as prior, the classes refused per image
+(:attr:`SuggestionController.declined`: images clicked out of a bulk accept, and images moved
+out of a named cluster, kept in step with undo by ``pipeline.suggest.refusals.MoveRefusals``)
+and one ``SuggestionHistory`` per installed review, told which plans were applied.
 
 Its commands go through :class:`~gui.controllers.review.ReviewController` (one undo step
 each, with a status message): accept the suggestion of clusters, apply a bulk-accept plan
@@ -60,6 +64,10 @@ class SuggestionController(QObject):
         self._refit_retry = False  # a refit gave way to a foreground job: schedule again after it
         self._zs_retry = False  # the pictogram learning gave way to a foreground job: start again after it
         self._votes: dict[int, tuple] = {}
+        self._history = None  # pipeline.suggest.SuggestionHistory of the installed review (model thread only)
+        self._shown: list[int] = []  # images of the bulk-accept plans applied since the last snapshot
+        self._refusals = None  # pipeline.suggest.refusals.MoveRefusals over self.declined
+        self._listened = None  # the session self._on_session_edit listens to
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -74,9 +82,17 @@ class SuggestionController(QObject):
 
     # ================================================================== state
     def _install(self) -> None:
+        from pipeline.suggest.history import SuggestionHistory
+        from pipeline.suggest.refusals import MoveRefusals
+
         self._teardown()
         self._project = self.review.project
         s = self.review.session
+        self._history, self._shown = SuggestionHistory(), []
+        self._refusals = MoveRefusals(self.declined)
+        if s is not None:
+            s.add_listener(self._on_session_edit)
+            self._listened = s
         if s.cluster_names or s.image_labels:
             self._zs_retry = True  # decisions lead: learn the pictograms after the first refit
         else:  # after the install's own turns (the job competes with them for the interpreter)
@@ -88,8 +104,16 @@ class SuggestionController(QObject):
         if self.review.session is not None and self._project is self.review.project:
             self.schedule()
 
+    def _on_session_edit(self, edit) -> None:
+        """Images moved out of a named cluster were refused its name (taken back on undo)."""
+        if self._refusals is not None and self._listened is not None:
+            self._refusals.on_edit(self._listened, edit)
+
     def _teardown(self) -> None:
         self.generation += 1
+        if self._listened is not None:
+            self._listened.remove_listener(self._on_session_edit)
+        self._listened, self._refusals, self._history, self._shown = None, None, None, []
         self._timer.stop()
         self.suggestions, self._propagator, self._project = None, None, None
         self.zero_shot, self.zero_shot_source, self._zs_retry, self.zero_shot_note = None, "", False, ""
@@ -118,8 +142,10 @@ class SuggestionController(QObject):
         if self._job is not None:  # one at a time; its result is stale, the next one starts when it ends
             return
         gen, project = self.generation, r.project
-        snapshot = SessionSnapshot.of(r.session)
-        fn = suggestion_job(project.features, self._propagator, snapshot, len(r.taxonomy), self.worker_threads)
+        snapshot = SessionSnapshot.of(r.session, self.declined, self._shown)
+        self._shown = []
+        fn = suggestion_job(project.features, self._propagator, snapshot, len(r.taxonomy), self.worker_threads,
+                            history=self._history, zero_shot=self.zero_shot)
         job = r.runner.worker.create("suggest", fn)
         job.background = True  # never blocks a foreground job, never shows a progress bar
         self._job = job
@@ -288,7 +314,10 @@ class SuggestionController(QObject):
         text = (f"Accepted {n:,} suggestion{'s' if n != 1 else ''} above {plan.threshold:.0%} in "
                 f"{n_classes} class{'es' if n_classes != 1 else ''}"
                 + (f", {len(exclude):,} left out" if exclude else ""))
-        return r.attempt(lambda: plan.edit(r.session, exclude=exclude, text=text), text=text)
+        if not r.attempt(lambda: plan.edit(r.session, exclude=exclude, text=text), text=text):
+            return False
+        self._shown.extend(plan.indices.tolist())  # the history counts the left-out ones as refused
+        return True
 
     def queue_top(self):
         """The review queue's best item (``pipeline.suggest.QueueItem``), or ``None``."""

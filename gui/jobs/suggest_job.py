@@ -3,8 +3,12 @@
 The UI thread keeps editing the live :class:`~pipeline.review.session.ReviewSession` while
 the refit runs, so the job reads a :class:`SessionSnapshot` (copies of the assignments,
 names, image labels and rejections: what :mod:`pipeline.suggest` reads) taken when it was
-started. The job builds the k-NN graph once per project (``propagator`` ``None``), then
-``calibrated_suggestions``; it returns ``(propagator, suggestions, calibrated)``. Until
+started, with the classes refused per image (``declined``) and the images of every
+bulk-accept plan applied since the last snapshot (``shown``). The job builds the k-NN graph
+once per project (``propagator`` ``None``), then ``calibrated_suggestions`` with the evidence
+calibration (distance to the decisions, the zero-shot prior, the review's
+:class:`~pipeline.suggest.history.SuggestionHistory`, which only the model thread touches);
+it returns ``(propagator, suggestions, calibrated)``. Until
 there are enough decisions to calibrate on (``pipeline.suggest.calibration.MIN_GROUPS``
 named clusters) every calibrated confidence is 0; the raw confidence is used instead and
 ``calibrated`` is False, so the window can say the percentages are not calibrated yet. With
@@ -14,7 +18,7 @@ trustworthy yet.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
@@ -28,11 +32,14 @@ class SessionSnapshot:
     cluster_names: dict
     image_labels: dict
     rejected: set
+    declined: dict = field(default_factory=dict)  # image -> classes the reviewer refused for it
+    shown: list = field(default_factory=list)  # images of the bulk-accept plans applied since the last snapshot
 
     @classmethod
-    def of(cls, session) -> "SessionSnapshot":
+    def of(cls, session, declined: Optional[dict] = None, shown=()) -> "SessionSnapshot":
         return cls(session.assignments.copy(), dict(session.cluster_names), dict(session.image_labels),
-                   set(session.rejected))
+                   set(session.rejected), {int(i): set(c) for i, c in (declined or {}).items()},
+                   [int(i) for i in shown])
 
     def __len__(self) -> int:
         return len(self.assignments)
@@ -52,16 +59,23 @@ def calibration_groups(snapshot: SessionSnapshot) -> int:
 
 
 def suggestion_job(features, propagator, snapshot: SessionSnapshot, n_taxonomy: Optional[int],
-                   threads: Optional[list] = None):
-    """``fn(progress, cancel)`` for the model thread; appends its thread id to ``threads``."""
+                   threads: Optional[list] = None, history=None, zero_shot=None):
+    """``fn(progress, cancel)`` for the model thread; appends its thread id to ``threads``.
+
+    ``history``: the review's ``SuggestionHistory`` (told ``snapshot.shown``, then scored and
+    kept by the refit); ``zero_shot``: the pictograms' ``Suggestions`` (the prior), or ``None``.
+    """
     def job(progress, cancel):
         from pipeline.suggest import Propagator, calibrated_suggestions
         from pipeline.suggest.calibration import MIN_GROUPS
 
         if threads is not None:
             threads.append(threading.get_ident())
+        if history is not None and snapshot.shown:  # first: a refit cancelled below still told the history
+            history.shown(snapshot.shown)
         prop = propagator or Propagator().prepare(np.asarray(features), progress=progress, cancel=cancel)
-        sugg = calibrated_suggestions(prop, snapshot, n_taxonomy=n_taxonomy or None, progress=progress, cancel=cancel)
+        sugg = calibrated_suggestions(prop, snapshot, n_taxonomy=n_taxonomy or None, evidence=True, prior=zero_shot,
+                                      history=history, declined=snapshot.declined, progress=progress, cancel=cancel)
         raw = sugg.raw_confidence
         if raw is not None and not sugg.confidence.any() and raw.any() and calibration_groups(snapshot) < MIN_GROUPS:
             return prop, replace(sugg, confidence=raw), False

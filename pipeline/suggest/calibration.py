@@ -239,7 +239,11 @@ def _fit_evidence(propagator, indices, cls, cent_groups, groups, eligible, *, fr
             right = np.asarray(s.classes, dtype=object)[s.top[held]] == cls[out]
             parts.append((evidence_of(feats, held, s, cent, prior), right, _weights(out, out_cls, unseen_share)))
     if history is not None and len(history):
-        n_cols = parts[0][0].shape[1] if parts else history.rows.shape[1]
+        from pipeline.suggest.novelty import COLUMNS
+
+        # this refit's evidence width: the zero-shot columns exist only with a prior (which the
+        # window learns in the background, so records from before it came are narrower)
+        n_cols = len(COLUMNS) if prior is not None and prior.classes else len(COLUMNS) - 2
         if history.rows.shape[1] == n_cols:
             parts.append((history.rows, history.right, np.full(len(history), history.weight)))
     if not parts:

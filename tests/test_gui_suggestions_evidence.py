@@ -1,0 +1,68 @@
+"""The window's refits use the evidence calibration (real widgets, demo project): the review's
+history is told which bulk-accept plans were applied and scores them, images moved out of a
+named cluster are never suggested its name again (undo takes the refusal back), a bulk accept
+is still one undo step."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from suggest_window import name_and_settle, open_window, settle
+
+
+def test_refits_use_the_evidence_calibration_and_the_history_scores_applied_plans(qtbot, tmp_path, monkeypatch):
+    import pipeline.suggest as suggest
+
+    real, calls = suggest.calibrated_suggestions, []
+
+    def spy(prop, snapshot, **kw):
+        calls.append((snapshot, kw))
+        return real(prop, snapshot, **kw)
+
+    monkeypatch.setattr(suggest, "calibrated_suggestions", spy)
+    w = open_window(qtbot, tmp_path)
+    name_and_settle(qtbot, w, {0: "14", 1: "17"})
+    c, s, r = w.suggestions, w.session, w.review
+    snapshot, kw = calls[-1]
+    assert kw["evidence"] is True and kw["history"] is c._history and kw["prior"] is c.zero_shot
+    assert kw["declined"] == {} and snapshot.shown == []
+    plan = c.plan(0.0)
+    assert len(plan) >= 2
+    left_out = int(plan.groups[0].indices[0])
+    left_class = plan.groups[0].class_id
+    before, depth, n_calls = dict(s.image_labels), r.undo_stack.count(), len(calls)
+    assert c.apply_plan(plan, exclude=[left_out])
+    assert r.undo_stack.count() == depth + 1  # one undo step
+    settle(qtbot, w)
+    told = [(snap, k) for snap, k in calls[n_calls:] if snap.shown]
+    assert len(told) == 1  # the next refit, and only it, is told the plan's images
+    snap, k = told[0]
+    assert sorted(snap.shown) == sorted(plan.indices.tolist())
+    assert snap.declined == {left_out: {left_class}} and k["declined"] is snap.declined
+    history = c._history
+    assert len(history) == len(plan)  # each shown image scored against what became of it
+    assert int((~history.right).sum()) == 1  # the left-out one: refused; the accepted ones: right
+    assert c.image_suggestion(left_out)[0] != left_class  # refused: never suggested again
+    w.act("undo").trigger()
+    qtbot.waitUntil(lambda: dict(s.image_labels) == before)
+    assert r.undo_stack.count() == depth + 1 and r.undo_stack.index() == depth
+
+
+def test_images_moved_out_of_a_named_cluster_are_never_suggested_its_name_again(qtbot, tmp_path):
+    w = open_window(qtbot, tmp_path)
+    name_and_settle(qtbot, w, {0: "14", 1: "17", 2: "13"})
+    c, s, r = w.suggestions, w.session, w.review
+    moved = s.members(0)[:2].tolist()
+    assert all(c.image_suggestion(i)[0] == "14" for i in moved)
+    assert r.move(moved, None)
+    settle(qtbot, w)
+    assert {i: c.declined.get(i) for i in moved} == {i: {"14"} for i in moved}
+    assert all(c.image_suggestion(i)[0] not in (None, "14") for i in moved)
+    assert not any(g.class_id == "14" and set(moved) & set(g.indices.tolist()) for g in c.plan(0.0).groups)
+    w.act("undo").trigger()  # the move is undone: so is the refusal
+    qtbot.waitUntil(lambda: all(s.assignments[i] == 0 for i in moved))
+    assert not any(i in c.declined for i in moved)
+    w.act("redo").trigger()
+    qtbot.waitUntil(lambda: all(s.assignments[i] != 0 for i in moved))
+    assert {i: c.declined.get(i) for i in moved} == {i: {"14"} for i in moved}
