@@ -29,6 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import DEFAULT_GTSRB, machine_line, peak_rss_mb  # noqa: E402
+from _gap_trace import EventLog, StackSampler  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -44,17 +45,27 @@ class TickRecorder:
         self.timer.timeout.connect(self._tick)
         self.ticks: list[float] = []
 
+        self.cpu: list[float] = []  # the UI thread's CPU time at each tick (time.thread_time)
+
     def _tick(self) -> None:
         self.ticks.append(time.perf_counter())
+        self.cpu.append(time.thread_time())
 
     def start(self) -> None:
-        self.ticks = [time.perf_counter()]
+        self.ticks, self.cpu = [time.perf_counter()], [time.thread_time()]
         self.timer.start()
 
     def stop(self) -> np.ndarray:
         self.timer.stop()
-        self.ticks.append(time.perf_counter())
+        self._tick()
         return np.diff(np.asarray(self.ticks)) * 1000.0
+
+    def longest_cpu_ms(self) -> float:
+        """UI-thread CPU time inside the longest gap: the work itself, apart from waiting for a core
+        or for the interpreter (a loaded machine stretches the gap, not this)."""
+        gaps = np.diff(np.asarray(self.ticks))
+        i = int(np.argmax(gaps))
+        return (self.cpu[i + 1] - self.cpu[i]) * 1000.0
 
 
 def wait_until(app, cond, timeout_s: float) -> bool:
@@ -278,7 +289,7 @@ def bench_reopen(app, store, folder: Path, n: int) -> None:
     window.close()
 
 
-def bench_install(app, store, n: int, repeats: int = 3) -> None:
+def bench_install(app, store, n: int, repeats: int = 3, trace: float = 0.0) -> None:
     """Time reading + installing a stored ``n``-image result (the pipeline child itself is skipped)."""
     import gui.controllers.project as project_module
     from pipeline.config import get_preset
@@ -302,6 +313,11 @@ def bench_install(app, store, n: int, repeats: int = 3) -> None:
         failed: list[str] = []
         window.job_failed.connect(lambda name, msg: failed.append(msg))
         ticks = TickRecorder()
+        sampler = StackSampler() if trace else None
+        events = EventLog() if trace else None
+        if sampler:
+            sampler.start()
+            events.start()
         ticks.start()
         t0 = time.perf_counter()
         job = window.projects.run_pipeline(folder, get_preset("hog-kmeans").with_k(43), source=str(folder))
@@ -317,9 +333,13 @@ def bench_install(app, store, n: int, repeats: int = 3) -> None:
         reading = np.diff(stamps[stamps <= delivered[0]]) * 1000.0
         after = np.diff(stamps[stamps >= stamps[stamps <= delivered[0]][-1]]) * 1000.0
         print(f"  run {i + 1}: installed after {t1 - t0:.2f} s (load average {os.getloadavg()[0]:.1f}); UI thread: "
-              f"{gap_summary(gaps)}")
+              f"{gap_summary(gaps)}; UI CPU in the longest gap {ticks.longest_cpu_ms():.1f} ms")
         print(f"    while the model thread reads the result and computes statistics: longest gap {reading.max():.1f} ms")
         print(f"    from the result's delivery to 0.3 s after the install: longest gap {after.max():.1f} ms")
+        if sampler:
+            sampler.stop()
+            events.stop()
+            sampler.explain(ticks.ticks, threshold_ms=trace, events=events)
         window.session_installed.disconnect()
         window.job_failed.disconnect()
     window.close()
@@ -339,6 +359,8 @@ def main(argv=None) -> int:
     parser.add_argument("--install-only", action="store_true",
                         help="only time reading and installing a stored result (step 4)")
     parser.add_argument("--install-images", type=int, default=39209)
+    parser.add_argument("--trace", type=float, default=0.0, metavar="MS",
+                        help="sample the UI thread's stack and say where each gap over MS ms went")
     args = parser.parse_args(argv)
 
     from gui.app import make_application
@@ -349,7 +371,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="cr-bench-store-") as tmp:
         store = SessionStore(tmp)
         if args.install_only:
-            bench_install(app, store, args.install_images)
+            bench_install(app, store, args.install_images, trace=args.trace)
             print(f"peak memory {peak_rss_mb():.0f} MiB", flush=True)
             return 0
         window, source = bench_pipeline(app, args, store)

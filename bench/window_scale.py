@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from _common import machine_line, peak_rss_mb  # noqa: E402
+from _gap_trace import EventLog, StackSampler  # noqa: E402
 from gui_responsiveness import TickRecorder, gap_summary, wait_until  # noqa: E402
 
 REAL_FILES = 4096
@@ -111,18 +112,33 @@ class PaintWatch:
         return any(x > t for x in self.times.get(widget, []))
 
 
-def measured(app, ticks_for, action, done, timeout_s: float = 60.0) -> np.ndarray:
-    """Run ``action`` with the tick recorder on; wait for ``done`` and 0.2 s more; the gaps (ms)."""
+TRACE_MS = 0.0  # --trace: say where each gap over this many ms went (bench/_gap_trace.py)
+
+
+def measured(app, ticks_for, action, done, timeout_s: float = 60.0) -> tuple[np.ndarray, float]:
+    """Run ``action`` with the tick recorder on; wait for ``done`` and 0.2 s more.
+
+    Returns the gaps (ms) and the UI thread's CPU time inside the longest one (ms)."""
     ticks = TickRecorder()
+    sampler, events = (StackSampler(), EventLog()) if TRACE_MS else (None, None)
+    if sampler:
+        sampler.start()
+        events.start()
     ticks.start()
     action()
     ok = wait_until(app, done, timeout_s)
     t = time.perf_counter()
     wait_until(app, lambda: time.perf_counter() - t > 0.2, 1)
     gaps = ticks.stop()
+    if sampler:
+        sampler.stop()
+        events.stop()
+        if gaps.max() > TRACE_MS:
+            print(f"  [{ticks_for}] gaps over {TRACE_MS:.0f} ms:")
+        sampler.explain(ticks.ticks, threshold_ms=TRACE_MS, events=events)
     if not ok:
         sys.exit(f"timed out after {timeout_s:.0f} s ({ticks_for})")
-    return gaps
+    return gaps, ticks.longest_cpu_ms()
 
 
 def main(argv=None) -> int:
@@ -130,7 +146,11 @@ def main(argv=None) -> int:
     parser.add_argument("--images", type=int, default=1_000_000)
     parser.add_argument("--clusters", type=int, default=1000)
     parser.add_argument("--cache", help="where the synthetic project is kept (default: /tmp/cr-window-scale-N)")
+    parser.add_argument("--trace", type=float, default=0.0, metavar="MS",
+                        help="sample the UI thread's stack and say where each gap over MS ms went")
     args = parser.parse_args(argv)
+    global TRACE_MS
+    TRACE_MS = args.trace
     cache = Path(args.cache or f"/tmp/cr-window-scale-{args.images}-{args.clusters}")
     print(machine_line())
     folder = build_project(cache, args.images, args.clusters)
@@ -165,10 +185,10 @@ def main(argv=None) -> int:
                 first.append(time.perf_counter())
         return bool(first)
 
-    gaps_open = measured(app, "open", lambda: window.projects.open_folder(folder), usable, 300)
+    gaps_open, cpu = measured(app, "open", lambda: window.projects.open_folder(folder), usable, 300)
     open_s = first[0] - t0
-    print(f"  open to first usable paint: {open_s:.2f} s; UI {gap_summary(gaps_open)} "
-          f"(load average {os.getloadavg()[0]:.1f})")
+    print(f"  open to first usable paint: {open_s:.2f} s; UI {gap_summary(gaps_open)}; UI CPU in the longest gap "
+          f"{cpu:.1f} ms (load average {os.getloadavg()[0]:.1f})")
     wait_until(app, lambda: not window.jobs.busy(), 60)
 
     bar = page.table.verticalScrollBar()
@@ -178,7 +198,7 @@ def main(argv=None) -> int:
             continue
         t = time.perf_counter()
         scroll_gaps.append(measured(app, "scroll", lambda v=int(value): bar.setValue(v),
-                                    lambda t=t: watch.painted_after(page.table.viewport(), t) or bar.maximum() == 0))
+                                    lambda t=t: watch.painted_after(page.table.viewport(), t) or bar.maximum() == 0)[0])
     scroll = np.concatenate(scroll_gaps)
     print(f"  scrolling the cluster table ({page.proxy.rowCount():,} rows) in 30 jumps: UI {gap_summary(scroll)}")
 
@@ -187,18 +207,18 @@ def main(argv=None) -> int:
     for cid in order[1:: max(1, len(order) // 10)][:10]:
         t = time.perf_counter()
         select_gaps.append(measured(app, "select", lambda c=cid: window.review.select([c]),
-                                    lambda t=t: watch.painted_after(page.grid.viewport(), t)))
+                                    lambda t=t: watch.painted_after(page.grid.viewport(), t))[0])
     select = np.concatenate(select_gaps)
     print(f"  selecting 10 clusters one by one: UI {gap_summary(select)}")
 
     a, b = order[0], order[1]
     flushed: list[float] = []
     window.review.flushed.connect(lambda: flushed.append(time.perf_counter()))
-    merge = measured(app, "merge", lambda: window.review.merge([a, b]), lambda: bool(flushed))
-    print(f"  merging clusters {a} and {b}: UI {gap_summary(merge)}")
+    merge, cpu = measured(app, "merge", lambda: window.review.merge([a, b]), lambda: bool(flushed))
+    print(f"  merging clusters {a} and {b}: UI {gap_summary(merge)}; UI CPU in the longest gap {cpu:.1f} ms")
     flushed.clear()
-    undo = measured(app, "undo", window.review.undo, lambda: bool(flushed))
-    print(f"  undoing the merge: UI {gap_summary(undo)}")
+    undo, cpu = measured(app, "undo", window.review.undo, lambda: bool(flushed))
+    print(f"  undoing the merge: UI {gap_summary(undo)}; UI CPU in the longest gap {cpu:.1f} ms")
     print(f"peak memory {peak_rss_mb():.0f} MiB")
     print(f"window_scale: n {args.images}, open_s {open_s:.2f}, open_gap_ms {gaps_open.max():.0f}, "
           f"scroll_gap_ms {scroll.max():.0f}, select_gap_ms {select.max():.0f}, merge_gap_ms {merge.max():.0f}, "

@@ -29,8 +29,10 @@ def make_application(argv: Optional[Sequence[str]] = None):
     from PySide6.QtWidgets import QApplication
 
     from gui._qt_compat import patch_signal_emit
+    from gui.blas_threads import one_blas_thread
 
     patch_signal_emit()
+    one_blas_thread()  # the UI thread's small products must not queue behind a background job's (see module)
     app = QApplication.instance()
     if app is None:
         app = QApplication(list(argv) if argv else [sys.argv[0]])

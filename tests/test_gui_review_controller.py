@@ -77,7 +77,7 @@ def test_merge_undo_redo_and_one_refresh_per_turn(qtbot, review, tmp_path):
     review.select([0, 1])
     with flushed(qtbot, review):
         assert review.merge(review.selected)
-    assert refreshes == [(None, True)]
+    assert refreshes == [({0, 1}, True)]  # the clusters the merge touched
     assert review.session.cluster_ids() == [0, 2] and review.selected == [0] and review.current == 0
     assert review.stats.ids == [0, 2] and len(review.stats.members[0]) == 2 * N_PER
     assert ReviewSession.load(tmp_path / "session.json").cluster_ids() == [0, 2]  # autosaved

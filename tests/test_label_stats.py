@@ -44,3 +44,20 @@ def test_session_purities_reuse_the_cached_codes():
     assert session_label_codes(s)[0] is session_label_codes(s)[0]
     s.apply(s.move([2], 0))
     assert session_purities(s, [0]) == {0: 2 / 3}
+
+
+def test_cluster_majority_matches_majority_label_and_purity():
+    from pipeline.review.label_stats import cluster_majority
+
+    rng = np.random.default_rng(3)
+    s = _session(rng)
+    s.apply(s.move([0, 1, 2], 7))
+    tie = ReviewSession("/data", {}, ["a", "b", "c", "d"], ["y", "x", None, None], np.array([0, 0, 1, 1]))
+    for session in (s, tie):
+        for c in session.cluster_ids():
+            major, purity = cluster_majority(session, c)
+            assert major == session.majority_label(c)  # ties: the smallest label
+            assert (purity is None) == (session.purity(c) is None)
+            if purity is not None:
+                assert abs(purity - session.purity(c)) < 1e-12
+    assert cluster_majority(tie, 1) == (None, None) and cluster_majority(tie, 0) == ("x", 0.5)

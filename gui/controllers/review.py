@@ -37,13 +37,17 @@ from gui.models.cluster_text import cluster_label
 from gui.undo import EditCommand, restore_stack
 
 
+#: Up to this many clusters the linkage is recomputed with the statistics after an edit.
+LINKAGE_IN_FLUSH_UP_TO = 200
+
+
 class ReviewController(QObject):
     """Current cluster, selection, pending refresh and the edit commands of one session."""
 
     installed = Signal()  # a session is in place (stats computed, nothing selected yet)
     install_done = Signal()  # every step the install put off (``later``) has run
     uninstalled = Signal()
-    refreshed = Signal(object, bool)  # changed cluster ids (None: all), membership changed
+    refreshed = Signal(object, bool)  # the cluster ids an edit touched (None: all), membership changed
     selection_changed = Signal(list)  # clusters selected by the controller (pages follow)
     current_changed = Signal(object, bool)  # shown cluster id (or None), keep the grid's scroll
     current_updated = Signal()  # the shown cluster's flags or figures changed, not its members
@@ -173,15 +177,19 @@ class ReviewController(QObject):
         s = self.session
         return compute_cluster_stats(self.project.features, {c: s.members(c) for c in s.cluster_ids()})
 
-    def _updated_stats(self, changed: set[int]) -> ClusterStats:
+    def _updated_stats(self, changed: set[int]) -> tuple[ClusterStats, Optional[set[int]]]:
         """The statistics after a membership edit: the touched clusters recomputed, the others kept
-        (:func:`~pipeline.clustering.stats_update.update_cluster_stats`)."""
+        (:func:`~pipeline.clustering.stats_update.update_cluster_stats`); and the clusters that
+        changed (``None``: all, when there were no statistics to update)."""
         s, st = self.session, self.stats
         if st is None:
-            return self.compute_stats()
+            return self.compute_stats(), None
         ids = s.cluster_ids()
         resized = {c for c in ids if c in st.members and len(st.members[c]) != s.size(c)}  # in case an edit missed one
-        return update_cluster_stats(st, self.project.features, ids, s.members, set(changed) | resized)
+        touched = set(changed) | resized | (set(st.members) - set(ids))
+        # A big tree's linkage is left to the page's tree turn (ensure_linkage), after the table's repaint.
+        return update_cluster_stats(st, self.project.features, ids, s.members, touched,
+                                    with_linkage=len(ids) <= LINKAGE_IN_FLUSH_UP_TO), touched
 
     def label(self, cid: int) -> str:
         return cluster_label(self.session, self.taxonomy, cid)
@@ -382,7 +390,8 @@ class ReviewController(QObject):
     def _on_edit(self, edit: Edit) -> None:
         self._pending_clusters |= set(edit.clusters)
         if len(edit.assign_indices):
-            self._pending_all = True
+            self._pending_all = True  # every cluster an image left or joined: its size and figures changed
+            self._pending_clusters |= set(np.union1d(edit.assign_before, edit.assign_after).tolist())
         self.schedule_flush()
 
     def flush(self) -> None:
@@ -393,10 +402,10 @@ class ReviewController(QObject):
         self._pending_clusters, self._pending_all = set(), False
         current = self.current
         if membership:
-            self.stats = self._updated_stats(changed)
+            self.stats, changed = self._updated_stats(changed)
         want = self._want_selected if self._want_selected is not None else list(self.selected)
         self._want_selected = None
-        self.refreshed.emit(None if membership else changed, membership)
+        self.refreshed.emit(changed, membership)
         want = [c for c in want if self.session.has_cluster(c)]
         if not want and current is not None and self.session.has_cluster(current):
             want = [current]
@@ -405,7 +414,7 @@ class ReviewController(QObject):
         self.selected = want
         self.selection_changed.emit(list(want))
         new = want[0] if want else None
-        if new != current or (membership and new in changed):
+        if new != current or (membership and (changed is None or new in changed)):
             self.show(new, keep_scroll=(new == current))
         else:
             self.current_updated.emit()

@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 
 from pipeline.clustering.summary import ClusterStats
 from pipeline.review import ReviewSession, Taxonomy
+from pipeline.review.label_stats import cluster_majority
 
 from gui.models.thumbnail_model import CHANGED, REJECTED, REVIEWED
 
@@ -38,7 +39,7 @@ def preselected_class(session: ReviewSession, cid: int, suggestions=None) -> tup
         cls, confidence = suggestions.cluster_vote(members)
         if cls is not None:
             return cls, f"suggested ({100 * confidence:.0f}%)"
-    major = session.majority_label(cid) if len(members) else None
+    major = cluster_majority(session, cid)[0] if len(members) else None
     if major is not None:
         return major, "majority of the given labels"
     return None, ""
@@ -58,7 +59,7 @@ def image_flags(session: ReviewSession, i: int) -> frozenset:
 def reference_class(session: ReviewSession, cid: int) -> Optional[str]:
     """What a member's given label is compared with: the cluster's name, else its given-label majority."""
     name = session.cluster_names.get(cid)
-    return name if name is not None else session.majority_label(cid)
+    return name if name is not None else cluster_majority(session, cid)[0]
 
 
 def disagreeing(session: ReviewSession, cid: int, members: Sequence[int]) -> list[int]:
@@ -124,14 +125,14 @@ def center_title(session: ReviewSession, taxonomy: Taxonomy, cid: int) -> tuple[
 
 def center_info_html(session: ReviewSession, taxonomy: Taxonomy, stats: ClusterStats, cid: int) -> str:
     facts = [f"<b>{session.size(cid):,}</b> images"]
-    purity = session.purity(cid)
+    major, purity = cluster_majority(session, cid)
     if purity is not None:
-        major = session.majority_label(cid)
         facts.append(f"purity <b>{100 * purity:.0f}%</b> (majority: {taxonomy.name_of(major)})")
     sil = stats.silhouette.get(cid, float("nan"))
     if math.isfinite(sil):
         facts.append(f"silhouette <b>{sil:.2f}</b>")
-    n_rej = sum(1 for i in stats.members[cid].tolist() if i in session.rejected)
+    rejected = session.rejected
+    n_rej = sum(1 for i in stats.members[cid].tolist() if i in rejected) if rejected else 0
     if n_rej:
         facts.append(f"<span style='color:#c0392b'>{n_rej} rejected</span>")
     if cid in session.accepted:

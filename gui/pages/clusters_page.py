@@ -26,6 +26,7 @@ from gui.controllers.review import ReviewController
 from gui.dialogs.class_picker import ClassPicker
 from gui.dialogs.review_dialogs import MoveDialog, MoveTarget, SplitDialog
 from gui.pages.cluster_table_input import ClusterTableInput
+from pipeline.clustering.stats_update import ensure_linkage
 from gui.models.cluster_list_model import (CLUSTER_ID_ROLE, COL_ACCEPTED, COL_CLUSTER, COL_NAME, COL_PURITY,
                                           COL_SILHOUETTE, COL_SIZE, ClusterListModel, ClusterSortProxy)
 from gui.models.cluster_text import (center_info_html, center_title, disagreeing, grid_hint, image_flags,
@@ -230,8 +231,8 @@ class ClustersPage(QSplitter):
 
     # ================================================================== selection
     def display_order(self) -> list[int]:
-        """Cluster ids as the table shows them (its current sort)."""
-        return [int(self.proxy.data(self.proxy.index(r, 0), CLUSTER_ID_ROLE)) for r in range(self.proxy.rowCount())]
+        """Cluster ids as the table shows them (its current sort: the model keeps its rows in it)."""
+        return self.cluster_model.cluster_ids()
 
     def table_selection(self) -> list[int]:
         return [int(self.proxy.data(r, CLUSTER_ID_ROLE)) for r in self.table.selectionModel().selectedRows()]
@@ -312,6 +313,7 @@ class ClustersPage(QSplitter):
         st = self.review.stats
         if st is None or self.review.session is None:
             return
+        ensure_linkage(st)  # an edit's update leaves a big tree's linkage to this turn
         self.dendrogram.set_data(st.linkage, st.ids, [self.review.label(c) for c in st.ids])
         self.dendrogram.set_selected(self.review.selected)
 

@@ -6,7 +6,8 @@ center, the member order, the medoid, the distances and the silhouette (against 
 current center). The other clusters keep their figures: their members and centers are
 unchanged, their silhouettes may be slightly stale (a neighbouring center moved) until the
 next full :func:`~pipeline.clustering.summary.compute_cluster_stats`. The linkage is
-recomputed over the K centers. The cost is the changed clusters' images times K instead of
+recomputed over the K centers (or, ``with_linkage=False``, left to :func:`ensure_linkage` later:
+the window draws a big tree in a turn of its own). The cost is the changed clusters' images times K instead of
 N times K: a merge in a million-image review takes milliseconds, not seconds.
 """
 from __future__ import annotations
@@ -78,9 +79,14 @@ def update_cluster_stats(
         medoids[cid] = int(order[0])
         silhouette[cid] = sil_sum / len(idx) if k > 1 else float("nan")
     members = {c: members[c] for c in ids}  # in ``ids`` order, like compute_cluster_stats
-    linkage: Optional[np.ndarray] = None
-    if with_linkage and k >= 2:
+    out = ClusterStats(ids, centers, members, medoids, distance, silhouette, None, row_of)
+    return ensure_linkage(out) if with_linkage else out
+
+
+def ensure_linkage(stats: ClusterStats) -> ClusterStats:
+    """Fill in ``stats.linkage`` (ward over the centers) where an update left it out; returns ``stats``."""
+    if stats.linkage is None and len(stats.ids) >= 2:
         from scipy.cluster.hierarchy import linkage as _linkage
 
-        linkage = _linkage(centers.astype(np.float64), method="ward")
-    return ClusterStats(ids, centers, members, medoids, distance, silhouette, linkage, row_of)
+        stats.linkage = _linkage(np.asarray(stats.centers, dtype=np.float64), method="ward")
+    return stats

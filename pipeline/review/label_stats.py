@@ -49,6 +49,20 @@ def session_purities(session, cluster_ids: Optional[Iterable[int]] = None) -> di
     return out
 
 
+def cluster_majority(session, cluster_id: int) -> tuple[Optional[str], Optional[float]]:
+    """``(majority label, purity)`` of one cluster from the cached label codes (``(None, None)``: no
+    labeled member): ``ReviewSession.majority_label`` and ``purity`` in one bincount, without a
+    Python pass over the members (ties: the smallest label, as there)."""
+    codes, classes = session_label_codes(session)
+    got = codes[session.members(int(cluster_id))] if classes else codes[:0]
+    got = got[got >= 0]
+    if not len(got):
+        return None, None
+    counts = np.bincount(got, minlength=len(classes))
+    best = int(counts.max())
+    return min(classes[i] for i in np.flatnonzero(counts == best).tolist()), best / len(got)
+
+
 def cluster_purities(assignments: np.ndarray, given_labels: Sequence[Optional[str]],
                      cluster_ids: Optional[Iterable[int]] = None) -> dict[int, Optional[float]]:
     """Share of each cluster's labeled members carrying its majority label (``None``: none labeled).
@@ -78,4 +92,4 @@ def _purities(assignments, codes: np.ndarray, n_classes: int, cluster_ids) -> di
     return out
 
 
-__all__ = ["cluster_purities", "label_codes", "session_label_codes", "session_purities"]
+__all__ = ["cluster_majority", "cluster_purities", "label_codes", "session_label_codes", "session_purities"]
