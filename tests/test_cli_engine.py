@@ -8,6 +8,8 @@ import pytest
 from pipeline.cli.main import main
 from pipeline.io.demo import DEMO_CLASSES, write_demo_folder
 
+pytestmark = pytest.mark.timeout(120)  # a Dask client that hangs fails here instead of stalling the suite
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):

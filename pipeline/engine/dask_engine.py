@@ -134,8 +134,13 @@ class DaskEngine(Engine):
 
     def scatter(self, obj: Any):
         """Put ``obj`` on the workers once; the returned future may stand in a task's
-        arguments (Dask hands the worker the object itself)."""
-        return self.client.scatter(obj)
+        arguments (Dask hands the worker the object itself).
+
+        Each call gets a fresh key (``hash=False``): with content-hashed keys, scattering rows
+        again right after their earlier future was released races the release on the
+        scheduler (dask/distributed#8576), and the tasks reading them are cancelled for "lost
+        dependencies" or wait forever; ``tests/test_engine_dask.py`` repeats that pattern."""
+        return self.client.scatter(obj, hash=False)
 
     def _map(self, fn, tasks, stage, progress, cancel):
         tasks = list(tasks)
