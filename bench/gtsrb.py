@@ -7,7 +7,7 @@ clustimage (bench environment only: `make bench-env`), runs the seed's recipe
 it can handle, and our default preset runs on the same subsample for the ratios.
 
     python bench/gtsrb.py [--data DIR] [--runs best,hog-kmeans] [--peer-n 6000]
-                          [--no-crop] [--track-disjoint] [--limit N] [--out FILE]
+                          [--no-crop] [--track-disjoint] [--limit N] [--icons DIR|drawn] [--out FILE]
 
 The honest rows: ``--no-crop`` clusters whole frames (no ROI file, as a new user's set),
 ``--track-disjoint`` keeps at most 3 spaced frames per physical-sign track (GTSRB names
@@ -35,6 +35,7 @@ RUNS = [
     ("hog-multicrop-ward", "hog-multicrop-ward", 43, None, False),
     ("guarded", "guarded", 43, None, False),
     ("deep-multicrop", "deep-multicrop", 43, None, False),
+    ("prior-multicrop-ward", "prior-multicrop-ward", 43, None, False),
 ]
 
 
@@ -46,6 +47,9 @@ def single(args: argparse.Namespace) -> None:
     config = get_preset(args.preset)
     config = config.with_k(k_range=tuple(args.k_range)) if args.k_range else config.with_k(k=args.k)
     config.crop_roi = not args.no_crop
+    for spec in config.features:  # the pictogram prior learns from the split's Meta/ icons (or --icons)
+        if spec["name"] == "pictogram_prior" and not spec["params"].get("icons_from"):
+            spec["params"] = {**spec["params"], "icons_from": args.icons or str(args.data)}
     t0 = time.perf_counter()
     result = run_pipeline(config, select_images(args, config), cache_dir=args.cache_dir)
     seconds = time.perf_counter() - t0
@@ -53,7 +57,7 @@ def single(args: argparse.Namespace) -> None:
     print(json.dumps({
         "n": len(result.image_set), "skipped": len(result.image_set.skipped), "k": result.clusters.n_clusters,
         "acc": m["acc"], "purity": m["purity"], "nmi": m["nmi"], "ari": m["ari"], "seconds": seconds,
-        "timings": result.timings, "peak_mb": peak_rss_mb(),
+        "timings": result.timings, "peak_mb": peak_rss_mb(), "notes": result.notes,
     }))
 
 
@@ -162,6 +166,8 @@ def main() -> None:
     parser.add_argument("--no-crop", action="store_true", help="whole frames: ignore the ROIs of Train.csv")
     parser.add_argument("--track-disjoint", action="store_true", help="at most 3 spaced frames per sign track")
     parser.add_argument("--limit", type=int, default=0, help="random subsample of at most N images (after --track-disjoint)")
+    parser.add_argument("--icons", help="icons for the pictogram prior: a folder with Meta/, a taxonomy CSV, "
+                        "or 'drawn' (default: the split's Meta/)")
     parser.add_argument("--out", help="also write the table (with the command and machine) to this markdown file")
     args = parser.parse_args()
     args.data = gtsrb_dir(args.data)
@@ -171,6 +177,7 @@ def main() -> None:
 
     extra = (["--no-crop"] if args.no_crop else []) + (["--track-disjoint"] if args.track_disjoint else [])
     extra += ["--limit", str(args.limit)] if args.limit else []
+    extra += ["--icons", args.icons] if args.icons else []
     setting = ", ".join(["whole frames" if args.no_crop else "ROI crops"]
                         + (["track-disjoint (<= 3 frames per track)"] if args.track_disjoint else [])
                         + ([f"random subsample of {args.limit}"] if args.limit else []))

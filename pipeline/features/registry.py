@@ -15,6 +15,7 @@ PLUGIN_MODULES = (
     "pipeline.features.simple",
     "pipeline.features.multicrop",
     "pipeline.features.guard",
+    "pipeline.features.pictogram_prior",
     "pipeline.features.embedding_model",
     "pipeline.deep.autoencoders",
     "pipeline.deep.contrastive",

@@ -1,0 +1,95 @@
+"""The pictogram prior extractor on generated demo signs (no shared data)."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.config import get_preset
+from pipeline.features.pictogram_prior import PictogramPrior, find_icons
+from pipeline.features.registry import make_extractor
+from pipeline.io.demo import render_signs
+from pipeline.io.demo_signs import DEMO_CLASSES, pictogram
+
+BASE = {"name": "hog_multicrop", "params": {"pool": "mean", "crops": [1.0, 0.8]}}
+IDS = [c for c, _ in DEMO_CLASSES]
+
+
+@pytest.fixture(scope="module")
+def signs():
+    images, labels = render_signs(10, seed=3, size=32, classes=IDS)
+    return images, np.asarray(labels)
+
+
+def _icon_taxonomy(tmp_path, ids):
+    rows = ["id,name,icon"]
+    for c in ids:
+        Image.fromarray(pictogram(c)).save(tmp_path / f"icon_{c}.png")
+        rows.append(f"{c},class {c},icon_{c}.png")
+    csv = tmp_path / "classes.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return csv
+
+
+def test_prior_scores_follow_the_icons(signs, tmp_path):
+    images, truth = signs
+    csv = _icon_taxonomy(tmp_path, IDS)
+    ext = make_extractor("pictogram_prior", base=BASE, icons_from=str(csv), dims=40, n_per_class=12, weight=2.0)
+    out = ext.fit_transform(images)
+    assert ext.source_ == "taxonomy icons" and ext.classes_ == IDS
+    assert out.shape == (len(images), 40 + len(IDS)) and out.dtype == np.float32
+    assert "pictogram prior on" in ext.note_ and f"{len(IDS)} classes" in ext.note_
+    scores = out[:, 40:]
+    pred = np.asarray(IDS)[scores.argmax(1)]
+    assert (pred == truth).mean() > 3 / len(IDS)  # the icon classifier is far above chance
+    # the score block is centred and scaled to mean row norm ``weight`` on the fitted images
+    assert np.allclose(scores.mean(0), 0, atol=1e-3)
+    assert np.linalg.norm(scores, axis=1).mean() == pytest.approx(2.0, rel=1e-3)
+    # transform of new images uses the fitted state (same rows give the same features)
+    assert np.allclose(ext.transform(images[:5]), out[:5], atol=1e-5)
+
+
+def test_without_icons_the_prior_is_off(signs, tmp_path):
+    images, _ = signs
+    ext = PictogramPrior(base=BASE, icons_from=None, dims=20).fit(images)
+    out = ext.transform(images)
+    assert ext.coef_ is None and out.shape == (len(images), 20)
+    assert ext.note_ == "pictogram prior off: no taxonomy icons given"
+    assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-4)  # reduced base: PCA + L2
+    # a folder without Meta/ icons does not fall back to the drawn GTSRB pictograms
+    ext = PictogramPrior(base=BASE, icons_from=str(tmp_path), dims=20).fit(images)
+    assert ext.coef_ is None and "no Meta/ icons" in ext.note_
+
+
+def test_icon_sources_and_bad_input(tmp_path, signs):
+    icons, source = find_icons("drawn")
+    assert source == "drawn pictograms" and all(v is None for v in icons.values()) and len(icons) >= 26
+    meta = tmp_path / "Meta"
+    meta.mkdir()
+    Image.fromarray(pictogram("14")).save(meta / "14.png")
+    for where in (tmp_path, meta):
+        icons, source = find_icons(str(where))
+        assert source == "Meta/ icons" and list(icons) == ["14"]
+    with pytest.raises(ValueError, match="does not exist"):
+        find_icons(str(tmp_path / "missing"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,a,nowhere.png\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="cannot read taxonomy"):
+        find_icons(str(bad))
+    images, _ = signs
+    with pytest.raises(ValueError, match="base must be a feature spec"):
+        PictogramPrior(base={"params": {}}).fit(images)
+    with pytest.raises(ValueError, match="weight must be above 0"):
+        PictogramPrior(base=BASE, weight=0).fit(images)
+
+
+def test_prior_preset_runs_and_says_so(tmp_path):
+    from pipeline.io.demo import write_demo_folder
+    from pipeline.run import run_pipeline
+
+    folder = tmp_path / "demo"
+    write_demo_folder(folder, n_per_class=8, seed=1)
+    config = get_preset("prior-multicrop-ward").with_k(k=len(IDS))
+    spec = config.features[0]
+    spec["params"] = {**spec["params"], "icons_from": "drawn", "n_per_class": 6}
+    result = run_pipeline(config, str(folder), cache_dir=False)
+    assert any(n.startswith("pictogram prior on:") and "drawn pictograms" in n for n in result.notes)
+    assert result.clusters.n_clusters == len(IDS) and result.metrics["acc"] > 0.3
