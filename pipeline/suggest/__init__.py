@@ -15,6 +15,8 @@ run it on a worker thread after each edit. The window's commands map 1:1 onto th
   (one history per open review) also on the distance to the decisions (novelty), the
   zero-shot prior and what became of earlier suggestions (history): the calibration
   ``bench/review_effort.py`` runs;
+* refusals: images clicked out of a plan, and images moved out of a named cluster
+  (``MoveRefusals(declined)`` as a session listener, undo included), go into ``declined``;
 * "accept every suggestion above X %" (whole set, selected ``clusters`` or one class):
   ``plan = bulk_accept_plan(session, sugg, X, clusters=..., declined=...)`` is shown
   grouped by class (``plan.groups``), then ``session.apply(plan.edit(session, exclude=clicked))``
@@ -34,6 +36,7 @@ from pipeline.suggest.grow import grow_candidates
 from pipeline.suggest.history import SuggestionHistory
 from pipeline.suggest.labeling import overcluster, overcluster_k, sibling_groups
 from pipeline.suggest.propagation import Propagator, Suggestions, exclude_declined
+from pipeline.suggest.refusals import MoveRefusals, moved_out
 from pipeline.suggest.queue import QueueItem, review_queue
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "AcceptPlan",
     "Calibrator",
     "EvidenceCalibrator",
+    "MoveRefusals",
     "Propagator",
     "QueueItem",
     "SuggestionHistory",
@@ -52,6 +56,7 @@ __all__ = [
     "exclude_declined",
     "grow_candidates",
     "knn_graph",
+    "moved_out",
     "overcluster",
     "overcluster_k",
     "plan_sizes",
