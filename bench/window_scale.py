@@ -115,10 +115,10 @@ class PaintWatch:
 TRACE_MS = 0.0  # --trace: say where each gap over this many ms went (bench/_gap_trace.py)
 
 
-def measured(app, ticks_for, action, done, timeout_s: float = 60.0) -> tuple[np.ndarray, float]:
+def measured(app, ticks_for, action, done, timeout_s: float = 60.0) -> tuple[np.ndarray, str]:
     """Run ``action`` with the tick recorder on; wait for ``done`` and 0.2 s more.
 
-    Returns the gaps (ms) and the UI thread's CPU time inside the longest one (ms)."""
+    Returns the gaps (ms) and what the UI thread's CPU time says about them (``TickRecorder.cpu_summary``)."""
     ticks = TickRecorder()
     sampler, events = (StackSampler(), EventLog()) if TRACE_MS else (None, None)
     if sampler:
@@ -138,7 +138,7 @@ def measured(app, ticks_for, action, done, timeout_s: float = 60.0) -> tuple[np.
         sampler.explain(ticks.ticks, threshold_ms=TRACE_MS, events=events)
     if not ok:
         sys.exit(f"timed out after {timeout_s:.0f} s ({ticks_for})")
-    return gaps, ticks.longest_cpu_ms()
+    return gaps, ticks.cpu_summary()
 
 
 def main(argv=None) -> int:
@@ -187,8 +187,8 @@ def main(argv=None) -> int:
 
     gaps_open, cpu = measured(app, "open", lambda: window.projects.open_folder(folder), usable, 300)
     open_s = first[0] - t0
-    print(f"  open to first usable paint: {open_s:.2f} s; UI {gap_summary(gaps_open)}; UI CPU in the longest gap "
-          f"{cpu:.1f} ms (load average {os.getloadavg()[0]:.1f})")
+    print(f"  open to first usable paint: {open_s:.2f} s; UI {gap_summary(gaps_open)}; {cpu} "
+          f"(load average {os.getloadavg()[0]:.1f})")
     wait_until(app, lambda: not window.jobs.busy(), 60)
 
     bar = page.table.verticalScrollBar()
@@ -215,10 +215,10 @@ def main(argv=None) -> int:
     flushed: list[float] = []
     window.review.flushed.connect(lambda: flushed.append(time.perf_counter()))
     merge, cpu = measured(app, "merge", lambda: window.review.merge([a, b]), lambda: bool(flushed))
-    print(f"  merging clusters {a} and {b}: UI {gap_summary(merge)}; UI CPU in the longest gap {cpu:.1f} ms")
+    print(f"  merging clusters {a} and {b}: UI {gap_summary(merge)}; {cpu}")
     flushed.clear()
     undo, cpu = measured(app, "undo", window.review.undo, lambda: bool(flushed))
-    print(f"  undoing the merge: UI {gap_summary(undo)}; UI CPU in the longest gap {cpu:.1f} ms")
+    print(f"  undoing the merge: UI {gap_summary(undo)}; {cpu}")
     print(f"peak memory {peak_rss_mb():.0f} MiB")
     print(f"window_scale: n {args.images}, open_s {open_s:.2f}, open_gap_ms {gaps_open.max():.0f}, "
           f"scroll_gap_ms {scroll.max():.0f}, select_gap_ms {select.max():.0f}, merge_gap_ms {merge.max():.0f}, "

@@ -227,7 +227,7 @@ class MainWindow(QMainWindow):
         p.settings_needed.connect(self.ask_settings)
         p.damaged.connect(lambda folder, text: ask.confirm_recover(self, text) and self.projects.recover(folder))
         r.state_changed.connect(self.update_actions)
-        r.flushed.connect(self._show_counts)
+        r.flushed.connect(lambda: QTimer.singleShot(0, self._show_counts))  # (a pass over every image) a turn later
         self.suspects.shown.connect(lambda: self.review_tabs.setCurrentWidget(self.suspects))
         self.review_tabs.currentChanged.connect(self._on_review_tab)
 

@@ -42,6 +42,9 @@ from gui.widgets.center_view import CENTER_SIZE, CenterView
 DEFAULT_THUMB = 64
 #: Up to this many clusters the dendrogram follows an edit in the same turn; a bigger one in the next.
 TREE_NOW_UP_TO = 200
+#: Members averaged for the center's mean image (evenly by distance rank): the same picture as all of
+#: them, without reading thousands of scattered working-size images on the UI thread.
+MEAN_IMAGE_SAMPLE = 400
 MOVE_THUMB = 36
 
 
@@ -339,7 +342,8 @@ class ClustersPage(QSplitter):
         r, cid = self.review, self.review.current
         if cid is None or r.stats is None or cid not in r.stats.members or self.loader is None:
             return
-        mean = r.stats.mean_image(r.project.images, cid) if r.project.images is not None else None
+        images = r.project.images
+        mean = r.stats.mean_image(images, cid, limit=MEAN_IMAGE_SAMPLE) if images is not None else None
         if mean is not None and self.auto_contrast:
             mean = stretch_contrast(mean)
         self.center_view.set_images(mean, self.loader.load_now(r.stats.medoids[cid], CENTER_SIZE))

@@ -12,23 +12,20 @@ pool is two plain threads and a queue drained by a GUI-thread timer.)
 """
 from __future__ import annotations
 
-import os
-import queue
-import sys
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from gui.thread_priority import lower_thread_priority
+
 DEFAULT_CACHE_BYTES = 192 * 1024 * 1024
 DRAIN_INTERVAL_MS = 10
 DRAIN_BUDGET_S = 0.008
-#: Decoding threads run this much nicer than the GUI thread, so scrolling keeps the CPU.
-THREAD_NICENESS = 5
 #: Thumbnails up to this factor above the working size are scaled from the decoded array
 #: (measured: smoother scrolling than decoding files); larger ones are read from disk.
 ARRAY_UPSCALE_LIMIT = 2.0
@@ -147,7 +144,15 @@ class ThumbnailLoader(QObject):
         self._generation = 0
         self._running = 0
         self._stopped = False
-        self._done: "queue.Queue[tuple[int, int, bool, Optional[QImage]]]" = queue.Queue()
+        # Lock-free on the GUI side (a worker that holds a lock while the scheduler has put it aside would
+        # stall a paint): requests gather in ``_outbox`` and go to ``_todo`` once per turn; results come
+        # back through a deque (``append`` / ``popleft`` are atomic).
+        self._outbox: list[tuple[int, int, int, bool]] = []
+        self._done: "deque[tuple[int, int, bool, Optional[QImage]]]" = deque()
+        self._handoff_timer = QTimer(self)
+        self._handoff_timer.setSingleShot(True)
+        self._handoff_timer.setInterval(0)
+        self._handoff_timer.timeout.connect(self._handoff)
         self._n_threads = max(1, threads)
         self._threads: list[threading.Thread] = []  # started by the first request (an install stays short)
         self._timer = QTimer(self)
@@ -194,12 +199,27 @@ class ThumbnailLoader(QObject):
                              for i in range(self._n_threads)]
             for t in self._threads:
                 t.start()
-        with self._cond:
-            self._todo.append((key[0], key[1], self._generation, self.auto_contrast))
-            self._cond.notify()
+        self._outbox.append((key[0], key[1], self._generation, self.auto_contrast))
+        if not self._handoff_timer.isActive():
+            self._handoff_timer.start()
         if not self._timer.isActive():
             self._timer.start()
         return None
+
+    def _handoff(self, wait: bool = False) -> None:
+        """Queue the turn's requests for the workers; when a worker holds the lock, try again next turn."""
+        if not self._outbox:
+            return
+        if not self._cond.acquire(blocking=wait):
+            self._handoff_timer.start(1)
+            return
+        try:
+            self._todo.extend(self._outbox)
+            self._cond.notify(len(self._outbox))
+        finally:
+            self._cond.release()
+        self._outbox = []
+        self._handoff_timer.setInterval(0)
 
     def load_now(self, index: int, size: int) -> QPixmap:
         """Synchronous variant for the few images the window needs at once (centers)."""
@@ -224,16 +244,18 @@ class ThumbnailLoader(QObject):
         with self._cond:
             self._generation += 1
             self._todo.clear()
+        self._outbox = []
         self._pending.clear()
 
     def idle(self) -> bool:
         with self._cond:
             busy = bool(self._todo) or self._running > 0
-        return not busy and self._done.empty()
+        return not busy and not self._outbox and not self._done
 
     def wait_idle(self, msecs: int = 30000) -> bool:
         """Wait for the workers to finish queued work (results still need :meth:`_drain`)."""
         deadline = time.monotonic() + msecs / 1000.0
+        self._handoff(wait=True)
         while time.monotonic() < deadline:
             with self._cond:
                 if not self._todo and self._running == 0:
@@ -243,7 +265,7 @@ class ThumbnailLoader(QObject):
 
     # -- worker threads ----------------------------------------------------------
     def _work(self) -> None:
-        _lower_thread_priority()
+        lower_thread_priority()  # scrolling keeps the CPU
         while True:
             with self._cond:
                 while not self._todo and not self._stopped:
@@ -261,15 +283,15 @@ class ThumbnailLoader(QObject):
             finally:
                 with self._cond:
                     self._running -= 1
-            self._done.put((index, size, contrast, img))
+            self._done.append((index, size, contrast, img))
 
     # -- GUI thread ----------------------------------------------------------------
     def _drain(self) -> None:
         deadline = time.perf_counter() + DRAIN_BUDGET_S  # leave the event loop free between batches
         while time.perf_counter() < deadline:
             try:
-                index, size, contrast, img = self._done.get_nowait()
-            except queue.Empty:
+                index, size, contrast, img = self._done.popleft()
+            except IndexError:
                 break
             key = (index, size)
             if contrast != self.auto_contrast:
@@ -287,20 +309,11 @@ class ThumbnailLoader(QObject):
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
-        for t in self._threads:
-            t.join(5)
+        # Not joined: a worker finishes the thumbnail it is making, drops it and ends (waiting for it
+        # here held the UI thread while a new review was installed).
+        self._threads = []
+        self._handoff_timer.stop()
         self._timer.stop()
-
-
-def _lower_thread_priority(step: int = THREAD_NICENESS) -> None:
-    """Make the calling thread "nicer" than the GUI thread (Linux: niceness is per thread)."""
-    if not (sys.platform.startswith("linux") and hasattr(os, "setpriority")):
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
-    except OSError:
-        pass
 
 
 def _pix_bytes(pix: QPixmap) -> int:
