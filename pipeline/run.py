@@ -33,9 +33,10 @@ class PipelineResult:
     notes: list[str] = field(default_factory=list)  # decisions taken on the way (e.g. the domain guard's)
 
 
-def _extractor_params(spec: dict[str, Any], config: PipelineConfig, cache_dir: Any) -> dict[str, Any]:
+def _extractor_params(spec: dict[str, Any], config: PipelineConfig, cache_dir: Any, icons_from: Any = None) -> dict[str, Any]:
     """The spec's parameters, plus the run's seed and cache folder for extractors that
-    train (they take ``seed`` / ``cache_dir``) unless the spec sets them itself."""
+    train (they take ``seed`` / ``cache_dir``) and the source folder for those that read
+    its taxonomy icons (``icons_from``), unless the spec sets them itself."""
     from pipeline.features.registry import extractor_param_names
 
     params = dict(spec.get("params", {}))
@@ -47,6 +48,8 @@ def _extractor_params(spec: dict[str, Any], config: PipelineConfig, cache_dir: A
         params.setdefault("seed", config.seed)
     if "cache_dir" in accepted and cache_dir is not None:
         params.setdefault("cache_dir", cache_dir if cache_dir is False else str(cache_dir))
+    if "icons_from" in accepted and icons_from is not None and params.get("icons_from") is None:
+        params["icons_from"] = str(icons_from)
     return params
 
 
@@ -58,13 +61,15 @@ def extract_features(
     cancel: Optional[CancelToken] = None,
     cache_dir: Any = None,
     notes: Optional[list[str]] = None,
+    icons_from: Any = None,
 ) -> np.ndarray:
     """Run every extractor of ``config`` and concatenate the weighted blocks
-    (an extractor's ``note_``, such as the domain guard's choice, is appended to ``notes``)."""
+    (an extractor's ``note_``, such as the domain guard's choice, is appended to ``notes``;
+    ``icons_from``: the source folder, for extractors that read its taxonomy icons)."""
     blocks = []
     for spec in config.features:
         check_cancel(cancel)
-        extractor = make_extractor(spec["name"], **_extractor_params(spec, config, cache_dir))
+        extractor = make_extractor(spec["name"], **_extractor_params(spec, config, cache_dir, icons_from))
         block = extractor.fit_transform(images, progress=scaled(progress, f"features: {spec['name']}"), cancel=cancel)
         block = np.asarray(block, dtype=np.float32)
         if notes is not None and getattr(extractor, "note_", None):
@@ -84,12 +89,14 @@ def compute_features(
     cancel: Optional[CancelToken] = None,
     cache_dir: Any = None,
     notes: Optional[list[str]] = None,
+    icons_from: Any = None,
 ) -> np.ndarray:
     """Extract and reduce features for ``image_set`` as ``config`` describes
-    (``cache_dir``: where trained models are kept; ``False`` keeps none; ``notes``: see
-    :func:`extract_features`)."""
+    (``cache_dir``: where trained models are kept; ``False`` keeps none; ``notes``,
+    ``icons_from``: see :func:`extract_features`)."""
     images = image_set.images if isinstance(image_set, ImageSet) else image_set
-    raw = extract_features(config, images, progress=progress, cancel=cancel, cache_dir=cache_dir, notes=notes)
+    raw = extract_features(config, images, progress=progress, cancel=cancel, cache_dir=cache_dir, notes=notes,
+                           icons_from=icons_from)
     check_cancel(cancel)
     report(progress, "reducing", 0, 1)
     reduced = Reducer(pca=config.pca, whiten=config.whiten, l2=config.l2_normalize, seed=config.seed).fit_transform(raw)
@@ -226,7 +233,9 @@ def _run_in_memory(config, source, *, progress, cancel, cache_dir) -> PipelineRe
 
     t0 = time.perf_counter()
     notes: list[str] = []
-    features = compute_features(config, image_set, progress=progress, cancel=cancel, cache_dir=cache_dir, notes=notes)
+    icons_from = source if isinstance(source, (str, Path)) and Path(source).is_dir() else None  # a local folder
+    features = compute_features(config, image_set, progress=progress, cancel=cancel, cache_dir=cache_dir, notes=notes,
+                                icons_from=icons_from)
     timings["features"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
