@@ -12,14 +12,14 @@ from pipeline.reduction import Reducer
 
 #: Written out by hand: a newly registered extractor must be added here (and so get these checks).
 BUILT_IN = ["ae_conv", "ae_dense", "ae_l1", "ae_multilayer", "color_hist", "guarded", "hog", "hog_multicrop",
-            "model_file", "pixels", "pretrained", "selflabel_cnn", "simclr"]
+            "model_file", "pictogram_prior", "pixels", "pretrained", "selflabel_cnn", "simclr"]
 STATELESS = ["color_hist", "hog", "hog_multicrop", "pixels"]
 #: A non-default value for one parameter of each, to see that clone carries it over.
 CHANGED = {"ae_conv": ("epochs", 3), "ae_dense": ("code_dim", 16), "ae_l1": ("l1", 1e-4),
            "ae_multilayer": ("lr", 0.01), "color_hist": ("bins", (4, 2, 2)), "hog": ("cell", 8),
            "pixels": ("size", 12), "pretrained": ("backbone", "densenet201"), "simclr": ("width", 8),
            "guarded": ("sample", 500), "hog_multicrop": ("crops", (1.0, 0.8)), "model_file": ("batch_size", 8),
-           "selflabel_cnn": ("rounds", 3)}
+           "pictogram_prior": ("weight", 3.0), "selflabel_cnn": ("rounds", 3)}
 
 
 def test_built_in_list_is_complete():
