@@ -135,19 +135,24 @@ class StackSampler:
             self.samples.append((now, main, others))
             time.sleep(self.interval_s)
 
-    def explain(self, tick_times, threshold_ms: float = 40.0, top: int = 3, out=print, events: EventLog | None = None) -> None:
-        """For each gap between consecutive ``tick_times`` over ``threshold_ms``: where it went."""
+    def explain(self, tick_times, threshold_ms: float = 40.0, top: int = 3, out=print, events: EventLog | None = None,
+                cpu_times=None) -> None:
+        """For each gap between consecutive ``tick_times`` over ``threshold_ms``: where it went.
+
+        ``cpu_times`` (the UI thread's ``time.thread_time`` at each tick) adds the CPU time the UI
+        thread itself spent in the gap: the rest was waiting for a core or for the interpreter."""
         times = [s[0] for s in self.samples]
         import bisect
 
-        for a, b in zip(tick_times[:-1], tick_times[1:]):
+        for k, (a, b) in enumerate(zip(tick_times[:-1], tick_times[1:])):
             gap = (b - a) * 1000.0
             if gap <= threshold_ms:
                 continue
+            cpu = f", UI CPU {(cpu_times[k + 1] - cpu_times[k]) * 1000.0:.0f} ms" if cpu_times is not None else ""
             lo, hi = bisect.bisect_left(times, a), bisect.bisect_right(times, b)
             inside = self.samples[lo:hi]
             if not inside:
-                out(f"    gap {gap:.0f} ms: no sample (the sampler was starved: the interpreter was held)")
+                out(f"    gap {gap:.0f} ms{cpu}: no sample (the sampler was starved: the interpreter was held)")
                 continue
             where = Counter()
             leaf = Counter()
@@ -163,7 +168,7 @@ class StackSampler:
                 for name, frame in others.items():
                     busy[f"{name}: {frame}"] += 1
             spread = max(times[hi - 1] - times[lo], 1e-9) * 1000.0 if hi - lo > 1 else 0.0
-            out(f"    gap {gap:.0f} ms ({len(inside)} samples over {spread:.0f} ms):")
+            out(f"    gap {gap:.0f} ms{cpu} ({len(inside)} samples over {spread:.0f} ms):")
             if events is not None:
                 quiet, what = events.longest_silence(a, b)
                 out(f"      longest stretch without a new event: {quiet:.0f} ms, inside {what}")

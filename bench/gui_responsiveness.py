@@ -348,7 +348,7 @@ def bench_install(app, store, n: int, repeats: int = 3, trace: float = 0.0) -> N
         if sampler:
             sampler.stop()
             events.stop()
-            sampler.explain(ticks.ticks, threshold_ms=trace, events=events)
+            sampler.explain(ticks.ticks, threshold_ms=trace, events=events, cpu_times=ticks.cpu)
         window.session_installed.disconnect()
         window.job_failed.disconnect()
     window.close()

@@ -135,7 +135,7 @@ def measured(app, ticks_for, action, done, timeout_s: float = 60.0) -> tuple[np.
         events.stop()
         if gaps.max() > TRACE_MS:
             print(f"  [{ticks_for}] gaps over {TRACE_MS:.0f} ms:")
-        sampler.explain(ticks.ticks, threshold_ms=TRACE_MS, events=events)
+        sampler.explain(ticks.ticks, threshold_ms=TRACE_MS, events=events, cpu_times=ticks.cpu)
     if not ok:
         sys.exit(f"timed out after {timeout_s:.0f} s ({ticks_for})")
     return gaps, ticks.cpu_summary()

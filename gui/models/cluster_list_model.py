@@ -53,6 +53,23 @@ _GREY, _GREEN, _ORANGE = QColor(140, 140, 140), QColor(38, 166, 91), QColor(200,
 SuggestionOf = Callable[[int], tuple]
 
 
+def column_widths(header_metrics, cell_metrics, icon_px: int) -> dict[int, int]:
+    """Widths of the cluster table's fixed-content columns: the wider of the header (with the
+    sort arrow) and the widest value the column can show."""
+    def fit(title: str, widest: str, extra: int = 0) -> int:
+        return max(header_metrics.horizontalAdvance(title) + 18, cell_metrics.horizontalAdvance(widest) + 10 + extra)
+
+    return {COL_CLUSTER: fit("Cluster", "#0000", icon_px + 4), COL_SIZE: fit("Size", "00000"),
+            COL_PURITY: fit("Purity", "100%"), COL_SILHOUETTE: fit("Silhouette", "-0.00"),
+            COL_ACCEPTED: fit("✓", "✓")}
+
+
+def _italic_font() -> QFont:
+    f = QFont()
+    f.setItalic(True)
+    return f
+
+
 class ClusterListModel(QAbstractTableModel):
     """One row per cluster of ``session``; call :meth:`refresh` after edits."""
 
@@ -68,6 +85,7 @@ class ClusterListModel(QAbstractTableModel):
         self.sort_column, self.sort_descending = COL_SIZE, True
         self._purity: dict[int, Optional[float]] = {}
         self._icons: dict[int, QIcon] = {}
+        self._looks: dict = {}
         self.has_labels = False
         self.suggestion_of: Optional[SuggestionOf] = None
         self.percent: Callable[[float], str] = lambda c: f"{100 * c:.0f}%"  # "≈" before calibration
@@ -98,6 +116,7 @@ class ClusterListModel(QAbstractTableModel):
     def set_session(self, session: Optional[ReviewSession], stats: Optional[ClusterStats]) -> None:
         self.beginResetModel()
         self.session, self.stats = session, stats
+        self._looks.clear()
         self._reload()
         self.endResetModel()
 
@@ -111,6 +130,7 @@ class ClusterListModel(QAbstractTableModel):
         s = self.session
         if s is None or changed is None:
             self._icons.clear()
+            self._looks.clear()  # the taxonomy may have changed
             self.beginResetModel()
             self._reload(keep_icons=True)
             self.endResetModel()
@@ -224,19 +244,17 @@ class ClusterListModel(QAbstractTableModel):
             return _RIGHT if col in (COL_SIZE, COL_PURITY, COL_SILHOUETTE) else _CENTER if col == COL_ACCEPTED else None
         if role == _DECORATION:
             return self._decoration(cid, col)
-        if role == _FOREGROUND:
+        if role == _FOREGROUND:  # (brushes and font made once: a table paint asks for them ~100 times)
             if col == COL_NAME and cid not in s.cluster_names:
-                return QBrush(_GREY)
+                return self._look("grey", lambda: QBrush(_GREY))
             if col == COL_ACCEPTED:
-                return QBrush(_GREEN)
+                return self._look("green", lambda: QBrush(_GREEN))
             if col == COL_SUGGESTION and cid in s.cluster_names:
-                return QBrush(_ORANGE)
+                return self._look("orange", lambda: QBrush(_ORANGE))
             return None
         if role == _FONT:
             if col == COL_NAME and cid not in s.cluster_names:
-                f = QFont()
-                f.setItalic(True)
-                return f
+                return self._look("italic", _italic_font)
             return None
         if role == _TOOLTIP:
             return self._tooltip(cid, col)
@@ -257,12 +275,21 @@ class ClusterListModel(QAbstractTableModel):
             class_id = s.cluster_names.get(cid) if col == COL_NAME else self.suggestion(cid)[0]
             if col == COL_SUGGESTION and (class_id is None or not self._suggestion_text(cid)):
                 return None
-            cls = self.taxonomy.by_id(class_id)
-            if cls is not None:
+            key = ("class", class_id)
+            if key not in self._looks:
                 from gui.dialogs.class_picker import class_icon_of
 
-                return class_icon_of(cls, 24)
+                cls = self.taxonomy.by_id(class_id)
+                self._looks[key] = class_icon_of(cls, 24) if cls is not None else None
+            return self._looks[key]
         return None
+
+    def _look(self, key: str, make: Callable[[], object]):
+        """A brush, font or icon made once and reused (class icons dropped with the taxonomy)."""
+        look = self._looks.get(key)
+        if look is None:
+            look = self._looks[key] = make()
+        return look
 
     def _tooltip(self, cid: int, col: int) -> str:
         s = self.session

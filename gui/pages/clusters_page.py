@@ -27,8 +27,8 @@ from gui.dialogs.class_picker import ClassPicker
 from gui.dialogs.review_dialogs import MoveDialog, MoveTarget, SplitDialog
 from gui.pages.cluster_table_input import ClusterTableInput
 from pipeline.clustering.stats_update import ensure_linkage
-from gui.models.cluster_list_model import (CLUSTER_ID_ROLE, COL_ACCEPTED, COL_CLUSTER, COL_NAME, COL_PURITY,
-                                          COL_SILHOUETTE, COL_SIZE, ClusterListModel, ClusterSortProxy)
+from gui.models.cluster_list_model import (CLUSTER_ID_ROLE, COL_NAME, COL_SIZE, ClusterListModel, ClusterSortProxy,
+                                          column_widths)
 from gui.models.cluster_text import (center_info_html, center_title, disagreeing, grid_hint, image_flags,
                                      image_metadata, image_tooltip, label_badge, preselected_class, reference_class)
 from gui.models.suspects_model import class_pixmap
@@ -48,17 +48,6 @@ MEAN_IMAGE_SAMPLE = 400
 MOVE_THUMB = 36
 
 
-
-def column_widths(header_metrics, cell_metrics, icon_px: int) -> dict[int, int]:
-    """Widths of the cluster table's fixed-content columns: the wider of the header (with the
-    sort arrow) and the widest value the column can show."""
-    def fit(title: str, widest: str, extra: int = 0) -> int:
-        return max(header_metrics.horizontalAdvance(title) + 18, cell_metrics.horizontalAdvance(widest) + 10 + extra)
-
-    return {COL_CLUSTER: fit("Cluster", "#0000", icon_px + 4), COL_SIZE: fit("Size", "00000"),
-            COL_PURITY: fit("Purity", "100%"), COL_SILHOUETTE: fit("Silhouette", "-0.00"),
-            COL_ACCEPTED: fit("✓", "✓")}
-
 class ClustersPage(QSplitter):
     """Left: clusters and the tree; right: the shown cluster. See the module docstring."""
 
@@ -75,6 +64,7 @@ class ClustersPage(QSplitter):
         self.auto_contrast = False
         self.disagree_only = False
         self._reference: Optional[str] = None  # what the shown cluster's given labels are compared with
+        self._prefilled: Optional[tuple] = None  # (cluster, its member array) the install put in the grid early
         #: Where class suggestions (pipeline.suggest ``Suggestions``) come from, when the window has them;
         #: the class picker starts on a cluster's suggestion before its given-label majority.
         self.suggestions_of: Callable[[], object] = lambda: getattr(review, "suggestions", None)
@@ -192,6 +182,8 @@ class ClustersPage(QSplitter):
         self.grid.setGridSize(QSize(self.thumb_size + 8, self.thumb_size + 8))
         self.grid.selectionModel().selectionChanged.connect(self._on_grid_selection)
         session = r.session
+        # The first cluster's grid a turn before the table's (two big paints, not one at once).
+        r.later(lambda: r.session is session and self._prefill_grid())
         r.later(lambda: r.session is session and self._install_table())
         r.later(lambda: r.session is session and self._install_tree())
         r.later(lambda: r.session is session and self._select_first())
@@ -208,6 +200,13 @@ class ClustersPage(QSplitter):
         self.kscores.set_selection(self.review.project.k_selection)
         self.tabs.setTabEnabled(1, self.kscores.has_scores())
 
+    def _prefill_grid(self) -> None:
+        """Show the cluster the table will list first (largest; ties by id), before the table is filled."""
+        s = self.review.session
+        first = min(s.cluster_ids(), key=lambda c: (-s.size(c), c), default=None)
+        self.show_cluster(first)
+        self._prefilled = (first, self.review.stats.members.get(first))
+
     def _select_first(self) -> None:
         if self.proxy.rowCount():
             self.table.selectRow(0)
@@ -216,6 +215,7 @@ class ClustersPage(QSplitter):
     def _teardown(self) -> None:
         """Drop the shown review (models emptied: the next one may come in over several turns)."""
         self._tree_timer.stop()
+        self._prefilled = None
         if self.thumb_model is not None:
             self.grid.setModel(None)
             self.thumb_model.deleteLater()
@@ -326,6 +326,11 @@ class ClustersPage(QSplitter):
             return
         scroll = self.grid.verticalScrollBar().value() if keep_scroll else 0
         st, s = self.review.stats, self.review.session
+        pre, self._prefilled = self._prefilled, None
+        if pre is not None and not keep_scroll and pre[0] == cid and pre[1] is st.members.get(cid):
+            self._update_center()  # the install filled the grid with it already, a turn before the table
+            self._update_grid_hint(0)
+            return
         if cid is None or cid not in st.members:
             self._reference = None
             self.thumb_model.set_indices([])

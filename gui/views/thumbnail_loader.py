@@ -194,11 +194,6 @@ class ThumbnailLoader(QObject):
         if key in self._pending:
             return None
         self._pending.add(key)
-        if not self._threads:
-            self._threads = [threading.Thread(target=self._work, name=f"thumbnails-{i}", daemon=True)
-                             for i in range(self._n_threads)]
-            for t in self._threads:
-                t.start()
         self._outbox.append((key[0], key[1], self._generation, self.auto_contrast))
         if not self._handoff_timer.isActive():
             self._handoff_timer.start()
@@ -210,6 +205,11 @@ class ThumbnailLoader(QObject):
         """Queue the turn's requests for the workers; when a worker holds the lock, try again next turn."""
         if not self._outbox:
             return
+        if not self._threads:  # started here, not in a paint (a start waits for the thread to run)
+            self._threads = [threading.Thread(target=self._work, name=f"thumbnails-{i}", daemon=True)
+                             for i in range(self._n_threads)]
+            for t in self._threads:
+                t.start()
         if not self._cond.acquire(blocking=wait):
             self._handoff_timer.start(1)
             return
