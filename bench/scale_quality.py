@@ -7,13 +7,18 @@ every seed, the reduction is fitted on
 - ``full``: every image (what today's in-memory path does),
 - ``rows``: ``--sample`` images drawn uniformly (what the streamed path now fits on),
 - ``chunks``: ``--sample`` images as whole runs of 512 consecutive rows (the old streamed
-  sample: class-biased on a class-sorted listing),
+  sample). Rows come in the order the pipeline lists them (``io.sources.discover`` sorts
+  by path, so the GTSRB copies are class-sorted although the CSV is shuffled): such a
+  sample holds whole runs of few classes,
 
 and the reduced set is clustered both with the preset's one-stage method and in two stages
-(:func:`pipeline.clustering.two_stage.two_stage_labels`). The ``--sorted`` flag orders the
-listing by class first (a class-folder layout) so the ``chunks`` sample is biased.
+(:func:`pipeline.clustering.two_stage.two_stage_labels`).
 
-    python bench/scale_quality.py --n 40000 [--no-crop] [--seeds 0,1,2] [--sample 16384] [--sorted]
+    python bench/scale_quality.py --n 40000 [--no-crop] [--seeds 0,1,2] [--sample 16384]
+                                  [--samples full,rows,chunks] [--stages one,two] [--micro 4096,8192] [--centre-k 10,5]
+
+``--micro`` / ``--centre-k`` try other micro-cluster counts and k-NN widths of the graph over
+their centres (two-stage rows, one per pair).
 
 Last line: ``scale_quality: n N, full_one_stage A, rows_two_stage B, gap G`` (seed means).
 """
@@ -73,7 +78,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--sample", type=int, default=16384)
     parser.add_argument("--samples", default="full,rows,chunks")
-    parser.add_argument("--sorted", action="store_true", help="listing ordered by class (class folders)")
+    parser.add_argument("--stages", default="one,two")
+    parser.add_argument("--micro", default="", help="micro-cluster counts to try (default: the pipeline's)")
+    parser.add_argument("--centre-k", default="", help="k-NN widths of the centre graph to try (default: the preset's)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = parser.parse_args()
     from pipeline.clustering.api import cluster_features
@@ -83,21 +90,31 @@ def main() -> None:
 
     config = get_preset(args.preset)
     print(f"# {machine_line()}; n {args.n}, {'whole frames' if args.no_crop else 'ROI crops'}, sample {args.sample}, "
-          f"{'class-sorted' if args.sorted else 'shuffled'} listing; load at start {load()}", flush=True)
+          f"rows in the pipeline's order; load at start {load()}", flush=True)
     t0 = time.perf_counter()
     raw, labels = raw_features(args.n, args.no_crop, config, args.cache)
-    print(f"raw features {raw.shape} in {time.perf_counter() - t0:.0f} s", flush=True)
-    order = np.argsort(labels, kind="stable") if args.sorted else np.arange(len(raw))
+    print(f"raw features {raw.shape} in {time.perf_counter() - t0:.0f} s; class changes along the rows: "
+          f"{int((np.diff(labels) != 0).sum())}", flush=True)
+    order = np.arange(len(raw))
     rows, scores = [], {}
     for seed in [int(s) for s in args.seeds.split(",")]:
         for kind in args.samples.split(","):
             t0 = time.perf_counter()
             x = reduce_all(raw, sample_rows(kind, len(raw), args.sample, order, np.random.default_rng(seed)), config, seed)
-            for stage in ("one", "two"):
+            variants = [("one", None, None)] if "one" in args.stages.split(",") else []
+            if "two" in args.stages.split(","):
+                variants += [("two", m, k) for m in (args.micro.split(",") if args.micro else [None])
+                             for k in (args.centre_k.split(",") if args.centre_k else [None])]
+            for stage, micro, centre_k in variants:
                 if stage == "one":
                     pred = cluster_features(x, config.method, config.k, seed=seed, **config.method_params).labels
                 else:
-                    pred = two_stage_labels(x, config.k, method=config.method, method_params=config.method_params, seed=seed)[0]
+                    params = dict(config.method_params)
+                    if centre_k:
+                        params["centre_neighbors"] = int(centre_k)
+                    pred = two_stage_labels(x, config.k, method=config.method, method_params=params, seed=seed,
+                                            n_micro=int(micro) if micro else None)[0]
+                    stage = "two" + (f" m{micro}" if micro else "") + (f" k{centre_k}" if centre_k else "")
                 m = evaluate_clustering(labels, pred)
                 scores.setdefault((kind, stage), []).append(m["acc"])
                 rows.append([seed, kind, stage, round(m["acc"], 3), round(m["nmi"], 3)])
