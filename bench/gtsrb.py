@@ -36,6 +36,7 @@ RUNS = [
     ("guarded", "guarded", 43, None, False),
     ("deep-multicrop", "deep-multicrop", 43, None, False),
     ("prior-multicrop-ward", "prior-multicrop-ward", 43, None, False),
+    ("deep-prior-multicrop", "deep-prior-multicrop", 43, None, False),
 ]
 
 

@@ -45,6 +45,14 @@ def test_prior_scores_follow_the_icons(signs, tmp_path):
     assert np.linalg.norm(scores, axis=1).mean() == pytest.approx(2.0, rel=1e-3)
     # transform of new images uses the fitted state (same rows give the same features)
     assert np.allclose(ext.transform(images[:5]), out[:5], atol=1e-5)
+    # uncentred scores (for seeding SCAN) keep the classifier's own arg-max; the class count is checked
+    raw = PictogramPrior(base=BASE, icons_from=str(csv), dims=40, n_per_class=12, center=False,
+                         classes=len(IDS)).fit(images)
+    x = raw.reducer_.transform(raw.base_.transform(images))
+    own = (np.hstack([x, np.ones((len(x), 1), np.float32)]) @ raw.coef_).argmax(1)
+    assert np.array_equal(raw.transform(images)[:, 40:].argmax(1), own)
+    with pytest.raises(ValueError, match=f"{len(IDS)} classes have icons .* but classes=5"):
+        PictogramPrior(base=BASE, icons_from=str(csv), dims=40, n_per_class=1, classes=5).fit(images)
 
 
 def test_without_icons_the_prior_is_off(signs, tmp_path):
@@ -54,6 +62,8 @@ def test_without_icons_the_prior_is_off(signs, tmp_path):
     assert ext.coef_ is None and out.shape == (len(images), 20)
     assert ext.note_ == "pictogram prior off: no taxonomy icons given"
     assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-4)  # reduced base: PCA + L2
+    padded = PictogramPrior(base=BASE, icons_from=None, dims=20, classes=7).fit(images).transform(images)
+    assert padded.shape == (len(images), 27) and not padded[:, 20:].any()  # a fixed layout for scan
     # a folder without Meta/ icons does not fall back to the drawn GTSRB pictograms
     ext = PictogramPrior(base=BASE, icons_from=str(tmp_path), dims=20).fit(images)
     assert ext.coef_ is None and "no Meta/ icons" in ext.note_

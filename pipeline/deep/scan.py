@@ -11,6 +11,11 @@ number of clusters is below ``k / 2`` (collapse), training restarts with twice t
 Step 2, self-labeling: samples predicted with probability > ``confidence`` become
 pseudo-labels, and the head is trained on them with noisy inputs (no class re-weighting,
 so big classes stay big).
+Seeding (``prior_columns`` > 0): the features' last ``prior_columns`` columns are class scores
+of a prior (the :mod:`pipeline.features.pictogram_prior` icon classifier); they are split off,
+and each head is first trained for ``seed_epochs`` on the arg-max class of the
+``seed_fraction`` of images with the widest score margin, so SCAN starts from the taxonomy's
+classes. On 3,921 whole GTSRB frames this lifted ACC from 0.676 to 0.708 (README).
 """
 from __future__ import annotations
 
@@ -58,6 +63,41 @@ def _heads(d: int, k: int, n_heads: int, hidden: int):
     return keras.Model(inp, layers.Concatenate()(outs) if n_heads > 1 else outs[0]), inp, outs
 
 
+def split_prior(features: np.ndarray, prior_columns: int, k: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(features without the prior block, the block)``, rows rescaled so the first has unit length;
+    the block is ``None`` when it is constant (prior off)."""
+    c = int(prior_columns)
+    if c <= 0:
+        return features, None
+    if c > int(k) or c >= features.shape[1]:
+        raise ValueError(f"scan: prior_columns={c} must be at most k={k} and leave feature columns "
+                         f"(features have {features.shape[1]})")
+    x, scores = features[:, :-c], features[:, -c:]
+    norm = np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    x, scores = x / norm, scores / norm  # undo a row-wise L2 over both blocks (the base block had unit rows)
+    return x, (scores if float(np.ptp(scores, axis=0).max()) > 1e-8 else None)
+
+
+def seed_labels(scores: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(image indices, class)``: the ``fraction`` of images whose top score leads the next one most."""
+    if not 0 < float(fraction) <= 1:
+        raise ValueError(f"scan: seed_fraction must be in (0, 1], got {fraction}")
+    top2 = np.sort(scores, axis=1)[:, -2:]
+    margin = top2[:, 1] - top2[:, 0]
+    keep = np.flatnonzero(margin >= np.quantile(margin, 1 - float(fraction)))
+    return keep, scores[keep].argmax(axis=1)
+
+
+def _seed_heads(inp, outs, x, seeds, epochs: int, batch: int, lr: float) -> None:
+    import keras
+
+    idx, target = seeds
+    for out in outs:
+        head = keras.Model(inp, out)
+        head.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy")
+        head.fit(x[idx], target, batch_size=batch, epochs=int(epochs), verbose=0)
+
+
 def _scan_losses(p: np.ndarray, pn: np.ndarray, k: int, n_heads: int, w: float) -> np.ndarray:
     losses = []
     for h in range(n_heads):
@@ -70,14 +110,16 @@ def _scan_losses(p: np.ndarray, pn: np.ndarray, k: int, n_heads: int, w: float) 
 @register_method("scan", needs_k=True)
 def scan_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None, n_neighbors=20, epochs=40,
                  batch_size=256, entropy_weight=1.0, n_heads=3, hidden=512, lr=1e-3, self_label_epochs=10,
-                 confidence=0.99, noise=0.1):
+                 confidence=0.99, noise=0.1, prior_columns=0, seed_fraction=0.5, seed_epochs=5):
     """SCAN labels for ``features`` (ideally SimCLR embeddings); curves under stages ``scan``, ``scan:self-label``."""
     import keras
 
     from pipeline.deep.networks import TwoViewModel, scan_loss
     from pipeline.deep.runtime import seed_everything, train_epochs
 
-    x = standardize(check_inputs(features, k))
+    x, prior = split_prior(check_inputs(features, k), prior_columns, k)
+    x = standardize(x)
+    seeds = seed_labels(prior, seed_fraction) if prior is not None else None
     k, n_heads = int(k), int(n_heads)
     seed_everything(int(seed))
     rng = np.random.default_rng(int(seed))
@@ -97,6 +139,9 @@ def scan_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None
     weight = float(entropy_weight)
     while True:
         heads, inp, outs = _heads(d, k, n_heads, int(hidden))
+        if seeds is not None:
+            report(progress, "scan", 0, int(epochs), f"seeding the heads with {len(seeds[0])} prior labels")
+            _seed_heads(inp, outs, x, seeds, int(seed_epochs), batch, float(lr))
         model = TwoViewModel(heads, keras.layers.Identity(), name="scan")
         model.compile(optimizer=keras.optimizers.Adam(float(lr)), loss=scan_loss(n_heads, k, weight))
         train_epochs(model, pair_data, int(epochs), batch_size=batch, progress=progress, cancel=cancel, stage="scan")

@@ -26,6 +26,34 @@ def _gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
+def _strongest_channel(gx, gy, mag):
+    """Per pixel the gradient of the channel with the largest magnitude (the first on ties), as ``(N, H, W, 1)``."""
+    m0, m1, m2 = mag[..., 0], mag[..., 1], mag[..., 2]
+    use0 = (m0 >= m1) & (m0 >= m2)
+    use1 = ~use0 & (m1 >= m2)
+
+    def pick(a):
+        return np.where(use0, a[..., 0], np.where(use1, a[..., 1], a[..., 2]))[..., None]
+
+    return pick(gx), pick(gy), pick(mag)
+
+
+def _cell_histograms(mag, frac, lo, hi, cell: int, bins: int) -> np.ndarray:
+    """Each cell's orientation histogram per channel: votes split between bins ``lo`` and ``hi``,
+    summed with one ``bincount`` per bin side (no dense per-pixel histogram)."""
+    n, h, w, c = mag.shape
+    cy, cx = h // cell, w // cell
+    yi = (np.arange(h) // cell)[None, :, None, None]
+    xi = (np.arange(w) // cell)[None, None, :, None]
+    ni = np.arange(n)[:, None, None, None]
+    ci = np.arange(c)[None, None, None, :]
+    base = (((ni * cy + yi) * cx + xi) * c + ci) * bins
+    size = n * cy * cx * c * bins
+    cells = np.bincount((base + lo).ravel(), (mag * (1 - frac)).ravel(), size)
+    cells += np.bincount((base + hi).ravel(), (mag * frac).ravel(), size)
+    return cells.astype(np.float32).reshape(n, cy, cx, c, bins)
+
+
 def hog_batch(
     images: np.ndarray,
     *,
@@ -50,26 +78,20 @@ def hog_batch(
     gx, gy = _gradients(x)
     mag = np.hypot(gx, gy)
     if color == "max":
-        pick = mag.argmax(axis=-1)[..., None]
-        gx = np.take_along_axis(gx, pick, -1)
-        gy = np.take_along_axis(gy, pick, -1)
-        mag = np.take_along_axis(mag, pick, -1)
+        gx, gy, mag = _strongest_channel(gx, gy, mag)
     n, h, w, c = mag.shape
-    span = 2 * np.pi if signed else np.pi
-    ang = np.arctan2(gy, gx) % span
-    pos = ang / span * bins - 0.5
-    lo = np.floor(pos).astype(np.int64)
-    frac = (pos - lo).astype(np.float32)
-    lo %= bins
-    hi = (lo + 1) % bins
-    hist = np.zeros((n, h, w, c, bins), np.float32)
-    np.put_along_axis(hist, lo[..., None], (mag * (1 - frac))[..., None], -1)
-    hist_hi = np.zeros_like(hist)
-    np.put_along_axis(hist_hi, hi[..., None], (mag * frac)[..., None], -1)
-    hist += hist_hi
     cy, cx = h // cell, w // cell
-    hist = hist[:, : cy * cell, : cx * cell]
-    cells = hist.reshape(n, cy, cell, cx, cell, c, bins).sum(axis=(2, 4))  # (n, cy, cx, c, bins)
+    keep = (slice(None), slice(0, cy * cell), slice(0, cx * cell))
+    gx, gy, mag = gx[keep], gy[keep], mag[keep]
+    span = 2 * np.pi if signed else np.pi
+    ang = np.arctan2(gy, gx)
+    ang = np.where(ang < 0, ang + np.float32(span), ang)  # [0, span]; span itself lands in the last bin's wrap
+    pos = ang * np.float32(bins / span) - np.float32(0.5)
+    lo = np.floor(pos)
+    frac = pos - lo
+    lo = lo.astype(np.int64) % bins
+    hi = (lo + 1) % bins
+    cells = _cell_histograms(mag, frac, lo, hi, cell, bins)  # (n, cy, cx, c, bins)
     by, bx = cy - block + 1, cx - block + 1
     blocks = np.stack(
         [cells[:, i : i + by, j : j + bx] for i in range(block) for j in range(block)], axis=3

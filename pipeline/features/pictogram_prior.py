@@ -10,7 +10,9 @@ images the icons call alike move together, so a ward tree merges along the taxon
 
 On 3,921 whole GTSRB frames (track-disjoint, k = 43, ``bench/gtsrb.py``), ward on the
 multi-crop HOG went from ACC 0.491 / NMI 0.710 to 0.621 / 0.753 with the ``Meta/`` icons
-(``bench/results/gtsrb_whole_track_disjoint_prior.md``). Without icons the prior is off:
+(``bench/results/gtsrb_whole_track_disjoint_prior.md``); with ``center=False`` the
+scores seed ``scan``'s heads (``prior_columns``; preset ``deep-prior-multicrop``: 0.676 ->
+0.708). Without icons the prior is off:
 the output is the reduced base features alone, and ``note_`` says so.
 """
 from __future__ import annotations
@@ -83,24 +85,32 @@ class PictogramPrior(FeatureExtractor):
 
     ``base``: a feature spec (``{"name", "params"}``); ``icons_from``: see :func:`find_icons`;
     ``dims``: PCA components of the base features; ``n_per_class``: renderings per icon;
-    ``ridge``: the classifier's regulariser. Fitted: ``classes_``, ``coef_`` (``None``
-    without icons), ``source_``, ``note_``.
+    ``ridge``: the classifier's regulariser; ``center``: subtract the scores' mean over the
+    fitted images (for ward; ``False`` keeps each image's arg-max class and score margins, as
+    seeding SCAN needs); ``classes``: when set, the score block always has that many columns
+    (zeros while the prior is off), so a method reading it (``scan``'s ``prior_columns``) finds
+    it in place; icons of another number of classes are refused.
+    Fitted: ``classes_``, ``coef_`` (``None`` without icons), ``source_``, ``note_``.
     """
 
     def __init__(self, base: Optional[dict] = None, icons_from: Optional[str] = None, weight: float = 2.0,
-                 dims: int = 100, n_per_class: int = 60, ridge: float = 1.0, seed: int = 0):
+                 dims: int = 100, n_per_class: int = 60, ridge: float = 1.0, center: bool = True,
+                 classes: Optional[int] = None, seed: int = 0):
         self.base = base
         self.icons_from = icons_from
         self.weight = weight
         self.dims = dims
         self.n_per_class = n_per_class
         self.ridge = ridge
+        self.center = center
+        self.classes = classes
         self.seed = seed
 
     def _base(self) -> Any:
         spec = self.base or DEFAULT_BASE
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-            raise ValueError(f"pictogram_prior: base must be a feature spec {{'name': ..., 'params': {{...}}}}, got {spec!r}")
+            raise ValueError("pictogram_prior: base must be a feature spec {'name': ..., 'params': {...}}, "
+                             f"got {spec!r}")
         if spec["name"] == self.name:
             raise ValueError("pictogram_prior: base cannot be pictogram_prior itself")
         return make_extractor(spec["name"], **spec.get("params", {}))
@@ -113,6 +123,9 @@ class PictogramPrior(FeatureExtractor):
         if int(self.n_per_class) < 1:
             raise ValueError(f"pictogram_prior: n_per_class must be 1 or more, got {self.n_per_class}")
         icons, source = find_icons(self.icons_from)
+        if self.classes is not None and icons and len(icons) != int(self.classes):
+            raise ValueError(f"pictogram_prior: {len(icons)} classes have icons ({source}) but classes={self.classes}; "
+                             "set classes to that number (and scan's prior_columns with it) or leave it unset")
         self.base_ = self._base().fit(images, progress=progress, cancel=cancel)
         raw = self.base_.transform(images, progress=progress, cancel=cancel)
         self.reducer_ = Reducer(pca=int(self.dims), l2=True, seed=int(self.seed)).fit(raw)
@@ -129,7 +142,7 @@ class PictogramPrior(FeatureExtractor):
         gram = x.T @ x + float(self.ridge) * np.eye(x.shape[1], dtype=np.float32)
         self.coef_ = np.linalg.solve(gram, x.T @ target).astype(np.float32)
         scores = _with_bias(self.reducer_.transform(raw)) @ self.coef_
-        self.score_mean_ = scores.mean(0)
+        self.score_mean_ = scores.mean(0) if self.center else np.zeros(scores.shape[1], np.float32)
         self.score_scale_ = float(np.linalg.norm(scores - self.score_mean_, axis=1).mean()) or 1.0
         report(progress, "pictogram prior: rendering icons", 1, 1)
         self.note_ = (f"pictogram prior on: {len(icons)} classes from {source} "
@@ -140,6 +153,8 @@ class PictogramPrior(FeatureExtractor):
         check_is_fitted(self, "reducer_")
         x = self.reducer_.transform(self.base_.transform(images, progress=progress, cancel=cancel))
         if self.coef_ is None:
-            return x
+            if self.classes is None:
+                return x
+            return np.concatenate([x, np.zeros((len(x), int(self.classes)), np.float32)], axis=1)
         scores = (_with_bias(x) @ self.coef_ - self.score_mean_) / self.score_scale_
         return np.concatenate([x, float(self.weight) * scores], axis=1).astype(np.float32)
