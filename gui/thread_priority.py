@@ -1,9 +1,8 @@
 """Background threads of the window run "nicer" than the UI thread (Linux: niceness is per thread).
 
-The thumbnail decoders and the model thread call :func:`lower_thread_priority` when they start;
-threads they create afterwards (OpenMP pools of faiss or scikit-learn started from the model
-thread) inherit it. On a busy machine the scheduler then gives the UI thread its core first, so
-painting and input are not starved by a suggestion refit. Elsewhere it does nothing.
+The thumbnail decoders call :func:`lower_thread_priority` when they start, so scrolling keeps the
+CPU. The model thread does not: it runs the reviewer's own jobs (split, export, the pipeline child it
+starts inherits its niceness) and, niced, fell far behind on a loaded machine. Elsewhere it does nothing.
 """
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ def test_exports_from_the_window_keep_names_and_report_failures(qtbot, opened, t
     assert not w.error_banner.isVisible()
 
     # a full disk: a plain message in the banner, the window goes on
-    import gui.controllers.review as review_module
+    import gui.controllers.review_files as review_module  # the export commands live there
 
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device", str(tmp_path / "full.csv"))

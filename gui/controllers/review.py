@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from superqt.utils import qthrottled
 
@@ -23,13 +23,10 @@ from pipeline.clustering.stats_update import update_cluster_stats
 from pipeline.clustering.summary import ClusterStats, compute_cluster_stats
 from pipeline.project.sessions import EditAccess, open_for_editing
 from pipeline.project.store import ProjectData
-from pipeline.core.errors import describe_error, one_line
-from pipeline.core.paths import display_path
-from pipeline.review import (Autosaver, Edit, ExportError, ReviewError, ReviewSession, Taxonomy, TaxonomyError,
-                             export_csv, export_tree)
-from pipeline.review.export import missing_images
+from pipeline.review import Autosaver, Edit, ReviewError, ReviewSession, Taxonomy, TaxonomyError
 from pipeline.review.session_db import is_session_db
 
+from gui.controllers.review_files import ReviewFiles
 from gui.controllers.turns import TurnQueue
 from gui.jobs.runner import JobRunner
 from gui.jobs.worker import Job
@@ -39,10 +36,13 @@ from gui.undo import EditCommand, restore_stack
 
 #: Up to this many clusters the linkage is recomputed with the statistics after an edit.
 LINKAGE_IN_FLUSH_UP_TO = 200
+#: From this many images an edit's statistics update and the pages' refresh run in separate turns.
+SPLIT_FLUSH_FROM = 200_000
 
 
-class ReviewController(QObject):
-    """Current cluster, selection, pending refresh and the edit commands of one session."""
+class ReviewController(QObject, ReviewFiles):
+    """Current cluster, selection, pending refresh and the edit commands of one session
+    (saving a copy and exporting: :class:`~gui.controllers.review_files.ReviewFiles`)."""
 
     installed = Signal()  # a session is in place (stats computed, nothing selected yet)
     install_done = Signal()  # every step the install put off (``later``) has run
@@ -403,6 +403,15 @@ class ReviewController(QObject):
         current = self.current
         if membership:
             self.stats, changed = self._updated_stats(changed)
+            if len(self.session) >= SPLIT_FLUSH_FROM:  # the table, grid and selection in the next turn
+                session = self.session
+                QTimer.singleShot(0, lambda: self.session is session and self._announce_refresh(
+                    changed, membership, current))
+                return
+        self._announce_refresh(changed, membership, current)
+
+    def _announce_refresh(self, changed: Optional[set[int]], membership: bool, current: Optional[int]) -> None:
+        """The second half of :meth:`flush`: pages refresh, the selection and the shown cluster follow."""
         want = self._want_selected if self._want_selected is not None else list(self.selected)
         self._want_selected = None
         self.refreshed.emit(changed, membership)
@@ -421,7 +430,7 @@ class ReviewController(QObject):
         self.state_changed.emit()
         self.flushed.emit()
 
-    # ================================================================== taxonomy, save, export
+    # ================================================================== taxonomy, history
     def set_taxonomy(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
         self.taxonomy_changed.emit()
@@ -455,46 +464,6 @@ class ReviewController(QObject):
         self.message.emit("Went back to an earlier state (the history keeps every step)" if seq != 0
                           else "Back to the clusters as the run left them (the history keeps every step)", 6000)
         return True
-
-    def save_session_to(self, path) -> bool:
-        """Save a copy of the session; autosave keeps writing the project's own file."""
-        try:
-            self.session.save(path)
-        except (OSError, ReviewError) as exc:
-            self._error(f"Cannot save the session: {exc}")
-            return False
-        self.message.emit(f"Session saved to {path}", 5000)
-        return True
-
-    def export_csv_to(self, path, overwrite: bool = False) -> bool:
-        try:
-            n = export_csv(self.session, path, self.taxonomy, overwrite=overwrite)
-        except ExportError as exc:
-            self._error(f"Export refused: {exc}")
-            return False
-        except (OSError, ValueError) as exc:  # anything the export did not foresee: a message, not a crash
-            self._error(f"Export failed: {one_line(exc)}", describe_error(exc)[1])
-            return False
-        self.message.emit(f"Exported {n:,} rows to {path}", 8000)
-        missing = missing_images(self.session)
-        if missing:
-            self._error(f"Exported {n:,} rows to {path}, but {len(missing):,} of the images are no longer on disk "
-                        f"(e.g. {display_path(missing[0])}). If the image folder moved, relink the project "
-                        "(cluster-review relink OLD_FOLDER NEW_FOLDER).")
-        return True
-
-    def export_tree_to(self, folder, mode: str = "copy", overwrite: bool = False) -> Optional[Job]:
-        session, taxonomy = self.session, self.taxonomy
-
-        def job(progress, cancel):
-            return export_tree(session, folder, taxonomy, mode=mode, overwrite=overwrite, progress=progress,
-                               cancel=cancel)
-
-        def done(counts) -> None:
-            self.message.emit(f"Exported {sum(counts.values()):,} images into {len(counts)} folders under {folder}",
-                              8000)
-
-        return self.runner.start(f"Exporting to {folder}", job, done, name="export")
 
     def _error(self, message: str, details: str = "") -> None:
         self.error.emit(message, details)

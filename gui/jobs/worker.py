@@ -22,8 +22,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from pipeline.core.errors import describe_error
 from pipeline.core.progress import Cancelled, CancelToken, Progress, throttled
 
-from gui.thread_priority import lower_thread_priority
-
 JobFn = Callable[[Callable[[Progress], None], CancelToken], Any]
 
 PROGRESS_INTERVAL_S = 0.05
@@ -99,7 +97,6 @@ class ModelWorker(QObject):
 
     # -- worker thread -------------------------------------------------------------
     def _loop(self) -> None:
-        lower_thread_priority()  # the UI thread gets its core first (see gui/thread_priority.py)
         while True:
             job = self._jobs_in.get()
             if job is None:
