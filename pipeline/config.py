@@ -1,6 +1,7 @@
 """Pipeline configuration: one small serialisable description shared by GUI and CLI."""
 from __future__ import annotations
 
+import copy
 import json
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -269,8 +270,9 @@ DEFAULT_PRESET = "best"
 
 
 def get_preset(name: str) -> PipelineConfig:
-    """A copy of preset ``name`` (unknown names list the known ones)."""
+    """A deep copy of preset ``name`` (editing its feature specs leaves the preset alone; unknown
+    names list the known ones)."""
     try:
-        return replace(PRESETS[name])
+        return copy.deepcopy(PRESETS[name])
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}") from None

@@ -103,3 +103,21 @@ def test_prior_preset_runs_and_says_so(tmp_path):
     result = run_pipeline(config, str(folder), cache_dir=False)
     assert any(n.startswith("pictogram prior on:") and "drawn pictograms" in n for n in result.notes)
     assert result.clusters.n_clusters == len(IDS) and result.metrics["acc"] > 0.3
+
+
+def test_a_folder_with_meta_icons_turns_the_prior_on(tmp_path):
+    from pipeline.io.demo import write_demo_folder
+    from pipeline.run import run_pipeline
+
+    folder = tmp_path / "signs"
+    write_demo_folder(folder, n_per_class=6, seed=2)
+    config = get_preset("prior-multicrop-ward").with_k(k=len(IDS))
+    config.features[0]["params"] = {**config.features[0]["params"], "n_per_class": 4}
+    plain = run_pipeline(config, str(folder), cache_dir=False)  # no Meta/: the prior stays off
+    assert any(n.startswith("pictogram prior off: no Meta/ icons") for n in plain.notes)
+    meta = folder / "Meta"
+    meta.mkdir()
+    for c in IDS:
+        Image.fromarray(pictogram(c)).save(meta / f"{c}.png")
+    result = run_pipeline(config, str(folder), cache_dir=False)  # run_pipeline hands the folder over
+    assert any(n.startswith(f"pictogram prior on: {len(IDS)} classes from Meta/ icons") for n in result.notes)
