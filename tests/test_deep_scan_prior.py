@@ -32,8 +32,11 @@ def test_split_prior_and_seed_labels(blobs_with_prior):
     idx, cls = seed_labels(scores, 0.5)
     assert abs(len(idx) - len(y) / 2) <= 1
     assert (cls == y[idx]).mean() > (scores.argmax(1) == y).mean()  # the widest margins are the surest
-    with pytest.raises(ValueError, match="prior_columns=5 must be at most k=4"):
-        split_prior(features, 5, k=4)
+    with pytest.raises(ValueError, match="a prior of 4 classes cannot seed k=3"):
+        split_prior(features, 4, k=3)
+    assert split_prior(np.hstack([x, np.zeros((len(x), 6), np.float32)]), 6, k=3)[1] is None  # off: any k
+    with pytest.raises(ValueError, match="must leave feature columns"):
+        split_prior(features, features.shape[1], k=40)
     with pytest.raises(ValueError, match="seed_fraction"):
         seed_labels(scores, 0)
 

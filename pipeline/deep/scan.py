@@ -69,13 +69,16 @@ def split_prior(features: np.ndarray, prior_columns: int, k: int) -> tuple[np.nd
     c = int(prior_columns)
     if c <= 0:
         return features, None
-    if c > int(k) or c >= features.shape[1]:
-        raise ValueError(f"scan: prior_columns={c} must be at most k={k} and leave feature columns "
-                         f"(features have {features.shape[1]})")
+    if c >= features.shape[1]:
+        raise ValueError(f"scan: prior_columns={c} must leave feature columns (features have {features.shape[1]})")
     x, scores = features[:, :-c], features[:, -c:]
     norm = np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     x, scores = x / norm, scores / norm  # undo a row-wise L2 over both blocks (the base block had unit rows)
-    return x, (scores if float(np.ptp(scores, axis=0).max()) > 1e-8 else None)
+    if float(np.ptp(scores, axis=0).max()) <= 1e-8:
+        return x, None  # the prior is off (no icons): plain SCAN at any k
+    if c > int(k):
+        raise ValueError(f"scan: a prior of {c} classes cannot seed k={k} clusters; set k to at least {c}")
+    return x, scores
 
 
 def seed_labels(scores: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
