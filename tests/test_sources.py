@@ -274,3 +274,22 @@ def test_the_chosen_folder_may_itself_be_a_link_to_a_parent(tmp_path):
     found = discover(tmp_path / "here")
     assert [(os.path.basename(it.path), it.label) for it in found.items] == [("x.png", "a")]
     assert [os.path.basename(s.path) for s in found.skipped] == ["here"]  # met again inside: a loop
+
+
+def test_a_meta_folder_of_class_icons_is_listed_not_clustered(tmp_path):
+    for cls in ("0", "1"):
+        write_image(tmp_path / cls / f"{cls}_a.png")
+    write_image(tmp_path / "Meta" / "0.png")
+    write_image(tmp_path / "Meta" / "1.png")
+    found = discover(tmp_path)
+    assert sorted({it.label for it in found.items}) == ["0", "1"]
+    icons = [s for s in found.skipped if "taxonomy icon" in s.reason]
+    assert sorted(os.path.basename(s.path) for s in icons) == ["0.png", "1.png"]
+
+
+def test_a_meta_folder_of_other_pictures_stays_a_class(tmp_path):
+    write_image(tmp_path / "0" / "a.png")
+    write_image(tmp_path / "Meta" / "holiday.png")  # not an <int>.png icon set: a class of its own
+    found = discover(tmp_path)
+    assert sorted({it.label for it in found.items}) == ["0", "Meta"]
+    assert not found.skipped

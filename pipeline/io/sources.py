@@ -122,11 +122,38 @@ def _discover_plain_folder(root: Path) -> Discovery:
     walker = FolderWalker(skipped)
     top = os.fspath(root)
     real = walker.enter(top, root=True)
-    for sub in walker.scan(top, real, None, label_links=True) if real is not None else []:
+    subfolders = walker.scan(top, real, None, label_links=True) if real is not None else []
+    for sub in subfolders:
+        if len(subfolders) > 1 and _list_icon_folder(sub, skipped):
+            continue
         walker.walk(sub, os.path.basename(sub))
     items = [ImageItem(path, label) for path, label in walker.files()]
     layout = "class-folders" if any(it.label is not None for it in items) else "flat"
     return Discovery(_sorted(items), layout, skipped)
+
+
+ICON_REASON = "a taxonomy icon (Meta/ holds the class pictograms), not an image to cluster"
+
+
+def _list_icon_folder(folder: str, skipped: list[SkippedFile]) -> bool:
+    """True when ``folder`` is a ``Meta/`` of class icons (only ``<int>.<image type>`` files).
+
+    GTSRB ships its pictograms there; the pictogram prior reads them as the taxonomy's icons,
+    so they are listed as skipped instead of being clustered as a class named "Meta".
+    """
+    if os.path.basename(folder).lower() != "meta":
+        return False
+    try:
+        with os.scandir(folder) as entries:
+            files = [entry for entry in entries if not is_hidden(entry.name)]
+    except OSError:
+        return False
+    stems = [os.path.splitext(entry.name) for entry in files]
+    if not files or not all(entry.is_file() and stem.isdigit() and ext.lower() in IMAGE_EXTENSIONS
+                            for entry, (stem, ext) in zip(files, stems)):
+        return False
+    skipped.extend(SkippedFile(entry.path, ICON_REASON) for entry in sorted(files, key=lambda e: e.name))
+    return True
 
 
 def _sorted(items: list[ImageItem]) -> list[ImageItem]:
