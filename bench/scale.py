@@ -106,8 +106,16 @@ def progress_log(t0: float, every: float = 60.0):
     return log
 
 
+def _stop(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def child(args: argparse.Namespace) -> None:
-    """One run in this process; prints one JSON line."""
+    """One run in this process; prints one JSON line. A SIGTERM ends it through ``SystemExit``,
+    so its pool is shut down and its scratch folder removed (a bare kill left both behind)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _stop)
     from pipeline.config import get_preset
     from pipeline.run import run_pipeline
 
