@@ -145,7 +145,7 @@ def test_zero_shot_suggestions_from_pictograms_before_any_decision(qtbot, tmp_pa
     folder, store_root = make_demo_project(tmp_path)
     w = open_stored(qtbot, folder, store_root)
     c = w.suggestions
-    qtbot.waitUntil(lambda: c.zero_shot is not None or not c.zero_shot_running(), timeout=120_000)
+    qtbot.waitUntil(lambda: c.zero_shot is not None or not c.zero_shot_running(), timeout=240_000)  # a loaded machine
     assert c.zero_shot is not None, w.status_line.text()
     assert c.zero_shot_source == "drawn pictograms"
     qtbot.waitUntil(lambda: c.has_suggestions() and not c.busy(), timeout=30_000)
