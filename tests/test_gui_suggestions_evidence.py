@@ -67,3 +67,28 @@ def test_images_moved_out_of_a_named_cluster_are_never_suggested_its_name_again(
     w.act("redo").trigger()
     qtbot.waitUntil(lambda: all(s.assignments[i] != 0 for i in moved))
     assert {i: c.declined.get(i) for i in moved} == {i: {"14"} for i in moved}
+
+
+def test_accept_up_to_here_leaves_the_rest_of_the_strip_out_without_refusing_it(qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+
+    w = open_window(qtbot, tmp_path)
+    name_and_settle(qtbot, w, {0: "14", 1: "17"})
+    c, s, r = w.suggestions, w.session, w.review
+    w.act("bulk_accept").trigger()
+    dlg = w.suggest_ui.dialog
+    qtbot.waitUntil(lambda: dlg.isVisible())
+    dlg.set_threshold(1)
+    class_id, view, model = max(dlg.strips, key=lambda strip: strip[2].rowCount())
+    order = [model.image_index(row) for row in range(model.rowCount())]
+    assert len(order) >= 3
+    rect = view.visualRect(model.index(1))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, rect.center())
+    assert dlg.cuts == {class_id: order[1]}  # accept up to here: the first one only
+    assert set(order[1:]).isdisjoint(dlg.taken()) and order[0] in dlg.taken()
+    depth = r.undo_stack.count()
+    dlg.apply_button.click()
+    qtbot.waitUntil(lambda: s.image_labels.get(order[0]) == class_id)
+    assert r.undo_stack.count() == depth + 1
+    assert all(i not in s.image_labels for i in order[1:])
+    assert all(class_id not in c.declined.get(i, set()) for i in order[1:])  # cut off, not refused

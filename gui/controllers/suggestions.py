@@ -299,15 +299,17 @@ class SuggestionController(QObject):
     def plan_sizes(self, thresholds: Iterable[float], clusters: Optional[Iterable[int]] = None) -> dict[float, int]:
         return {float(t): len(self.plan(t, clusters)) for t in thresholds}
 
-    def apply_plan(self, plan, exclude: Iterable[int] = ()) -> bool:
-        """Apply ``plan`` minus ``exclude`` as one undo step; the excluded images are remembered as declined."""
+    def apply_plan(self, plan, exclude: Iterable[int] = (), cut: Iterable[int] = ()) -> bool:
+        """Apply ``plan`` minus ``exclude`` as one undo step; the excluded images are remembered as declined,
+        except those in ``cut`` (left out by an "accept up to here" cut, not refused)."""
         r = self.review
         exclude = set(int(i) for i in exclude)
+        refused = exclude - set(int(i) for i in cut)
         if r.session is None or len(plan) - len(exclude & set(plan.indices.tolist())) <= 0:
             self.message.emit("Nothing to accept", 3000)
             return False
         for g in plan.groups:
-            for i in exclude & set(g.indices.tolist()):
+            for i in refused & set(g.indices.tolist()):
                 self.declined.setdefault(i, set()).add(g.class_id)
         n_classes = len([g for g in plan.groups if set(g.indices.tolist()) - exclude])
         n = len(plan) - len(exclude & set(plan.indices.tolist()))

@@ -3,7 +3,9 @@
 The dialog shows how many images each threshold would accept (``plan_sizes``), then the
 plan at the chosen threshold grouped by class: pictogram, name, count and a strip of the
 images (most confident first, so the doubtful ones sit at the end of each strip).
-Clicking a thumbnail leaves it out (a red cross; click again to take it back). Apply
+Clicking a thumbnail leaves it out (a red cross; click again to take it back): the reviewer
+refused that suggestion. Shift+click is "accept up to here": that image and the rest of its
+strip are left out without being refused (Shift+click it again to take the cut back). Apply
 labels the rest with their suggestions as one undo step
 (:meth:`~gui.controllers.suggestions.SuggestionController.apply_plan`), which posts what
 it did on the status line.
@@ -14,7 +16,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, QListView, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QHBoxLayout, QLabel, QListView, QPushButton, QScrollArea,
                                QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from gui.controllers.suggestions import SuggestionController
@@ -42,7 +44,8 @@ class BulkAcceptDialog(QDialog):
         r = self.review = controller.review
         self.clusters = None if clusters is None else [int(c) for c in clusters]
         self.only = None if only is None else set(int(i) for i in only)
-        self.excluded: set[int] = set()
+        self.excluded: set[int] = set()  # clicked: refused
+        self.cuts: dict[str, int] = {}  # class -> the image an "accept up to here" cut starts at
         self.plan = None
         self.strips: list[tuple[str, QListView, ThumbnailModel]] = []
         self.setWindowTitle("Accept suggestions")
@@ -127,6 +130,7 @@ class BulkAcceptDialog(QDialog):
             if item.widget() is not None:
                 item.widget().deleteLater()
         self.strips = []
+        self.cuts = {}  # the strips changed: a cut is made again on what is shown now
         tax = self.review.taxonomy
         for g in self.plan.groups:
             head = QLabel()
@@ -139,7 +143,7 @@ class BulkAcceptDialog(QDialog):
             holder = QWidget()
             holder.setLayout(row)
             self.body_layout.addWidget(holder)
-            strip, model = self._strip(g.indices)
+            strip, model = self._strip(g.indices, g.class_id)
             self.body_layout.addWidget(strip)
             self.strips.append((g.class_id, strip, model))
             head.setProperty("class_id", g.class_id)
@@ -151,21 +155,49 @@ class BulkAcceptDialog(QDialog):
         self.body_layout.addStretch(1)
         self._update_summary()
 
-    def _strip(self, indices) -> tuple[QListView, ThumbnailModel]:
+    def _strip(self, indices, class_id: str) -> tuple[QListView, ThumbnailModel]:
         model = ThumbnailModel(self.loader, flags_of=lambda i: frozenset({REJECTED}) if i in self.excluded
-                               else frozenset(), tooltip_of=self._tip, parent=self)
+                               or i in self._tail() else frozenset(), tooltip_of=self._tip, parent=self)
         model.thumb_size = THUMB
         model.set_indices(indices)
         v = thumbnail_grid(THUMB, QAbstractItemView.SelectionMode.NoSelection, spacing=0)
         rows = max(1, min(3, -(-len(indices) // 12)))
         v.setFixedHeight(rows * (THUMB + 8) + 6)
         v.setModel(model)
-        v.clicked.connect(lambda idx, m=model: self.toggle(m.image_index(idx.row())))
+        v.clicked.connect(lambda idx, m=model, c=class_id: self._clicked(c, m.image_index(idx.row())))
         return v, model
+
+    def _clicked(self, class_id: str, image: int) -> None:
+        if QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.cut(class_id, image)
+        else:
+            self.toggle(image)
+
+    def _tail(self) -> set[int]:
+        """Images left out by the cuts (not refused)."""
+        out: set[int] = set()
+        for g in (self.plan.groups if self.plan is not None else []):
+            if g.class_id in self.cuts:
+                order = g.indices.tolist()
+                out.update(order[order.index(self.cuts[g.class_id]):])
+        return out
+
+    def cut(self, class_id: str, image: int) -> None:
+        """"Accept up to here": leave ``image`` and the rest of its class strip out (again: take it back)."""
+        image = int(image)
+        if self.cuts.get(class_id) == image:
+            del self.cuts[class_id]
+        else:
+            self.cuts[class_id] = image
+        for _, _, model in self.strips:
+            model.refresh_flags()
+        self._update_summary()
 
     def _tip(self, image: int) -> str:
         class_id, conf = self.controller.image_suggestion(image)
-        state = "left out (click to take it back)" if image in self.excluded else "click to leave it out"
+        state = ("left out (click to take it back)" if image in self.excluded else
+                 "after an 'accept up to here' cut (Shift+click the first one to take it back)"
+                 if image in self._tail() else "click to leave it out, Shift+click: accept up to here")
         return f"Image {image}: {self.review.taxonomy.name_of(class_id)} {self.controller.percent(conf)} — {state}"
 
     def toggle(self, image: int) -> None:
@@ -181,18 +213,20 @@ class BulkAcceptDialog(QDialog):
 
     def taken(self) -> list[int]:
         """The images Apply would label now."""
-        return [i for i in self.plan.indices.tolist() if i not in self.excluded] if self.plan is not None else []
+        out = self.excluded | self._tail()
+        return [i for i in self.plan.indices.tolist() if i not in out] if self.plan is not None else []
 
     def _update_summary(self) -> None:
         n = len(self.taken())
-        out = len(set(self.plan.indices.tolist()) & self.excluded) if self.plan is not None else 0
+        out = len(set(self.plan.indices.tolist()) & (self.excluded | self._tail())) if self.plan is not None else 0
         self.summary.setText(f"Apply labels {n:,} image{'s' if n != 1 else ''} in one step"
                              + (f" ({out:,} left out)" if out else ""))
         self.apply_button.setEnabled(n > 0)
 
     def apply(self) -> bool:
-        exclude = set(self.plan.indices.tolist()) & self.excluded if self.plan is not None else set()
-        ok = self.plan is not None and self.controller.apply_plan(self.plan, exclude)
+        tail = self._tail()
+        exclude = set(self.plan.indices.tolist()) & (self.excluded | tail) if self.plan is not None else set()
+        ok = self.plan is not None and self.controller.apply_plan(self.plan, exclude, cut=tail - self.excluded)
         if ok:
             self.accept()
         return ok
