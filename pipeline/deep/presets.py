@@ -49,7 +49,8 @@ DEEP_PRESETS: dict[str, dict] = {
     # deep-multicrop whose SCAN heads start from the icon classifier of pipeline/features/pictogram_prior.py:
     # for the 43-class GTSRB taxonomy (icons_from: a folder with Meta/); without icons it is deep-multicrop.
     # Whole frames, track-disjoint: ACC 0.676 / NMI 0.755 -> 0.708 / 0.770
-    # (bench/results/gtsrb_whole_track_disjoint_deep_prior.md).
+    # (bench/results/gtsrb_whole_track_disjoint_deep_prior.md); full split 0.631 / 0.818 -> 0.731 / 0.845
+    # (bench/results/gtsrb_whole_frames_deep_prior.md).
     "deep-prior-multicrop": {**_preset("deep-prior-multicrop",
                                        {"epochs": 30, "self_label_epochs": 5, "prior_columns": 43},
                                        "Whole frames of the 43 GTSRB classes with their icons (icons_from: a folder "
