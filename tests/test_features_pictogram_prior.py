@@ -121,3 +121,4 @@ def test_a_folder_with_meta_icons_turns_the_prior_on(tmp_path):
         Image.fromarray(pictogram(c)).save(meta / f"{c}.png")
     result = run_pipeline(config, str(folder), cache_dir=False)  # run_pipeline hands the folder over
     assert any(n.startswith(f"pictogram prior on: {len(IDS)} classes from Meta/ icons") for n in result.notes)
+    assert len(result.image_set) == len(IDS) * 6  # the icons are the taxonomy, not images to cluster
