@@ -31,6 +31,9 @@ from gui.jobs.suggest_job import SessionSnapshot, suggestion_job, zero_shot_job
 
 #: Edits closer together than this share one refit.
 DEBOUNCE_MS = 250
+#: After an install's last turn the first refit waits this long: it would compete for the interpreter with
+#: the grid's and table's first paints (40-70 ms of UI time each, ``bench/gui_responsiveness.py --trace``).
+INSTALL_REFIT_DELAY_MS = 1000
 #: A named cluster's image is flagged when its suggestion is another class at this confidence or more.
 #: Low on purpose: the image's own (wrong) decision is in the fit and halves the confidence of the
 #: class its neighbours say (the two learners disagree), so a misfit moved into a named cluster
@@ -70,7 +73,6 @@ class SuggestionController(QObject):
         self._listened = None  # the session self._on_session_edit listens to
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self._start)
         review.installed.connect(self._install)
         review.install_done.connect(self._install_done)
@@ -102,7 +104,8 @@ class SuggestionController(QObject):
 
     def _install_done(self) -> None:
         if self.review.session is not None and self._project is self.review.project:
-            self.schedule()
+            self.generation += 1
+            self._timer.start(INSTALL_REFIT_DELAY_MS)  # busy() until it is in; an edit meanwhile debounces as usual
 
     def _on_session_edit(self, edit) -> None:
         """Images moved out of a named cluster were refused its name (taken back on undo)."""
@@ -129,7 +132,7 @@ class SuggestionController(QObject):
         if self.review.session is None:
             return
         self.generation += 1
-        self._timer.start()
+        self._timer.start(DEBOUNCE_MS)
 
     def busy(self) -> bool:
         """A refit is pending or running, or the shown suggestions are older than the last edit."""
