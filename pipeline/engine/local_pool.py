@@ -9,8 +9,10 @@ has the measurements: process pool of 2 = 1.75-1.85x serial, threads 1.05x). The
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Optional
 
@@ -23,6 +25,22 @@ def pool_context() -> str:
     if sys.platform.startswith("linux") and threading.active_count() == 1:
         return "fork"
     return "spawn"
+
+
+#: Seconds between a worker's checks that the process that started it is still alive.
+PARENT_CHECK_S = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker once ``parent`` is gone (a killed driver would otherwise
+    leave its workers waiting for tasks forever)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class ProcessPoolEngine(Engine):
@@ -40,7 +58,8 @@ class ProcessPoolEngine(Engine):
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             ctx = multiprocessing.get_context(self.context or pool_context())
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                             initializer=_exit_with_parent, initargs=(os.getpid(),))
         return self._pool
 
     def _map(self, fn, tasks, stage, progress, cancel):
