@@ -1,12 +1,16 @@
 """The Clusters page: cluster table over dendrogram / k-score tabs, the shown cluster's center
 above a lazy thumbnail grid of its members, and the dialogs that ask an edit's parameters.
 
-A view over a :class:`~gui.controllers.review.ReviewController`: it reports the reviewer's
-selections and follows its ``selection_changed`` / ``current_changed`` / ``refreshed`` signals
-(table updates with the selection model's signals blocked, so they do not echo back).
-Quick review: typing a class number or letter on the table opens the class picker filtered by
-it; thumbnails dragged onto a table row move there (one undo step); the grid can show only
-members whose given label disagrees; auto-contrast stretches thumbnails, centers and viewer.
+The page is a view over a :class:`~gui.controllers.review.ReviewController`: it reports
+the reviewer's selections to it and follows its ``selection_changed`` /
+``current_changed`` / ``refreshed`` signals (table updates happen with the selection
+model's signals blocked, so they do not echo back).
+
+Quick review: typing a class number or a letter no action uses on the table opens the
+class picker filtered by it (Enter names the selection); selected thumbnails dragged
+onto a table row move there (one undo step, through the controller's ``move``); the
+grid can show only members whose given label disagrees with the cluster; thumbnails
+carry given-label badges; auto-contrast stretches thumbnails, centers and the viewer.
 """
 from __future__ import annotations
 
@@ -21,7 +25,6 @@ from superqt.utils import signals_blocked
 from gui.controllers.review import ReviewController
 from gui.dialogs.class_picker import ClassPicker
 from gui.dialogs.review_dialogs import MoveDialog, MoveTarget, SplitDialog
-from gui.jobs.linkage_thread import BackgroundLinkage
 from gui.pages.cluster_table_input import ClusterTableInput
 from pipeline.clustering.stats_update import ensure_linkage
 from gui.models.cluster_list_model import (CLUSTER_ID_ROLE, COL_NAME, COL_SIZE, ClusterListModel, ClusterSortProxy,
@@ -37,7 +40,7 @@ from gui.views.thumbnail_loader import ThumbnailLoader, stretch_contrast
 from gui.widgets.center_view import CENTER_SIZE, CenterView
 
 DEFAULT_THUMB = 64
-#: Up to this many clusters the dendrogram follows an edit at once; a bigger one's linkage on a thread.
+#: Up to this many clusters the dendrogram follows an edit in the same turn; a bigger one in the next.
 TREE_NOW_UP_TO = 200
 #: Members averaged for the center's mean image (evenly by distance rank): the same picture as all of
 #: them, without reading thousands of scattered working-size images on the UI thread.
@@ -160,8 +163,6 @@ class ClustersPage(QSplitter):
         self._tree_timer.setSingleShot(True)
         self._tree_timer.setInterval(0)
         self._tree_timer.timeout.connect(self._update_dendrogram)
-        self._linkage = BackgroundLinkage(self)  # a big tree's linkage off the UI thread
-        self._linkage.ready.connect(lambda st: st is self.review.stats and self._update_dendrogram())
         self.table_input = ClusterTableInput(t, self.review, lambda text: self.name_selected(text) is not None)
 
     # ================================================================== install / teardown
@@ -315,9 +316,7 @@ class ClustersPage(QSplitter):
         st = self.review.stats
         if st is None or self.review.session is None:
             return
-        if st.linkage is None and len(st.ids) > TREE_NOW_UP_TO:
-            return self._linkage.request(st)  # drawn when it is ready; the old tree stays meanwhile
-        ensure_linkage(st)
+        ensure_linkage(st)  # an edit's update leaves a big tree's linkage to this turn
         self.dendrogram.set_data(st.linkage, st.ids, [self.review.label(c) for c in st.ids])
         self.dendrogram.set_selected(self.review.selected)
 
