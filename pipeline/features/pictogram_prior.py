@@ -62,23 +62,6 @@ def find_icons(icons_from: Optional[str]) -> tuple[dict, str]:
     return (icons, source) if source == "Meta/ icons" else ({}, f"no Meta/ icons in {path}")
 
 
-def render_icons(icons: dict, n_per_class: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(images, class index)``: ``n_per_class`` photograph-like renderings of every icon."""
-    from pipeline.io.demo_signs import render_icon, render_sign
-
-    rng = np.random.default_rng(seed)
-    images, labels = [], []
-    for j, (cid, icon) in enumerate(icons.items()):
-        for _ in range(n_per_class):
-            images.append(render_sign(cid, rng, size) if icon is None else render_icon(icon, rng, size))
-            labels.append(j)
-    return np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)
-
-
-def _with_bias(x: np.ndarray) -> np.ndarray:
-    return np.concatenate([x, np.ones((len(x), 1), np.float32)], 1)
-
-
 @register("pictogram_prior")
 class PictogramPrior(FeatureExtractor):
     """Reduced base features + ``weight`` x icon-classifier scores (see the module docstring).
@@ -135,13 +118,12 @@ class PictogramPrior(FeatureExtractor):
             return self
         check_cancel(cancel)
         report(progress, "pictogram prior: rendering icons", 0, 1)
+        from pipeline.suggest.zero_shot import render_icons, ridge_coef, ridge_scores
+
         rendered, labels = render_icons(icons, int(self.n_per_class), int(images.shape[1]), int(self.seed))
-        x = _with_bias(self.reducer_.transform(self.base_.transform(rendered, cancel=cancel)))
-        target = np.zeros((len(labels), len(icons)), np.float32)
-        target[np.arange(len(labels)), labels] = 1.0
-        gram = x.T @ x + float(self.ridge) * np.eye(x.shape[1], dtype=np.float32)
-        self.coef_ = np.linalg.solve(gram, x.T @ target).astype(np.float32)
-        scores = _with_bias(self.reducer_.transform(raw)) @ self.coef_
+        x = self.reducer_.transform(self.base_.transform(rendered, cancel=cancel))
+        self.coef_ = ridge_coef(x, labels, len(icons), self.ridge)
+        scores = ridge_scores(self.reducer_.transform(raw), self.coef_)
         self.score_mean_ = scores.mean(0) if self.center else np.zeros(scores.shape[1], np.float32)
         self.score_scale_ = float(np.linalg.norm(scores - self.score_mean_, axis=1).mean()) or 1.0
         report(progress, "pictogram prior: rendering icons", 1, 1)
@@ -156,5 +138,7 @@ class PictogramPrior(FeatureExtractor):
             if self.classes is None:
                 return x
             return np.concatenate([x, np.zeros((len(x), int(self.classes)), np.float32)], axis=1)
-        scores = (_with_bias(x) @ self.coef_ - self.score_mean_) / self.score_scale_
+        from pipeline.suggest.zero_shot import ridge_scores
+
+        scores = (ridge_scores(x, self.coef_) - self.score_mean_) / self.score_scale_
         return np.concatenate([x, float(self.weight) * scores], axis=1).astype(np.float32)

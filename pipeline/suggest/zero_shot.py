@@ -60,6 +60,38 @@ def taxonomy_icons(folder: Optional[str] = None, taxonomy=None) -> tuple[dict, s
     return {c: DRAWN for c in ids}, "drawn pictograms"
 
 
+def render_icons(icons: dict, n_per_class: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(images, class index)``: ``n_per_class`` photograph-like renderings of every icon
+    (``None`` icons drawn by :func:`pipeline.io.demo_signs.render_sign`)."""
+    from pipeline.io.demo_signs import render_icon, render_sign
+
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for j, (cid, icon) in enumerate(icons.items()):
+        for _ in range(n_per_class):
+            images.append(render_sign(cid, rng, size) if icon is None else render_icon(icon, rng, size))
+            labels.append(j)
+    return np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)
+
+
+def ridge_coef(x: np.ndarray, labels: np.ndarray, n_classes: int, ridge: float) -> np.ndarray:
+    """One-vs-all ridge regression of one-hot ``labels`` on ``x`` plus a bias column (float32)."""
+    x = _with_bias(x)
+    target = np.zeros((len(labels), n_classes), np.float32)
+    target[np.arange(len(labels)), labels] = 1.0
+    gram = x.T @ x + float(ridge) * np.eye(x.shape[1], dtype=np.float32)
+    return np.linalg.solve(gram, x.T @ target).astype(np.float32)
+
+
+def ridge_scores(x: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Class scores of ``x`` under :func:`ridge_coef`'s coefficients."""
+    return _with_bias(x) @ coef
+
+
+def _with_bias(x: np.ndarray) -> np.ndarray:
+    return np.concatenate([x, np.ones((len(x), 1), np.float32)], 1)
+
+
 def _gtsrb_with_meta(folder):
     if not folder:
         return None
@@ -94,16 +126,7 @@ class ZeroShot:
 
     def render(self, icons: dict) -> tuple[np.ndarray, np.ndarray]:
         """``(images, class index)`` of ``n_per_class`` renderings of every icon."""
-        from pipeline.io.demo_signs import render_icon, render_sign
-
-        size = int(self.config.image_size)
-        rng = np.random.default_rng(self.seed)
-        images, labels = [], []
-        for j, (cid, icon) in enumerate(icons.items()):
-            for _ in range(self.n_per_class):
-                images.append(render_sign(cid, rng, size) if icon is None else render_icon(icon, rng, size))
-                labels.append(j)
-        return np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)
+        return render_icons(icons, self.n_per_class, int(self.config.image_size), self.seed)
 
     def fit(self, icons: dict) -> "ZeroShot":
         """Render, extract, reduce and fit the classifier (``icons`` as from :func:`taxonomy_icons`)."""
@@ -114,19 +137,14 @@ class ZeroShot:
         self.classes_ = list(icons)
         images, y = self.render(icons)
         x = np.asarray(self.reducer.transform(extract_features(self.config, images)), dtype=np.float32)
-        x = np.concatenate([x, np.ones((len(x), 1), np.float32)], 1)
-        target = np.zeros((len(y), len(self.classes_)), np.float32)
-        target[np.arange(len(y)), y] = 1.0
-        gram = x.T @ x + self.ridge * np.eye(x.shape[1], dtype=np.float32)
-        self.coef_ = np.linalg.solve(gram, x.T @ target)
+        self.coef_ = ridge_coef(x, y, len(self.classes_), self.ridge)
         return self
 
     def suggest(self, features: np.ndarray) -> Suggestions:
         """A suggestion for every image (``features``: the run's reduced features)."""
         if self.coef_ is None:
             raise RuntimeError("call fit(icons) first")
-        x = np.asarray(features, dtype=np.float32)
-        scores = np.concatenate([x, np.ones((len(x), 1), np.float32)], 1) @ self.coef_ * self.temperature
+        scores = ridge_scores(np.asarray(features, dtype=np.float32), self.coef_) * self.temperature
         scores -= scores.max(1, keepdims=True)
         p = np.exp(scores)
         p /= p.sum(1, keepdims=True)
