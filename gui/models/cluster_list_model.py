@@ -275,21 +275,20 @@ class ClusterListModel(QAbstractTableModel):
             class_id = s.cluster_names.get(cid) if col == COL_NAME else self.suggestion(cid)[0]
             if col == COL_SUGGESTION and (class_id is None or not self._suggestion_text(cid)):
                 return None
-            key = ("class", class_id)
-            if key not in self._looks:
-                from gui.dialogs.class_picker import class_icon_of
-
-                cls = self.taxonomy.by_id(class_id)
-                self._looks[key] = class_icon_of(cls, 24) if cls is not None else None
-            return self._looks[key]
+            return self._look(("class", class_id), lambda: self._class_icon(class_id))
         return None
 
-    def _look(self, key: str, make: Callable[[], object]):
-        """A brush, font or icon made once and reused (class icons dropped with the taxonomy)."""
-        look = self._looks.get(key)
-        if look is None:
-            look = self._looks[key] = make()
-        return look
+    def _look(self, key, make: Callable[[], object]):
+        """A brush, font or icon (``None`` too) made once and reused (class icons dropped with the taxonomy)."""
+        if key not in self._looks:
+            self._looks[key] = make()
+        return self._looks[key]
+
+    def _class_icon(self, class_id) -> Optional[QIcon]:
+        from gui.dialogs.class_picker import class_icon_of
+
+        cls = self.taxonomy.by_id(class_id)
+        return class_icon_of(cls, 24) if cls is not None else None
 
     def _tooltip(self, cid: int, col: int) -> str:
         s = self.session
