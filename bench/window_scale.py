@@ -214,10 +214,11 @@ def main(argv=None) -> int:
     a, b = order[0], order[1]
     flushed: list[float] = []
     window.review.flushed.connect(lambda: flushed.append(time.perf_counter()))
-    merge, cpu = measured(app, "merge", lambda: window.review.merge([a, b]), lambda: bool(flushed))
+    settled = lambda: bool(flushed) and not page.tree_pending()  # noqa: E731  (the tree redrawn too)
+    merge, cpu = measured(app, "merge", lambda: window.review.merge([a, b]), settled)
     print(f"  merging clusters {a} and {b}: UI {gap_summary(merge)}; {cpu}")
     flushed.clear()
-    undo, cpu = measured(app, "undo", window.review.undo, lambda: bool(flushed))
+    undo, cpu = measured(app, "undo", window.review.undo, settled)
     print(f"  undoing the merge: UI {gap_summary(undo)}; {cpu}")
     print(f"peak memory {peak_rss_mb():.0f} MiB")
     print(f"window_scale: n {args.images}, open_s {open_s:.2f}, open_gap_ms {gaps_open.max():.0f}, "

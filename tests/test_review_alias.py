@@ -72,6 +72,40 @@ def test_a_merge_writes_an_alias_and_no_block_and_undo_then_reopen_restores_it(t
     assert stored(path) == before and blocks(SessionDB.open(path, readonly=True)) == rows
 
 
+def test_reopened_with_unfolded_aliases_an_undo_reads_no_block_and_stores_the_same(tmp_path, monkeypatch):
+    """An unclean close leaves aliases; the journal takes the stored ids the load read, so undoing
+    the merge does not read every image block again (on the UI thread, in the window)."""
+    import pipeline.review.cluster_alias as cluster_alias
+
+    path = tmp_path / "u.db"
+    s = scattered()
+    before = s.to_dict()
+    db = SessionDB.create(path, s)
+    journal = SessionJournal(s, db)
+    s.apply(s.merge([3, 7]))
+    s.apply(s.merge([5, 9]))
+    merged = s.to_dict()
+    journal.close(fold=False)  # as after a kill: the aliases stay in the file
+    reopened = SessionDB.open(path)
+    assert reopened.alias_count() == 2
+    s2 = reopened.load(ReviewSession)
+    assert s2.stored_ids is not None and s2.to_dict() == merged
+    j2 = SessionJournal(s2, reopened)
+    assert s2.stored_ids is None  # handed to the journal, not kept twice
+
+    def no_block_read(rows):
+        raise AssertionError("every image block read again")
+    monkeypatch.setattr(cluster_alias, "read_blocks", no_block_read)
+    j2.undo()
+    j2.undo()
+    assert s2.to_dict() == before and stored(path) == before
+    j2.redo()
+    assert stored(path) == s2.to_dict()
+    monkeypatch.undo()
+    j2.close()
+    assert stored(path) == s2.to_dict()
+
+
 def test_a_fold_after_many_merges_and_other_edits_gives_identical_ids(tmp_path):
     """Random merges, splits (new ids reuse merged-away ones), moves, undo, redo and restores: the stored
     state equals the session after every step, with aliases and after folding them."""

@@ -42,6 +42,10 @@ from gui.widgets.center_view import CENTER_SIZE, CenterView
 DEFAULT_THUMB = 64
 #: Up to this many clusters the dendrogram follows an edit in the same turn; a bigger one in the next.
 TREE_NOW_UP_TO = 200
+#: A big tree is redrawn this long after the last edit (each edit restarts the wait): its linkage and
+#: repaint then get a turn of their own after the table's and grid's repaint, and a burst of edits
+#: relinks once.
+TREE_DELAY_MS = 120
 #: Members averaged for the center's mean image (evenly by distance rank): the same picture as all of
 #: them, without reading thousands of scattered working-size images on the UI thread.
 MEAN_IMAGE_SAMPLE = 400
@@ -161,7 +165,7 @@ class ClustersPage(QSplitter):
         self.setSizes([470, 970])
         self._tree_timer = QTimer(self)
         self._tree_timer.setSingleShot(True)
-        self._tree_timer.setInterval(0)
+        self._tree_timer.setInterval(TREE_DELAY_MS)
         self._tree_timer.timeout.connect(self._update_dendrogram)
         self.table_input = ClusterTableInput(t, self.review, lambda text: self.name_selected(text) is not None)
 
@@ -311,6 +315,10 @@ class ClustersPage(QSplitter):
             self.cluster_model.refresh(self.review.stats)
             self._update_dendrogram()
             self._update_center()
+
+    def tree_pending(self) -> bool:
+        """Whether a big tree's redraw after an edit is still waiting for its turn."""
+        return self._tree_timer.isActive()
 
     def _update_dendrogram(self) -> None:
         st = self.review.stats

@@ -65,13 +65,15 @@ def update_cluster_stats(
         sil_sum = 0.0
         for s in range(0, len(idx), STATS_CHUNK):
             x = np.asarray(features[idx[s:s + STATS_CHUNK]], dtype=np.float32)
-            d2 = np.einsum("ij,ij->i", x, x)[:, None] - 2.0 * (x @ centers.T) + c2[None, :]
-            np.maximum(d2, 0.0, out=d2)
-            a = np.sqrt(d2[:, r])
+            xx = np.einsum("ij,ij->i", x, x)
+            m = x @ centers.T  # then, in place, |c|^2 - 2 x.c: the squared distance less |x|^2 (one array)
+            m *= -2.0
+            m += c2
+            a = np.sqrt(np.maximum(m[:, r] + xx, 0.0))
             a_all[s:s + len(x)] = a
             if k > 1:
-                d2[:, r] = np.inf
-                b = np.sqrt(d2.min(axis=1))
+                m[:, r] = np.inf
+                b = np.sqrt(np.maximum(m.min(axis=1) + xx, 0.0))
                 sil_sum += float(((b - a) / np.maximum(np.maximum(a, b), 1e-12)).sum())
         distance[idx] = a_all
         order = idx[np.argsort(a_all, kind="stable")]

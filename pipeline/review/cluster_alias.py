@@ -153,21 +153,24 @@ class StoredIds:
             self._raw = read_blocks(rows)[0]
         return self._raw
 
-    def seed(self, assignments: np.ndarray) -> None:
-        """Take the session's ids as the stored ones when the file has no aliases (they are then equal).
+    def seed(self, assignments: np.ndarray, stored: Optional[np.ndarray] = None) -> None:
+        """Take the stored ids from what the session was read with, without reading every block.
 
-        ``assignments`` must be the state of the file (a journal's session is); its first and
-        last blocks are compared as a guard. Then an undo of a merge finds what to rewrite
-        without reading every block.
+        With no aliases in the file the stored ids are the session's ``assignments``; with aliases
+        they are ``stored``, the ids the session's read resolved (``None``: left to :meth:`raw`).
+        Either must be the state of the file (a journal's session is); its first and last blocks
+        are compared as a guard. Then an undo of a merge finds what to rewrite without reading
+        every block.
         """
-        if self.aliases() or not len(assignments):
+        ids = stored if self.aliases() else assignments
+        if ids is None or not len(ids):
             return
-        last = (len(assignments) - 1) // self.chunk
-        for c, ids in self.conn.execute("SELECT chunk, clusters FROM images WHERE chunk IN (0, ?)", (last,)):
-            if not np.array_equal(np.frombuffer(ids, "<i4"), assignments[c * self.chunk:(c + 1) * self.chunk]):
+        last = (len(ids) - 1) // self.chunk
+        for c, block in self.conn.execute("SELECT chunk, clusters FROM images WHERE chunk IN (0, ?)", (last,)):
+            if not np.array_equal(np.frombuffer(block, "<i4"), ids[c * self.chunk:(c + 1) * self.chunk]):
                 return
         self._version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        self._raw = np.array(assignments, dtype=np.int64)
+        self._raw = np.array(ids, dtype=np.int64)
 
     def aliases(self) -> dict[int, int]:
         return read_aliases(self.conn)

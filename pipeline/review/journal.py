@@ -59,7 +59,9 @@ class SessionJournal:
         self.last_save_seconds = math.nan
         self._moving = False
         self._closed = False
-        db.ids.seed(session.assignments)  # the session was read from db (its state at the head)
+        # The session was read from db (its state at the head), with the stored ids if they differ.
+        db.ids.seed(session.assignments, getattr(session, "stored_ids", None))
+        session.stored_ids = None
         session.add_listener(self._on_edit)
 
     # ------------------------------------------------------------------ recording

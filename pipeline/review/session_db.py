@@ -278,7 +278,8 @@ class SessionDB:
         try:
             stored, rejected_idx, reviewed_idx = read_blocks(
                 self.conn.execute("SELECT chunk, clusters, rejected, reviewed, crc FROM images ORDER BY chunk"))
-            assignments = resolve(stored, read_aliases(self.conn))
+            aliases = read_aliases(self.conn)
+            assignments = resolve(stored, aliases)
         except BlockDamaged as exc:
             raise damaged(self.path, str(exc)) from None
         if "paths" not in static or "given_labels" not in static or len(assignments) != n:
@@ -294,6 +295,9 @@ class SessionDB:
             notes=self.meta("notes") or {},
         )
         session.extra_fields = dict(self.meta("extra") or {})
+        # Unfolded aliases (an unclean close): the stored ids differ from the assignments, and a journal
+        # opened on this state takes them (StoredIds.seed) instead of reading every block again in an edit.
+        session.stored_ids = stored if aliases else None
         return session
 
     # ------------------------------------------------------------------ writing
