@@ -35,6 +35,7 @@ import platformdirs
 
 from pipeline.core.items import ImageItem
 from pipeline.core.atomic import atomic_save_npy, atomic_write_bytes
+from pipeline.core.gil_slices import split_in_slices
 from pipeline.core.json_pieces import loads_in_pieces
 
 HOME_ENV_VAR = "CLUSTER_REVIEW_HOME"
@@ -215,7 +216,7 @@ def _load_items(d: Path, meta: dict) -> StoredItems:
     """The items :meth:`ProjectStore.save_project` wrote beside ``project.json`` (version 2)."""
     n = int(meta.get("n_items", 0))
     raw = (d / "paths.bin").read_bytes()
-    paths = [os.fsdecode(p) for p in raw.split(b"\0")] if n else []
+    paths = split_in_slices(raw, b"\0", lambda piece: [os.fsdecode(p) for p in piece.split(b"\0")]) if n else []
     codes = np.load(d / "labels.npy")
     rois = np.load(d / "rois.npy") if (d / "rois.npy").is_file() else None
     names = [str(v) for v in meta.get("label_names") or []]

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
+from pipeline.core.gil_slices import map_in_slices
 from pipeline.review.edits import Edit, FlagChange, ReviewError, compose
 from pipeline.review.session_queries import SessionQueries, index_array
 from pipeline.review.persistence import (  # noqa: F401 - re-exported
@@ -53,7 +54,7 @@ def _clean_labels(given: Iterable[Any]) -> list[Optional[str]]:
         return [_clean_label(g) for g in labels]
     if "" not in distinct:
         return labels
-    return list(map({g: _clean_label(g) for g in distinct}.__getitem__, labels))
+    return map_in_slices({g: _clean_label(g) for g in distinct}.__getitem__, labels)
 
 
 class ReviewSession(SessionQueries, SessionFile):
@@ -92,7 +93,7 @@ class ReviewSession(SessionQueries, SessionFile):
     ) -> None:
         self.folder: str = str(folder)
         self.config: dict = dict(config or {})
-        self.paths: list[str] = list(map(str, paths))
+        self.paths: list[str] = map_in_slices(str, paths)  # (in slices: see gil_slices)
         n = len(self.paths)
         self.given_labels: list[Optional[str]] = [None] * n if given_labels is None else _clean_labels(given_labels)
         self.assignments: np.ndarray = np.array(assignments, dtype=np.int64).reshape(-1)

@@ -14,6 +14,8 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from pipeline.core.gil_slices import fromiter_in_slices
+
 
 def index_array(values: Iterable[int]) -> np.ndarray:
     """Image or cluster indices as an int64 array (from a set, list or array)."""
@@ -77,7 +79,7 @@ class SessionQueries:
         if cached is None or cached[0] is not self.given_labels:
             index = {g: k for k, g in enumerate(sorted(set(self.given_labels) - {None}))}
             index[None] = -1
-            codes = np.fromiter(map(index.__getitem__, self.given_labels), np.int64, len(self.given_labels))
+            codes = fromiter_in_slices(index.__getitem__, self.given_labels, np.int64)
             cached = (self.given_labels, codes, index)
             self._codes_cache = cached
         return cached[1], cached[2]
