@@ -61,3 +61,30 @@ def test_cluster_majority_matches_majority_label_and_purity():
             if purity is not None:
                 assert abs(purity - session.purity(c)) < 1e-12
     assert cluster_majority(tie, 1) == (None, None) and cluster_majority(tie, 0) == ("x", 0.5)
+
+
+def test_label_codes_keep_first_appearance_order_and_unlabeled_as_minus_one():
+    from pipeline.review.label_stats import label_codes
+
+    codes, classes = label_codes(["b", None, "a", "b", "c", None, "a"])
+    assert classes == ["b", "a", "c"] and codes.tolist() == [0, -1, 1, 0, 2, -1, 1]
+    codes, classes = label_codes([None, None])
+    assert classes == [] and codes.tolist() == [-1, -1]
+
+
+def test_session_purities_of_many_clusters_in_one_pass_equal_the_per_cluster_figures():
+    import numpy as np
+
+    from pipeline.review import ReviewSession
+    from pipeline.review.label_stats import ONE_PASS_FROM, session_purities
+
+    rng = np.random.default_rng(3)
+    n, k = 20_000, 3 * ONE_PASS_FROM
+    labels = [None if rng.random() < 0.2 else str(rng.integers(0, 9)) for _ in range(n)]
+    s = ReviewSession.from_result("/d", {}, [f"/d/{i}.png" for i in range(n)], labels, rng.integers(0, k, n))
+    s.apply(s.move(s.members(5), None))  # a new id above the others, cluster 5 gone
+    s.apply(s.move([i for i in range(n) if labels[i] is None and s.assignments[i] == 7], 8))  # 7: unlabeled only
+    every = session_purities(s)
+    assert len(every) > ONE_PASS_FROM and 5 not in every
+    assert every == {c: s.purity(c) for c in s.cluster_ids()}
+    assert every == {c: session_purities(s, [c])[c] for c in s.cluster_ids()}  # the per-cluster path

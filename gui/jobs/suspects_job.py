@@ -11,11 +11,14 @@ again without searching; :func:`cached_suspects` reads it back.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from operator import is_not
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
+from pipeline.core.gil_slices import fromiter_in_slices, map_in_slices
 from pipeline.review.label_stats import session_label_codes
 
 from pipeline.review import ReviewSession
@@ -42,7 +45,7 @@ def cache_key(given_labels: Sequence[Optional[str]], features: np.ndarray, confi
     from pipeline.project.suspects_cache import suspects_key
 
     indices = _labelled(given_labels)
-    return suspects_key(features, indices, [given_labels[i] for i in indices.tolist()], config, timings)
+    return suspects_key(features, indices, map_in_slices(given_labels.__getitem__, indices.tolist()), config, timings)
 
 
 def cached_suspects(given_labels: Sequence[Optional[str]], features: np.ndarray, cache_dir,
@@ -62,7 +65,7 @@ def cached_suspects(given_labels: Sequence[Optional[str]], features: np.ndarray,
 
 
 def _labelled(given_labels: Sequence[Optional[str]]) -> np.ndarray:
-    return np.fromiter((i for i, g in enumerate(given_labels) if g is not None), dtype=np.int64)
+    return np.flatnonzero(fromiter_in_slices(partial(is_not, None), given_labels, bool))  # (C-level slices)
 
 
 def labelled_images(session: ReviewSession) -> np.ndarray:

@@ -11,14 +11,24 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
+from pipeline.core.gil_slices import SLICE_ITEMS, fromiter_in_slices
+
 
 def label_codes(given_labels: Sequence[Optional[str]]) -> tuple[np.ndarray, list[str]]:
     """Integer codes of ``given_labels`` (``-1`` for unlabeled) and the distinct labels in code order."""
-    index: dict[str, int] = {}
-    codes = np.fromiter((-1 if g is None else index.setdefault(g, len(index)) for g in given_labels),
-                        dtype=np.int64, count=len(given_labels))
-    return codes, list(index)
+    seen: dict = {}
+    for start in range(0, len(given_labels), SLICE_ITEMS):  # first appearances in order, in C-level slices
+        seen.update(dict.fromkeys(given_labels[start:start + SLICE_ITEMS]))
+    seen.pop(None, None)
+    index: dict[Optional[str], int] = {g: k for k, g in enumerate(seen)}
+    distinct = list(index)
+    index[None] = -1
+    return fromiter_in_slices(index.__getitem__, given_labels, np.int64), distinct
 
+
+#: From this many clusters :func:`session_purities` counts every image once instead of gathering each
+#: cluster's members.
+ONE_PASS_FROM = 64
 
 _SESSION_CODES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -41,12 +51,25 @@ def session_purities(session, cluster_ids: Optional[Iterable[int]] = None) -> di
     (one gather per cluster: no pass over every image, ~10x faster at a million images)."""
     codes, classes = session_label_codes(session)
     ids = session.cluster_ids() if cluster_ids is None else sorted({int(c) for c in cluster_ids})
+    if len(ids) > ONE_PASS_FROM and classes and ids[0] >= 0 and ids[-1] < 4 * len(ids) + 1024:
+        return _one_pass_purities(session.assignments, codes, len(classes), ids)
     out: dict[int, Optional[float]] = {}
     for c in ids:
         got = codes[session.members(c)] if classes else codes[:0]
         got = got[got >= 0]
         out[c] = float(np.bincount(got).max()) / len(got) if len(got) else None
     return out
+
+
+def _one_pass_purities(assignments: np.ndarray, codes: np.ndarray, n_classes: int,
+                       ids: list[int]) -> dict[int, Optional[float]]:
+    """Purities of clusters ``ids`` (small non-negative ids) from one bincount of (cluster, label) pairs."""
+    labeled = codes >= 0
+    a = assignments[labeled]
+    rows = int(max(ids[-1], int(a.max(initial=0)))) + 1
+    counts = np.bincount(a * n_classes + codes[labeled], minlength=rows * n_classes).reshape(rows, n_classes)
+    totals, best = counts.sum(axis=1).tolist(), counts.max(axis=1).tolist()
+    return {c: (best[c] / totals[c] if totals[c] else None) for c in ids}
 
 
 def cluster_majority(session, cluster_id: int) -> tuple[Optional[str], Optional[float]]:
