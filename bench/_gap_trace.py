@@ -160,7 +160,9 @@ class StackSampler:
             for _, stack, others in inside:
                 proj = _project(stack)
                 if not proj:
-                    leaf["Qt C++ (no project frame on the stack)"] += 1
+                    lib = [e for e in stack if "site-packages" in e]
+                    leaf[f"library {_short(lib[0]).split('site-packages/')[-1]}" if lib
+                         else "Qt C++ (no project frame on the stack)"] += 1
                 else:
                     lib = "" if stack[0] == proj[0] else f" -> {_short(stack[0]).split('/')[-1]}"
                     leaf[_short(proj[0]) + lib] += 1
