@@ -214,7 +214,7 @@ def main(argv=None) -> int:
     a, b = order[0], order[1]
     flushed: list[float] = []
     window.review.flushed.connect(lambda: flushed.append(time.perf_counter()))
-    settled = lambda: bool(flushed) and not page.tree_pending()  # noqa: E731  (the tree redrawn too)
+    settled = lambda: bool(flushed) and not page.tree.pending()  # noqa: E731  (the tree redrawn too)
     merge, cpu = measured(app, "merge", lambda: window.review.merge([a, b]), settled)
     print(f"  merging clusters {a} and {b}: UI {gap_summary(merge)}; {cpu}")
     flushed.clear()

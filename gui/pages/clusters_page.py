@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QSplitter,
                                QTableView, QTabWidget, QVBoxLayout, QWidget)
@@ -26,13 +26,13 @@ from gui.controllers.review import ReviewController
 from gui.dialogs.class_picker import ClassPicker
 from gui.dialogs.review_dialogs import MoveDialog, MoveTarget, SplitDialog
 from gui.pages.cluster_table_input import ClusterTableInput
-from pipeline.clustering.stats_update import ensure_linkage
 from gui.models.cluster_list_model import (CLUSTER_ID_ROLE, COL_NAME, COL_SIZE, ClusterListModel, ClusterSortProxy,
                                           column_widths)
 from gui.models.cluster_text import (center_info_html, center_title, disagreeing, grid_hint, image_flags,
                                      image_metadata, image_tooltip, label_badge, preselected_class, reference_class)
 from gui.models.suspects_model import class_pixmap
 from gui.models.thumbnail_model import ThumbnailModel
+from gui.pages.tree_follower import TreeFollower
 from gui.views.dendrogram_view import DendrogramView, KScorePlot
 from gui.views.image_viewer import ImageViewer
 from gui.views.thumbnail_grid import thumbnail_grid
@@ -40,12 +40,6 @@ from gui.views.thumbnail_loader import ThumbnailLoader, stretch_contrast
 from gui.widgets.center_view import CENTER_SIZE, CenterView
 
 DEFAULT_THUMB = 64
-#: Up to this many clusters the dendrogram follows an edit in the same turn; a bigger one in the next.
-TREE_NOW_UP_TO = 200
-#: A big tree is redrawn this long after the last edit (each edit restarts the wait): its linkage and
-#: repaint then get a turn of their own after the table's and grid's repaint, and a burst of edits
-#: relinks once.
-TREE_DELAY_MS = 120
 #: Members averaged for the center's mean image (evenly by distance rank): the same picture as all of
 #: them, without reading thousands of scattered working-size images on the UI thread.
 MEAN_IMAGE_SAMPLE = 400
@@ -163,10 +157,7 @@ class ClustersPage(QSplitter):
         self.setStretchFactor(0, 0)
         self.setStretchFactor(1, 1)
         self.setSizes([470, 970])
-        self._tree_timer = QTimer(self)
-        self._tree_timer.setSingleShot(True)
-        self._tree_timer.setInterval(TREE_DELAY_MS)
-        self._tree_timer.timeout.connect(self._update_dendrogram)
+        self.tree = TreeFollower(self.review, self.dendrogram, self)
         self.table_input = ClusterTableInput(t, self.review, lambda text: self.name_selected(text) is not None)
 
     # ================================================================== install / teardown
@@ -200,7 +191,7 @@ class ClustersPage(QSplitter):
         self.disagree_box.setEnabled(any(g is not None for g in r.session.given_labels))
 
     def _install_tree(self) -> None:
-        self._update_dendrogram()
+        self.tree.update_now()
         self.kscores.set_selection(self.review.project.k_selection)
         self.tabs.setTabEnabled(1, self.kscores.has_scores())
 
@@ -218,7 +209,7 @@ class ClustersPage(QSplitter):
 
     def _teardown(self) -> None:
         """Drop the shown review (models emptied: the next one may come in over several turns)."""
-        self._tree_timer.stop()
+        self.tree.stop()
         self._prefilled = None
         if self.thumb_model is not None:
             self.grid.setModel(None)
@@ -293,10 +284,7 @@ class ClustersPage(QSplitter):
     def _on_refreshed(self, changed, membership: bool) -> None:
         with signals_blocked(self.table.selectionModel()):
             self.cluster_model.refresh(self.review.stats, changed)
-        if len(self.review.stats.ids) > TREE_NOW_UP_TO:
-            self._tree_timer.start()  # a big tree after the table and grid have repainted (a turn of its own)
-        else:
-            self._update_dendrogram()
+        self.tree.after_edit()
 
     def _on_current_updated(self) -> None:
         r = self.review
@@ -313,20 +301,8 @@ class ClustersPage(QSplitter):
         self.cluster_model.taxonomy = self.review.taxonomy
         if self.review.session is not None:
             self.cluster_model.refresh(self.review.stats)
-            self._update_dendrogram()
+            self.tree.update_now()
             self._update_center()
-
-    def tree_pending(self) -> bool:
-        """Whether a big tree's redraw after an edit is still waiting for its turn."""
-        return self._tree_timer.isActive()
-
-    def _update_dendrogram(self) -> None:
-        st = self.review.stats
-        if st is None or self.review.session is None:
-            return
-        ensure_linkage(st)  # an edit's update leaves a big tree's linkage to this turn
-        self.dendrogram.set_data(st.linkage, st.ids, [self.review.label(c) for c in st.ids])
-        self.dendrogram.set_selected(self.review.selected)
 
     # ================================================================== the shown cluster
     def show_cluster(self, cid: Optional[int], keep_scroll: bool = False) -> None:
