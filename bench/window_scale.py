@@ -181,7 +181,7 @@ def main(argv=None) -> int:
             return False
         if not first and watch.painted_after(page.grid.viewport(), t0) and watch.painted_after(page.table.viewport(), t0):
             shown = window.review.current
-            if shown is not None and page.proxy.rowCount():
+            if shown is not None and page.cluster_model.rowCount():
                 first.append(time.perf_counter())
         return bool(first)
 
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
         scroll_gaps.append(measured(app, "scroll", lambda v=int(value): bar.setValue(v),
                                     lambda t=t: watch.painted_after(page.table.viewport(), t) or bar.maximum() == 0)[0])
     scroll = np.concatenate(scroll_gaps)
-    print(f"  scrolling the cluster table ({page.proxy.rowCount():,} rows) in 30 jumps: UI {gap_summary(scroll)}")
+    print(f"  scrolling the cluster table ({page.cluster_model.rowCount():,} rows) in 30 jumps: UI {gap_summary(scroll)}")
 
     order = window.review.display_order()
     select_gaps = []

@@ -10,8 +10,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QTableView
 
-from gui.models.cluster_list_model import (CLUSTER_ID_ROLE, COL_NAME, COL_PURITY, COL_SIZE, ClusterListModel,
-                                           ClusterSortProxy)
+from gui.models.cluster_list_model import CLUSTER_ID_ROLE, COL_NAME, COL_PURITY, COL_SIZE, ClusterListModel
 from pipeline.review import ReviewSession, Taxonomy
 
 
@@ -25,7 +24,7 @@ def _session() -> ReviewSession:
     return ReviewSession.from_result("/x", {}, paths, labels, assign)
 
 
-def _rows(model: ClusterListModel, proxy: ClusterSortProxy) -> list[tuple]:
+def _rows(model: ClusterListModel, proxy: ClusterListModel) -> list[tuple]:
     out = []
     for r in range(proxy.rowCount()):
         cells = tuple(proxy.data(proxy.index(r, c)) for c in range(proxy.columnCount()))
@@ -33,13 +32,12 @@ def _rows(model: ClusterListModel, proxy: ClusterSortProxy) -> list[tuple]:
     return out
 
 
-def _fresh(session, column, order) -> tuple[ClusterListModel, ClusterSortProxy]:
+def _fresh(session, column, order) -> tuple[ClusterListModel, ClusterListModel]:
+    """The model, and what the table shows (the model itself: the table is its view, no proxy between)."""
     model = ClusterListModel(Taxonomy.gtsrb())
-    proxy = ClusterSortProxy()
-    proxy.setSourceModel(model)
     model.set_session(session, None)
-    proxy.sort(column, order)
-    return model, proxy
+    model.sort(column, order)
+    return model, model
 
 
 @pytest.mark.parametrize("column, order", [(COL_SIZE, Qt.SortOrder.DescendingOrder),

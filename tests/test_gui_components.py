@@ -183,11 +183,11 @@ def test_restore_viewer_help_and_k_plot(qtbot, tmp_path):
     qtbot.addWidget(w)
     w.show()
     assert w.projects.restore_project(folder)
-    assert w.clusters.proxy.rowCount() == 2 and w.clusters.kscores.has_scores()
+    assert w.clusters.cluster_model.rowCount() == 2 and w.clusters.kscores.has_scores()
     assert w.clusters.tabs.isTabEnabled(1) and "k = 2" in w.clusters.kscores.info.text()
     # Sorting by purity and by name through the header.
     w.clusters.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)
-    assert w.clusters.proxy.rowCount() == 2
+    assert w.clusters.cluster_model.rowCount() == 2
     # Space on a selected image opens the full-size viewer with path and metadata.
     w.activateWindow()
     qtbot.waitActive(w)

@@ -28,7 +28,7 @@ def window(qtbot, tmp_path):
 
 
 def row_of(w, cid: int) -> int:
-    p = w.clusters.proxy
+    p = w.clusters.cluster_model
     return next(r for r in range(p.rowCount()) if int(p.data(p.index(r, 0), CLUSTER_ID_ROLE)) == cid)
 
 
@@ -168,7 +168,7 @@ def test_dragging_thumbnails_onto_a_cluster_row_moves_them_in_one_undo_step(qtbo
     mime = w.clusters.thumb_model.mimeData(g.selectionModel().selectedIndexes())
     table = w.clusters.table
     target = 3
-    rect = table.visualRect(w.clusters.proxy.index(row_of(w, target), 1))
+    rect = table.visualRect(w.clusters.cluster_model.index(row_of(w, target), 1))
     steps = w.review.undo_stack.index()
     said = []
     w.review.message.connect(lambda text, ms: said.append(text))
@@ -184,7 +184,7 @@ def test_dragging_thumbnails_onto_a_cluster_row_moves_them_in_one_undo_step(qtbo
     # Dropping on the cluster the images come from (or outside any row) changes nothing.
     w.review.select([0])
     mime = w.clusters.thumb_model.mimeData([w.clusters.thumb_model.index(0)])
-    own = table.visualRect(w.clusters.proxy.index(row_of(w, 0), 1))
+    own = table.visualRect(w.clusters.cluster_model.index(row_of(w, 0), 1))
     _, _, drop = _send_drag(w, table.viewport(), own.center(), mime)
     assert not drop.isAccepted() and w.review.undo_stack.index() == steps
 

@@ -149,7 +149,7 @@ def test_lasso_and_rectangle_select_exactly_the_points_inside(qtbot, window):
 def test_selecting_clusters_in_the_table_highlights_their_points(qtbot, window):
     w = window
     m = show_map(qtbot, w)
-    s, table, proxy = w.session, w.clusters.table, w.clusters.proxy
+    s, table, proxy = w.session, w.clusters.table, w.clusters.cluster_model
     w.review_tabs.setCurrentWidget(w.clusters)
     ids = [int(proxy.data(proxy.index(r, 0), CLUSTER_ID_ROLE)) for r in range(2)]
     for row, mod in ((0, Qt.KeyboardModifier.NoModifier), (1, Qt.KeyboardModifier.ControlModifier)):

@@ -53,7 +53,7 @@ def key(window, key, modifier=Qt.KeyboardModifier.NoModifier, widget=None):
 
 def click_cluster_row(window, qtbot, row, modifier=Qt.KeyboardModifier.NoModifier):
     table = window.clusters.table
-    rect = table.visualRect(window.clusters.proxy.index(row, 1))
+    rect = table.visualRect(window.clusters.cluster_model.index(row, 1))
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
 
 
@@ -81,7 +81,7 @@ def run_via_menu(window, qtbot, folder, monkeypatch, k=N_CLASSES):
 
 
 def table_ids(window) -> list[int]:
-    p = window.clusters.proxy
+    p = window.clusters.cluster_model
     return [int(p.data(p.index(r, 0), CLUSTER_ID_ROLE)) for r in range(p.rowCount())]
 
 
@@ -91,7 +91,7 @@ def test_full_review_loop(qtbot, demo_dir, store, monkeypatch, tmp_path):
     s = w.session
     n_images = N_PER_CLASS * N_CLASSES
     assert len(s) == n_images
-    assert w.clusters.proxy.rowCount() == N_CLASSES
+    assert w.clusters.cluster_model.rowCount() == N_CLASSES
     assert w.review.current is not None
     assert w.clusters.thumb_model.rowCount() == s.size(w.review.current)
     # Grid rows are ordered by distance to the cluster center (outliers last).
@@ -105,17 +105,17 @@ def test_full_review_loop(qtbot, demo_dir, store, monkeypatch, tmp_path):
     a, b = w.review.selected[:2]
     size_ab = s.size(a) + s.size(b)
     key(w, Qt.Key.Key_M)
-    qtbot.waitUntil(lambda: w.clusters.proxy.rowCount() == N_CLASSES - 1)
+    qtbot.waitUntil(lambda: w.clusters.cluster_model.rowCount() == N_CLASSES - 1)
     merged = min(a, b)
     assert s.size(merged) == size_ab and not s.has_cluster(max(a, b))
     assert w.review.current == merged and w.clusters.thumb_model.rowCount() == size_ab
 
     # --- undo / redo with the keyboard
     key(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: w.clusters.proxy.rowCount() == N_CLASSES)
+    qtbot.waitUntil(lambda: w.clusters.cluster_model.rowCount() == N_CLASSES)
     assert s.has_cluster(max(a, b))
     key(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: w.clusters.proxy.rowCount() == N_CLASSES - 1)
+    qtbot.waitUntil(lambda: w.clusters.cluster_model.rowCount() == N_CLASSES - 1)
     assert w.review.undo_stack.count() == 1
 
     # --- split the merged cluster back into 2 parts (S, dialog, k-means in the model thread)
@@ -126,7 +126,7 @@ def test_full_review_loop(qtbot, demo_dir, store, monkeypatch, tmp_path):
     dlg.parts.setValue(2)
     with qtbot.waitSignal(w.job_finished, timeout=60_000):
         dlg.accept()
-    qtbot.waitUntil(lambda: w.clusters.proxy.rowCount() == N_CLASSES)
+    qtbot.waitUntil(lambda: w.clusters.cluster_model.rowCount() == N_CLASSES)
     assert w.review.undo_stack.count() == 2
     assert sum(s.size(c) for c in w.review.selected) == size_ab
 
@@ -137,7 +137,7 @@ def test_full_review_loop(qtbot, demo_dir, store, monkeypatch, tmp_path):
     moving = w.review.selected_images
     assert len(moving) == 2
     key(w, Qt.Key.Key_N, widget=w.clusters.grid)
-    qtbot.waitUntil(lambda: w.clusters.proxy.rowCount() == N_CLASSES + 1)
+    qtbot.waitUntil(lambda: w.clusters.cluster_model.rowCount() == N_CLASSES + 1)
     new_cid = s.cluster_of(moving[0])
     assert new_cid not in (cid,) and s.cluster_of(moving[1]) == new_cid
     assert w.review.current == cid  # the reviewer stays on the cluster they were cleaning
