@@ -293,3 +293,26 @@ def test_a_meta_folder_of_other_pictures_stays_a_class(tmp_path):
     found = discover(tmp_path)
     assert sorted({it.label for it in found.items}) == ["0", "Meta"]
     assert not found.skipped
+
+
+def test_split_folders_of_class_folders_label_by_the_inner_folder(tmp_path):
+    """The Kaggle GTSRB root without its CSVs: Train/<ClassId>/, Meta/ icons, a flat Test/."""
+    for cls in ("0", "1", "12"):
+        write_image(tmp_path / "Train" / cls / f"{cls}_00000_00000.png")
+    write_image(tmp_path / "Meta" / "0.png")
+    write_image(tmp_path / "Meta" / "1.png")
+    write_image(tmp_path / "Test" / "00000.png")
+    write_image(tmp_path / "Test" / "00001.png")
+    found = discover(tmp_path)
+    labels = {os.path.relpath(it.path, tmp_path): it.label for it in found.items}
+    assert labels == {os.path.join("Train", c, f"{c}_00000_00000.png"): c for c in ("0", "1", "12")} | {
+        os.path.join("Test", "00000.png"): None, os.path.join("Test", "00001.png"): None}  # a split, not a class
+    assert sorted(os.path.basename(s.path) for s in found.skipped if "taxonomy icon" in s.reason) == ["0.png", "1.png"]
+
+
+def test_a_split_folder_with_one_subfolder_or_a_class_named_like_a_split_stays_a_class(tmp_path):
+    write_image(tmp_path / "train" / "a.png")  # a class that happens to be called "train"
+    write_image(tmp_path / "test" / "day1" / "b.png")  # one subfolder: not a split of classes
+    write_image(tmp_path / "cat" / "c.png")
+    found = discover(tmp_path)
+    assert sorted(it.label for it in found.items) == ["cat", "test", "train"]

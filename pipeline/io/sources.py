@@ -12,7 +12,10 @@ Layouts (``Discovery.layout``):
   are resolved against the CSV's folder). A folder holding a ``labels.csv`` (as the demo
   generator's flat layout writes) is read through that CSV.
 * ``"class-folders"`` — a folder with one subfolder per class (label = subfolder name;
-  images may sit deeper inside a class folder; loose top-level images get no label).
+  images may sit deeper inside a class folder; loose top-level images get no label). A
+  subfolder named like a split (``Train/``, ``test/``, ...) that holds class folders gives
+  its class folders' names instead (Kaggle's ``Train/<ClassId>/`` without ``Train.csv``), and
+  a flat split folder beside it (Kaggle's ``Test/``) gives no label.
 * ``"flat"`` — a folder of images, no labels.
 * ``"list"`` — a list of :class:`ImageItem` (or of paths) given directly, kept in order.
 
@@ -123,13 +126,36 @@ def _discover_plain_folder(root: Path) -> Discovery:
     top = os.fspath(root)
     real = walker.enter(top, root=True)
     subfolders = walker.scan(top, real, None, label_links=True) if real is not None else []
+    splits = {sub for sub in subfolders if _is_split_of_classes(sub)}  # e.g. Kaggle's Train/<ClassId>/, no CSV
     for sub in subfolders:
         if len(subfolders) > 1 and _list_icon_folder(sub, skipped):
             continue
-        walker.walk(sub, os.path.basename(sub))
+        if sub in splits:
+            inner_real = walker.enter(sub)
+            for inner in walker.scan(sub, inner_real, None, label_links=True) if inner_real is not None else []:
+                walker.walk(inner, os.path.basename(inner))
+        elif splits and os.path.basename(sub).lower() in SPLIT_FOLDERS:
+            walker.walk(sub, None)  # another split beside them (Kaggle's flat Test/): its images are unlabeled
+        else:
+            walker.walk(sub, os.path.basename(sub))
     items = [ImageItem(path, label) for path, label in walker.files()]
     layout = "class-folders" if any(it.label is not None for it in items) else "flat"
     return Discovery(_sorted(items), layout, skipped)
+
+
+#: Folder names that are a dataset split, not a class: one holding class folders labels by those.
+SPLIT_FOLDERS = frozenset({"train", "training", "val", "valid", "validation", "test", "testing"})
+
+
+def _is_split_of_classes(folder: str) -> bool:
+    """``folder`` is named like a split (``Train``, ``test``, ...) and holds at least two visible folders."""
+    if os.path.basename(folder).lower() not in SPLIT_FOLDERS:
+        return False
+    try:
+        with os.scandir(folder) as entries:
+            return sum(1 for e in entries if not is_hidden(e.name) and e.is_dir()) >= 2
+    except OSError:
+        return False
 
 
 ICON_REASON = "a taxonomy icon (Meta/ holds the class pictograms), not an image to cluster"
