@@ -53,3 +53,14 @@ def test_a_big_tree_waits_for_the_edits_to_pause_and_relinks_once(qtbot):
     follower.stop()  # a teardown drops a waiting redraw
     qtbot.wait(2 * TREE_DELAY_MS)
     assert len(calls) == 1
+
+
+def test_a_new_review_draws_its_tree_a_moment_after_the_table_and_grid(qtbot):
+    view = DendrogramView()
+    qtbot.addWidget(view)
+    follower = TreeFollower(review_of(10), view)
+    calls = counting(view)
+    follower.soon()
+    assert calls == [] and follower.pending()
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=5 * TREE_DELAY_MS + 2000)
+    assert sorted(view.leaf_order()) == list(range(10))

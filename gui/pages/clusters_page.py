@@ -190,7 +190,7 @@ class ClustersPage(QSplitter):
         self.disagree_box.setEnabled(any(g is not None for g in r.session.given_labels))
 
     def _install_tree(self) -> None:
-        self.tree.update_now()
+        self.tree.soon()  # its first paint after the table's and grid's, not merged into one repaint with them
         self.kscores.set_selection(self.review.project.k_selection)
         self.tabs.setTabEnabled(1, self.kscores.has_scores())
 

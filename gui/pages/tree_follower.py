@@ -37,6 +37,10 @@ class TreeFollower(QObject):
         else:
             self.update_now()
 
+    def soon(self) -> None:
+        """Redraw in :data:`TREE_DELAY_MS` whatever the size (a new review: after its table and grid)."""
+        self._timer.start()
+
     def pending(self) -> bool:
         """Whether a big tree's redraw is still waiting for its turn."""
         return self._timer.isActive()
