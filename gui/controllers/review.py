@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 from superqt.utils import qthrottled
 
@@ -27,6 +27,7 @@ from pipeline.review import Autosaver, Edit, ReviewError, ReviewSession, Taxonom
 from pipeline.review.session_db import is_session_db
 
 from gui.controllers.review_files import ReviewFiles
+from gui.controllers.stats_updater import StatsUpdater
 from gui.controllers.turns import TurnQueue
 from gui.jobs.runner import JobRunner
 from gui.jobs.worker import Job
@@ -36,7 +37,7 @@ from gui.undo import EditCommand, restore_stack
 
 #: Up to this many clusters the linkage is recomputed with the statistics after an edit.
 LINKAGE_IN_FLUSH_UP_TO = 200
-#: From this many images an edit's statistics update and the pages' refresh run in separate turns.
+#: From this many images an edit's statistics are updated on their own thread (gui/controllers/stats_updater.py).
 SPLIT_FLUSH_FROM = 200_000
 
 
@@ -84,6 +85,7 @@ class ReviewController(QObject, ReviewFiles):
         #: An install in turns (``install(..., in_turns=True)``) runs its steps and the pages'
         #: ``later`` steps here, one per event-loop turn.
         self.turns = TurnQueue(self)
+        self.stats_updater = StatsUpdater(self)  # a big review's statistics after an edit, off the UI thread
         self.turns.drained.connect(self._install_finished)
         self._installing = False
 
@@ -160,6 +162,7 @@ class ReviewController(QObject, ReviewFiles):
 
     def teardown(self) -> None:
         self.turns.clear()
+        self.stats_updater.cancel()
         self._installing = False
         if self.autosaver is not None:
             self.autosaver.close()
@@ -401,14 +404,18 @@ class ReviewController(QObject, ReviewFiles):
         changed, membership = self._pending_clusters, self._pending_all
         self._pending_clusters, self._pending_all = set(), False
         current = self.current
+        if membership and len(self.session) >= SPLIT_FLUSH_FROM and self.stats is not None:
+            session = self.session  # statistics on their own thread, then the pages' refresh
+            self.stats_updater.update(session, self.stats, self.project.features, changed,
+                                      lambda stats, touched: self.session is session and self._stats_done(stats, touched))
+            return
         if membership:
             self.stats, changed = self._updated_stats(changed)
-            if len(self.session) >= SPLIT_FLUSH_FROM:  # the table, grid and selection in the next turn
-                session = self.session
-                QTimer.singleShot(0, lambda: self.session is session and self._announce_refresh(
-                    changed, membership, current))
-                return
         self._announce_refresh(changed, membership, current)
+
+    def _stats_done(self, stats: ClusterStats, touched: set[int]) -> None:
+        self.stats = stats
+        self._announce_refresh(touched, True, self.current)
 
     def _announce_refresh(self, changed: Optional[set[int]], membership: bool, current: Optional[int]) -> None:
         """The second half of :meth:`flush`: pages refresh, the selection and the shown cluster follow."""
