@@ -1,4 +1,4 @@
-"""The thumbnail grid every page and dialog shows: an icon-mode list view painted by the thumbnail delegate."""
+"""The thumbnail grid every page and dialog shows: a wrapping list view painted by the thumbnail delegate."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSize
@@ -12,7 +12,9 @@ GRID_BACKGROUND = "QListView { background: #1f2023; }"
 def thumbnail_grid(thumb: int, selection: QAbstractItemView.SelectionMode, *, spacing: int = 3) -> QListView:
     """A static, wrapping icon grid of ``thumb``-pixel cells with the given selection mode (no model yet)."""
     g = QListView()
-    g.setViewMode(QListView.ViewMode.IconMode)
+    # List mode wrapping left to right on a fixed grid: the same cells as icon mode, whose layout asks the
+    # (Python) model for every cell's index (~50 ms at the first paint of a 2,000-image cluster).
+    g.setViewMode(QListView.ViewMode.ListMode)
     g.setFlow(QListView.Flow.LeftToRight)
     g.setWrapping(True)
     g.setMovement(QListView.Movement.Static)
