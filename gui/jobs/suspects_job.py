@@ -45,7 +45,8 @@ def cache_key(given_labels: Sequence[Optional[str]], features: np.ndarray, confi
     from pipeline.project.suspects_cache import suspects_key
 
     indices = _labelled(given_labels)
-    return suspects_key(features, indices, map_in_slices(given_labels.__getitem__, indices.tolist()), config, timings)
+    given = given_labels if len(indices) == len(given_labels) else map_in_slices(given_labels.__getitem__, indices.tolist())
+    return suspects_key(features, indices, given, config, timings)
 
 
 def cached_suspects(given_labels: Sequence[Optional[str]], features: np.ndarray, cache_dir,
@@ -65,6 +66,8 @@ def cached_suspects(given_labels: Sequence[Optional[str]], features: np.ndarray,
 
 
 def _labelled(given_labels: Sequence[Optional[str]]) -> np.ndarray:
+    if None not in given_labels:  # (one C-level scan) every image labelled, the usual case
+        return np.arange(len(given_labels), dtype=np.int64)
     return np.flatnonzero(fromiter_in_slices(partial(is_not, None), given_labels, bool))  # (C-level slices)
 
 
