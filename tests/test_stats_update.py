@@ -1,7 +1,7 @@
 """update_cluster_stats recomputes the edited clusters exactly as compute_cluster_stats does."""
 import numpy as np
 
-from pipeline.clustering.stats_update import update_cluster_stats
+from pipeline.clustering.stats_update import clusters_to_update, update_cluster_stats
 from pipeline.clustering.summary import compute_cluster_stats
 
 
@@ -38,3 +38,12 @@ def test_merge_move_and_new_cluster_match_a_full_recompute():
     moved = merged.copy()
     moved[:25] = 9  # 25 images to a new cluster 9
     _check(after, moved, feats, set(merged[:25].tolist()) | {9})
+
+
+def test_clusters_to_update_adds_the_gone_new_and_resized_ones_to_the_changed():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(40, 3)).astype(np.float32)
+    stats = compute_cluster_stats(features, {0: range(0, 10), 1: range(10, 20), 2: range(20, 30), 3: range(30, 40)})
+    sizes = {0: 10, 1: 12, 3: 10, 7: 8}  # 1 grew (its edit not recorded), 2 is gone, 7 is new
+    assert clusters_to_update(stats, sorted(sizes), sizes.__getitem__, [3]) == {1, 2, 3, 7}
+    assert clusters_to_update(stats, [0, 1, 2, 3], {0: 10, 1: 10, 2: 10, 3: 10}.__getitem__, []) == set()

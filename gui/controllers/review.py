@@ -19,7 +19,7 @@ from PySide6.QtGui import QUndoStack
 from superqt.utils import qthrottled
 
 from pipeline.clustering.split import split_cluster, split_method_for
-from pipeline.clustering.stats_update import update_cluster_stats
+from pipeline.clustering.stats_update import clusters_to_update, update_cluster_stats
 from pipeline.clustering.summary import ClusterStats, compute_cluster_stats
 from pipeline.project.sessions import EditAccess, open_for_editing
 from pipeline.project.store import ProjectData
@@ -188,8 +188,7 @@ class ReviewController(QObject, ReviewFiles):
         if st is None:
             return self.compute_stats(), None
         ids = s.cluster_ids()
-        resized = {c for c in ids if c in st.members and len(st.members[c]) != s.size(c)}  # in case an edit missed one
-        touched = set(changed) | resized | (set(st.members) - set(ids))
+        touched = clusters_to_update(st, ids, s.size, changed)
         # A big tree's linkage is left to the page's tree turn (ensure_linkage), after the table's repaint.
         return update_cluster_stats(st, self.project.features, ids, s.members, touched,
                                     with_linkage=len(ids) <= LINKAGE_IN_FLUSH_UP_TO), touched

@@ -17,7 +17,7 @@ from typing import Callable, Optional
 import numpy as np
 from PySide6.QtCore import QObject, QTimer
 
-from pipeline.clustering.stats_update import update_cluster_stats
+from pipeline.clustering.stats_update import clusters_to_update, update_cluster_stats
 from pipeline.clustering.summary import ClusterStats
 
 #: How often the UI thread looks whether the running update is done.
@@ -58,17 +58,11 @@ class StatsUpdater(QObject):
         self._future, self._request, self._touched = None, None, set()
         self._poll.stop()
 
-    def shutdown(self) -> None:
-        self.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
     def _start(self, stats: ClusterStats) -> None:
         session, features, done = self._request
         self._request = None
         ids = session.cluster_ids()
-        touched = self._touched | (set(stats.members) - set(ids)) | {c for c in ids if c not in stats.row_of} | {
-            c for c in ids if c in stats.members and len(stats.members[c]) != session.size(c)}  # an edit missed
-        self._touched = set()
+        touched, self._touched = clusters_to_update(stats, ids, session.size, self._touched), set()
         members = {c: np.array(session.members(c), dtype=np.int64) for c in touched if session.has_cluster(c)}
         self._future = self._pool.submit(update_cluster_stats, stats, features, ids, members.__getitem__, touched)
         self._running = (self._generation, touched, done)

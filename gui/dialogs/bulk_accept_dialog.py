@@ -46,6 +46,7 @@ class BulkAcceptDialog(QDialog):
         self.only = None if only is None else set(int(i) for i in only)
         self.excluded: set[int] = set()  # clicked: refused
         self.cuts: dict[str, int] = {}  # class -> the image an "accept up to here" cut starts at
+        self.cut_out: set[int] = set()  # the images the cuts leave out (made again when a cut changes)
         self.plan = None
         self.strips: list[tuple[str, QListView, ThumbnailModel]] = []
         self.setWindowTitle("Accept suggestions")
@@ -130,7 +131,7 @@ class BulkAcceptDialog(QDialog):
             if item.widget() is not None:
                 item.widget().deleteLater()
         self.strips = []
-        self.cuts = {}  # the strips changed: a cut is made again on what is shown now
+        self.cuts, self.cut_out = {}, set()  # the strips changed: a cut is made again on what is shown now
         tax = self.review.taxonomy
         for g in self.plan.groups:
             head = QLabel()
@@ -157,7 +158,7 @@ class BulkAcceptDialog(QDialog):
 
     def _strip(self, indices, class_id: str) -> tuple[QListView, ThumbnailModel]:
         model = ThumbnailModel(self.loader, flags_of=lambda i: frozenset({REJECTED}) if i in self.excluded
-                               or i in self._tail() else frozenset(), tooltip_of=self._tip, parent=self)
+                               or i in self.cut_out else frozenset(), tooltip_of=self._tip, parent=self)
         model.thumb_size = THUMB
         model.set_indices(indices)
         v = thumbnail_grid(THUMB, QAbstractItemView.SelectionMode.NoSelection, spacing=0)
@@ -174,7 +175,7 @@ class BulkAcceptDialog(QDialog):
             self.toggle(image)
 
     def _tail(self) -> set[int]:
-        """Images left out by the cuts (not refused)."""
+        """Images left out by the cuts (not refused): :attr:`cut_out` after a change of :attr:`cuts`."""
         out: set[int] = set()
         for g in (self.plan.groups if self.plan is not None else []):
             if g.class_id in self.cuts:
@@ -189,6 +190,7 @@ class BulkAcceptDialog(QDialog):
             del self.cuts[class_id]
         else:
             self.cuts[class_id] = image
+        self.cut_out = self._tail()
         for _, _, model in self.strips:
             model.refresh_flags()
         self._update_summary()
@@ -197,7 +199,7 @@ class BulkAcceptDialog(QDialog):
         class_id, conf = self.controller.image_suggestion(image)
         state = ("left out (click to take it back)" if image in self.excluded else
                  "after an 'accept up to here' cut (Shift+click the first one to take it back)"
-                 if image in self._tail() else "click to leave it out, Shift+click: accept up to here")
+                 if image in self.cut_out else "click to leave it out, Shift+click: accept up to here")
         return f"Image {image}: {self.review.taxonomy.name_of(class_id)} {self.controller.percent(conf)} — {state}"
 
     def toggle(self, image: int) -> None:
@@ -213,18 +215,18 @@ class BulkAcceptDialog(QDialog):
 
     def taken(self) -> list[int]:
         """The images Apply would label now."""
-        out = self.excluded | self._tail()
+        out = self.excluded | self.cut_out
         return [i for i in self.plan.indices.tolist() if i not in out] if self.plan is not None else []
 
     def _update_summary(self) -> None:
         n = len(self.taken())
-        out = len(set(self.plan.indices.tolist()) & (self.excluded | self._tail())) if self.plan is not None else 0
+        out = len(set(self.plan.indices.tolist()) & (self.excluded | self.cut_out)) if self.plan is not None else 0
         self.summary.setText(f"Apply labels {n:,} image{'s' if n != 1 else ''} in one step"
                              + (f" ({out:,} left out)" if out else ""))
         self.apply_button.setEnabled(n > 0)
 
     def apply(self) -> bool:
-        tail = self._tail()
+        tail = self.cut_out
         exclude = set(self.plan.indices.tolist()) & (self.excluded | tail) if self.plan is not None else set()
         ok = self.plan is not None and self.controller.apply_plan(self.plan, exclude, cut=tail - self.excluded)
         if ok:

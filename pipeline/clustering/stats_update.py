@@ -12,7 +12,7 @@ N times K: a merge in a million-image review takes milliseconds, not seconds.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -20,6 +20,15 @@ from pipeline.clustering.summary import ClusterStats
 
 #: Images per matrix product (the changed clusters of a big review may hold many).
 STATS_CHUNK = 65536
+
+
+def clusters_to_update(stats: ClusterStats, ids: Sequence[int], size_of: Callable[[int], int],
+                       changed: Iterable[int]) -> set[int]:
+    """``changed`` and every cluster whose figures in ``stats`` no longer fit clusters ``ids``: gone,
+    new, or of another size than its members there (in case an edit's record missed one)."""
+    present = {int(c) for c in ids}
+    return ({int(c) for c in changed} | (set(stats.members) - present)
+            | {c for c in present if c not in stats.members or len(stats.members[c]) != size_of(c)})
 
 
 def update_cluster_stats(
