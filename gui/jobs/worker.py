@@ -32,6 +32,7 @@ WARM_UP_MODULES = (
     "pipeline.features.hog", "pipeline.reduction", "sklearn.cluster", "sklearn.decomposition",
     "sklearn.metrics", "scipy.cluster.hierarchy", "PIL.JpegImagePlugin", "PIL.PngImagePlugin",
     "pipeline.mislabels", "pipeline.project.suspects_cache",  # imported when a project is installed
+    "pipeline.suggest",  # imported on the UI thread by the first install's suggestions
 )
 
 _ids = itertools.count(1)
@@ -89,6 +90,7 @@ class ModelWorker(QObject):
         self._jobs_in: "queue.Queue[Optional[Job]]" = queue.Queue()
         self._events: "queue.Queue" = queue.Queue()
         self._jobs: list[Job] = []
+        self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="cluster-review-model", daemon=True)
         self._thread.start()
         self._timer = QTimer(self)
@@ -125,13 +127,22 @@ class ModelWorker(QObject):
         """A job not started yet: connect to its signals, then :meth:`start` it."""
         return Job(name, fn, parent=self)
 
-    def start(self, job: Job) -> Job:
+    def start(self, job: Job, delay_ms: int = 0) -> Job:
+        """Queue ``job`` (counted by :meth:`busy` at once); ``delay_ms``: hand it to the thread that much later."""
         self._jobs = [j for j in self._jobs if not j.done]
         self._jobs.append(job)
+        if delay_ms > 0:
+            QTimer.singleShot(delay_ms, self, lambda: self._hand_over(job))
+        else:
+            self._hand_over(job)
+        return job
+
+    def _hand_over(self, job: Job) -> None:
+        if self._stopped:
+            return
         self._jobs_in.put(job)
         if not self._timer.isActive():
             self._timer.start()
-        return job
 
     def submit(self, name: str, fn: JobFn) -> Job:
         """Create and start a job (for callers that connect nothing)."""
@@ -174,6 +185,7 @@ class ModelWorker(QObject):
     def shutdown(self, timeout_s: float = 10.0) -> None:
         """Cancel pending work and stop the thread (waits for the running job to notice)."""
         self.cancel_all()
+        self._stopped = True
         self._timer.stop()
         self._jobs_in.put(None)
         self._thread.join(timeout_s)

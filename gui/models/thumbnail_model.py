@@ -12,7 +12,7 @@ import numpy as np
 import json
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from gui.views.thumbnail_loader import ThumbnailLoader
@@ -109,11 +109,7 @@ class ThumbnailModel(QAbstractListModel):
         img = int(self._indices[row])
         role = int(role)
         if role == _PAINT:
-            pix = self.loader.request(img, self.thumb_size)
-            return (pix if pix is not None else self._placeholder_pixmap(),
-                    self.flags_of(img) if self.flags_of else frozenset(),
-                    self.badge_of(img) if self.badge_of else None,
-                    self.suggest_of(img) if self.suggest_of else None)
+            return self.paint_data(row)
         if role == _DECORATION:
             pix = self.loader.request(img, self.thumb_size)
             return pix if pix is not None else self._placeholder_pixmap()
@@ -130,6 +126,15 @@ class ThumbnailModel(QAbstractListModel):
         if role == _SIZE_HINT:
             return QSize(self.thumb_size + 8, self.thumb_size + 8)
         return None
+
+    def paint_data(self, row: int) -> tuple:
+        """What a tile shows (:data:`PAINT_ROLE`): (pixmap or placeholder, flags, badge, suggestion)."""
+        img = int(self._indices[row])
+        pix = self.loader.request(img, self.thumb_size)
+        return (pix if pix is not None else self._placeholder_pixmap(),
+                self.flags_of(img) if self.flags_of else frozenset(),
+                self.badge_of(img) if self.badge_of else None,
+                self.suggest_of(img) if self.suggest_of else None)
 
     def flags(self, index: QModelIndex):
         return _ITEM_FLAGS
@@ -191,6 +196,7 @@ def images_from_mime(data: QMimeData) -> list[int]:
 REJECT_RED = QColor(220, 50, 47)
 BADGE_BG, BADGE_ODD = QColor(20, 22, 26, 200), QColor(230, 120, 0, 230)
 BADGE_SUGGEST = QColor(70, 110, 230, 235)
+_CHANGED_DOT, _REVIEWED_DOT = QColor(255, 176, 0), QColor(38, 166, 91)
 
 
 _BADGES: dict[tuple, QPixmap] = {}
@@ -242,62 +248,78 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         painter.save()
-        rect: QRect = option.rect.adjusted(2, 2, -2, -2)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        if selected:
-            painter.fillRect(option.rect, option.palette.highlight())
-        pix, flags, label, suggestion = index.data(PAINT_ROLE) or (None, frozenset(), None, None)
-        image_rect = QRect(rect)
-        if isinstance(pix, QPixmap) and not pix.isNull():
-            x = rect.x() + (rect.width() - pix.width()) // 2
-            y = rect.y() + (rect.height() - pix.height()) // 2
-            painter.drawPixmap(x, y, pix)
-            image_rect = QRect(x, y, pix.width(), pix.height())
+        paint_tile(painter, option.rect, bool(option.state & QStyle.StateFlag.State_Selected),
+                   option.palette.highlight(), index.data(PAINT_ROLE) or (None, frozenset(), None, None))
+        painter.restore()
+
+
+def paint_tile(painter: QPainter, cell: QRect, selected: bool, highlight: QBrush, data: tuple) -> None:
+    """Draw one tile in ``cell``: ``data`` as :meth:`ThumbnailModel.paint_data` gives it.
+
+    Sets the pen and brush it draws with and leaves them set (the grid paints tiles in one pass;
+    the delegate saves and restores the painter around it).
+    """
+    pix, flags, label, suggestion = data
+    rect = cell.adjusted(2, 2, -2, -2)
+    if selected:
+        painter.fillRect(cell, highlight)
+    image_rect = rect
+    if isinstance(pix, QPixmap):
+        w, h = pix.width(), pix.height()
+        x, y = rect.x() + (rect.width() - w) // 2, rect.y() + (rect.height() - h) // 2
+        painter.drawPixmap(x, y, pix)
+        image_rect = QRect(x, y, w, h)
+    if flags:
         if REJECTED in flags:
-            self._paint_rejected(painter, image_rect)
+            _paint_rejected(painter, image_rect)
         badge = 10
         if CHANGED in flags:
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(255, 176, 0))
+            painter.setBrush(_CHANGED_DOT)
             painter.drawEllipse(rect.right() - badge - (16 if REJECTED in flags else 0), rect.top() + 1, badge, badge)
         if REVIEWED in flags:
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(38, 166, 91))
+            painter.setBrush(_REVIEWED_DOT)
             painter.drawEllipse(rect.left() + 1, rect.top() + 1, badge, badge)
+    if label or suggestion:
+        dpr = painter.device().devicePixelRatioF()
         if label:
-            self._paint_label(painter, rect, *label)
+            badge_pix = _tile_badge(label[0], BADGE_ODD if label[1] else BADGE_BG, rect, rect.width() - 2, dpr)
+            painter.drawPixmap(rect.left() + 1, rect.bottom() - round(badge_pix.height() / dpr), badge_pix)
         if suggestion:
-            self._paint_suggestion(painter, rect, suggestion)
-        if selected:
-            painter.setPen(QPen(option.palette.highlight().color().lighter(130), 2))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(option.rect.adjusted(1, 1, -1, -1))
-        painter.restore()
-
-    @staticmethod
-    def _paint_rejected(painter: QPainter, r: QRect) -> None:
-        band = max(3, r.height() // 5)
-        painter.fillRect(QRect(r.left(), r.bottom() - band + 1, r.width(), band), QColor(220, 50, 47, 110))
-        painter.setPen(QPen(REJECT_RED, 2))
+            badge_pix = _tile_badge(f"→{suggestion}", BADGE_SUGGEST, rect, rect.width() // 2 + 6, dpr)
+            painter.drawPixmap(rect.right() - round(badge_pix.width() / dpr),
+                               rect.bottom() - round(badge_pix.height() / dpr), badge_pix)
+    if selected:
+        painter.setPen(QPen(highlight.color().lighter(130), 2))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(r.adjusted(1, 1, -1, -1))
-        side = max(9, min(16, r.width() // 4))
-        corner = QRect(r.right() - side, r.top(), side + 1, side + 1)
-        painter.fillRect(corner, REJECT_RED)
-        painter.setPen(QPen(QColor("white"), 2))
-        inner = corner.adjusted(3, 3, -3, -3)
-        painter.drawLine(inner.topLeft(), inner.bottomRight())
-        painter.drawLine(inner.topRight(), inner.bottomLeft())
+        painter.drawRect(cell.adjusted(1, 1, -1, -1))
 
-    @staticmethod
-    def _paint_label(painter: QPainter, r: QRect, text: str, odd: bool) -> None:
-        pix = badge_pixmap(text, BADGE_ODD if odd else BADGE_BG, max(8, min(11, r.height() // 6)),
-                           r.width() - 2, painter.device().devicePixelRatioF())
-        painter.drawPixmap(r.left() + 1, r.bottom() - round(pix.height() / pix.devicePixelRatio()), pix)
 
-    @staticmethod
-    def _paint_suggestion(painter: QPainter, r: QRect, text: str) -> None:
-        pix = badge_pixmap(f"→{text}", BADGE_SUGGEST, max(8, min(11, r.height() // 6)), r.width() // 2 + 6,
-                           painter.device().devicePixelRatioF())
-        dpr = pix.devicePixelRatio()
-        painter.drawPixmap(r.right() - round(pix.width() / dpr), r.bottom() - round(pix.height() / dpr), pix)
+_TILE_BADGES: dict[tuple, QPixmap] = {}
+
+
+def _tile_badge(text: str, background: QColor, rect: QRect, max_width: int, dpr: float) -> QPixmap:
+    """:func:`badge_pixmap` for a tile of ``rect``'s size, looked up without building its key's colours."""
+    key = (text, id(background), rect.height(), max_width, dpr)
+    pix = _TILE_BADGES.get(key)
+    if pix is None:
+        if len(_TILE_BADGES) > 4096:
+            _TILE_BADGES.clear()
+        pix = _TILE_BADGES[key] = badge_pixmap(text, background, max(8, min(11, rect.height() // 6)), max_width, dpr)
+    return pix
+
+
+def _paint_rejected(painter: QPainter, r: QRect) -> None:
+    band = max(3, r.height() // 5)
+    painter.fillRect(QRect(r.left(), r.bottom() - band + 1, r.width(), band), QColor(220, 50, 47, 110))
+    painter.setPen(QPen(REJECT_RED, 2))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRect(r.adjusted(1, 1, -1, -1))
+    side = max(9, min(16, r.width() // 4))
+    corner = QRect(r.right() - side, r.top(), side + 1, side + 1)
+    painter.fillRect(corner, REJECT_RED)
+    painter.setPen(QPen(QColor("white"), 2))
+    inner = corner.adjusted(3, 3, -3, -3)
+    painter.drawLine(inner.topLeft(), inner.bottomRight())
+    painter.drawLine(inner.topRight(), inner.bottomLeft())
