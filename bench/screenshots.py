@@ -159,6 +159,8 @@ def select_grid_images(w, n: int) -> list[int]:
 
 def show_clusters(w):
     w.review_tabs.setCurrentWidget(w.clusters)
+    # the suggestion column and the centre's suggestion, as a reviewer sees them a moment after opening
+    wait_for(lambda: w.suggestions.has_suggestions() and not w.suggestions.busy(), 300, "the class suggestions")
     w.review.select(w.review.display_order()[:1])
     settle()
     select_grid_images(w, 3)
