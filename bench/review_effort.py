@@ -122,15 +122,16 @@ def load(args):
     return blind, truth[idx]
 
 
-def features_and_tree(config, images):
-    """Preset ``best`` as ``run_pipeline`` runs it (HOG -> Reducer -> ward tree on a 10-NN
+def features_and_tree(config, images, icons_from=None):
+    """A ward preset as ``run_pipeline`` runs it (features -> Reducer -> ward tree on a k-NN
     graph), kept in pieces: the Reducer serves the zero-shot renderings, one tree gives
-    both the k = classes cut and the labeling-mode cut."""
+    both the k = classes cut and the labeling-mode cut. ``icons_from``: the folder whose
+    taxonomy icons a ``pictogram_prior`` extractor reads (as the window passes the source)."""
     from pipeline.clustering.methods import agglomerative_tree
     from pipeline.reduction import Reducer
     from pipeline.run import extract_features
 
-    raw = extract_features(config, images)
+    raw = extract_features(config, images, icons_from=icons_from)
     reducer = Reducer(pca=config.pca, whiten=config.whiten, l2=config.l2_normalize, seed=config.seed).fit(raw)
     feats = reducer.transform(raw).astype(np.float32)
     tree = agglomerative_tree(feats, "ward", config.method_params.get("n_neighbors", 10))
@@ -211,6 +212,7 @@ def main() -> None:
     ap.add_argument("--calibration", choices=("evidence", "isotonic"), default="evidence",
                     help="evidence: logistic on confidence, distance to decisions, zero-shot prior and the "
                          "history of earlier suggestions; isotonic: the raw confidence on held-out clusters only")
+    ap.add_argument("--preset", default="best", help="a ward preset (best, hog-multicrop-ward, prior-multicrop-ward, ...)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--tag", default="", help="file name stem (default from the subsample)")
@@ -233,15 +235,20 @@ def main() -> None:
     blind, truth = load(args)
     n, n_classes = len(truth), len(set(truth.tolist()))
     print(f"load: {n} images, {time.perf_counter() - t0:.1f} s")
-    config = get_preset("best")
+    config = get_preset(args.preset)
+    if config.method != "agglomerative" or config.method_params.get("linkage", "ward") != "ward":
+        sys.exit(f"--preset {args.preset}: the labeling mode cuts a ward tree; pick a ward preset")
     n_taxonomy = len(Taxonomy.gtsrb())  # the tool knows the taxonomy's size, never the truth
     t0 = time.perf_counter()
-    feats, reducer, tree = features_and_tree(config, blind.images)
+    feats, reducer, tree = features_and_tree(config, blind.images, icons_from=args.data)
     k_over = args.k or overcluster_k(n, n_classes)
     over = overcluster(feats, k_over, tree=tree)
-    print(f"features + ward tree (preset best): {time.perf_counter() - t0:.1f} s; labeling mode k = {k_over}")
+    print(f"features + ward tree (preset {args.preset}): {time.perf_counter() - t0:.1f} s; labeling mode k = {k_over}")
     prior = None
-    if args.zs_renders:
+    icons_in_features = any(spec["name"] == "pictogram_prior" for spec in config.features)
+    if args.zs_renders and icons_in_features:
+        print("zero-shot: skipped (the preset's features already carry the icon classifier's class scores)")
+    elif args.zs_renders:
         line, prior = zero_shot_report(args, config, reducer, feats, truth, over)
         print(line, flush=True)
     suggest_kw = {}

@@ -151,6 +151,52 @@ def do_cluster(r: Reviewer, item, features, truth, stats: dict, step: int, fix_l
         r.command(session.move(shown[wrong], None), clicks=clicks)
 
 
+def named_to_review(session, sugg, reviewed: set) -> tuple:
+    """The named cluster not yet looked over whose name the suggestions doubt most, and how
+    many of its images they expect to be wrong (sum of 1 - p(name)); ``(None, 0)`` when none."""
+    if not sugg.classes:
+        return None, 0.0
+    col = {c: j for j, c in enumerate(sugg.classes)}
+    best, best_wrong = None, 0.0
+    for cid, name in session.cluster_names.items():
+        if cid in reviewed or name not in col:
+            continue
+        m = session.members(cid)
+        m = m[[i not in session.image_labels and i not in session.rejected for i in m.tolist()]]
+        wrong = float((1.0 - sugg.proba[m, col[name]]).sum()) if len(m) else 0.0
+        if wrong > best_wrong:
+            best, best_wrong = cid, wrong
+    return best, best_wrong
+
+
+def do_review_named(r: Reviewer, cid: int, sugg, features, truth, stats: dict) -> None:
+    """Look over a named cluster in the grid's "Disagreeing first" order (the images whose confident
+    suggestion differs from the name first, the rest by distance to the centre) and fix its wrong
+    images: one Label... per class among them when they hold at most two, else one Move to a new cluster."""
+    from pipeline.suggest.propagation import disagreements
+
+    session = r.s
+    name = session.cluster_names[cid]
+    members = session.members(cid)
+    members = members[[i not in session.image_labels and i not in session.rejected for i in members.tolist()]]
+    flagged = set(disagreements(session, sugg).tolist())
+    dist = np.linalg.norm(features[members] - features[members].mean(0), axis=1)
+    order = members[np.lexsort((dist, [i not in flagged for i in members.tolist()]))]
+    r.look(len(order))
+    stats["named_reviewed"] = stats.get("named_reviewed", 0) + 1
+    wrong = truth[order] != name
+    if not wrong.any():
+        return
+    classes = sorted(set(truth[order][wrong].tolist()))
+    if len(classes) <= 2:
+        for c in classes:
+            mask = truth[order] == c
+            r.command(session.set_image_label(order[mask], c, mark_reviewed=True), clicks=select_cost(mask))
+    else:
+        r.command(session.move(order[wrong], None), clicks=select_cost(wrong))
+    stats["named_fixed"] = stats.get("named_fixed", 0) + int(wrong.sum())
+
+
 def best_plan(session, sugg, declined, *, disagreeing: bool = False):
     """The threshold whose plan promises most right images per expected action."""
     from pipeline.suggest.bulk import bulk_accept_plan, disagreement_plan
@@ -170,7 +216,9 @@ def best_plan(session, sugg, declined, *, disagreeing: bool = False):
 
 def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int = 3, n_taxonomy=None,
                   min_groups: int = 60, keep_feedback: int = 0, suggest_kw=None, log=print):
-    """Labeling mode: queue's top cluster or the best bulk accept, whichever does more per action."""
+    """Labeling mode: queue's top cluster or the best bulk accept, whichever does more per action;
+    once every image is decided and no relabel plan is offered, the named clusters the suggestions
+    doubt most are looked over and fixed (:func:`do_review_named`)."""
     from pipeline.suggest import Propagator
     from pipeline.suggest.calibration import ReviewFeedback, calibrated_suggestions
     from pipeline.suggest.queue import cluster_items
@@ -187,6 +235,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
     feedback = ReviewFeedback(keep_feedback) if keep_feedback else None
     share = r.share()
     step = 0
+    reviewed: set[int] = set()  # named clusters looked over once at the end
     while r.actions < max_actions and share < TARGETS[-1]:
         sugg = calibrated_suggestions(prop, session, seed=step, n_taxonomy=n_taxonomy, feedback=feedback,
                                      min_groups=min_groups, declined=declined, **(suggest_kw or {}))
@@ -209,8 +258,12 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
             do_cluster(r, top, features, truth, stats, step, fix_limit)
         elif fix is not None:
             do_plan(r, fix, truth, declined, stats, relabel=True)
-        else:
-            break
+        else:  # everything decided and nothing the tool can relabel: look over the named clusters it doubts
+            cid, _ = named_to_review(session, sugg, reviewed)
+            if cid is None:
+                break
+            reviewed.add(cid)
+            do_review_named(r, cid, sugg, features, truth, stats)
         share = r.record()
         step += 1
         if step % 25 == 0:
