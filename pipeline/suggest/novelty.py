@@ -41,16 +41,21 @@ class Centroids:
 def group_centroids(features: np.ndarray, indices: np.ndarray, classes: Sequence[str],
                     groups: np.ndarray) -> Centroids:
     """Centroids of the decided images, one per distinct ``(groups[j], classes[j])``."""
+    from scipy import sparse
+
     x = np.asarray(features, dtype=np.float32)
     idx = np.asarray(indices, dtype=np.int64)
     cls = np.asarray(classes, dtype=object)
     if len(idx) == 0:
         return Centroids(np.zeros((0, x.shape[1]), np.float32), np.zeros(0, dtype=object), 1.0)
-    keys = np.asarray([f"{g}\x00{c}" for g, c in zip(np.asarray(groups).tolist(), cls.tolist())], dtype=object)
-    uniq, inv = np.unique(keys, return_inverse=True)
-    g = len(uniq)
-    sums = np.zeros((g, x.shape[1]), np.float64)
-    np.add.at(sums, inv, x[idx])
+    # one integer key per (group, class) pair; the centroids' order does not matter to their users
+    _, group_code = np.unique(np.asarray(groups), return_inverse=True)
+    class_names, class_code = np.unique(cls.astype(str), return_inverse=True)
+    _, inv = np.unique(group_code.astype(np.int64) * len(class_names) + class_code, return_inverse=True)
+    inv = inv.ravel()
+    g = int(inv.max()) + 1
+    member_of = sparse.csr_matrix((np.ones(len(inv)), (inv, np.arange(len(inv)))), shape=(g, len(inv)))
+    sums = np.asarray(member_of @ x[idx].astype(np.float64))  # a sparse sum: np.add.at took 0.3 s at 39k
     counts = np.bincount(inv, minlength=g).astype(np.float64)
     points = (sums / counts[:, None]).astype(np.float32)
     own = np.sqrt(np.maximum(((x[idx] - points[inv]) ** 2).sum(1), 0.0))
