@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
+from typing import Optional
 
 import numpy as np
 
@@ -19,6 +20,8 @@ THRESHOLDS = (0.99, 0.98, 0.95, 0.9, 0.8, 0.7)
 #: Images one click is worth when the reviewer decides to cut a group short instead of
 #: clicking every wrong image in it.
 CLICK_WORTH = 10.0
+#: The window's threshold for "disagrees with the name" (gui.controllers.suggestions.DISAGREE_CONFIDENCE).
+DISAGREE_CONFIDENCE = 0.25
 COST_LINE = ("cost model: 1 action per command (name / accept plan / split / move / relabel), "
              "1 per image click, 2 per contiguous range (click, shift-click), an 'accept up to here' "
              "cut = 1 click; 60 thumbnails per screen, every class group or cluster starts a screen; "
@@ -151,22 +154,17 @@ def do_cluster(r: Reviewer, item, features, truth, stats: dict, step: int, fix_l
         r.command(session.move(shown[wrong], None), clicks=clicks)
 
 
-def named_to_review(session, sugg, reviewed: set) -> tuple:
-    """The named cluster not yet looked over whose name the suggestions doubt most, and how
-    many of its images they expect to be wrong (sum of 1 - p(name)); ``(None, 0)`` when none."""
-    if not sugg.classes:
-        return None, 0.0
-    col = {c: j for j, c in enumerate(sugg.classes)}
-    best, best_wrong = None, 0.0
-    for cid, name in session.cluster_names.items():
-        if cid in reviewed or name not in col:
-            continue
-        m = session.members(cid)
-        m = m[[i not in session.image_labels and i not in session.rejected for i in m.tolist()]]
-        wrong = float((1.0 - sugg.proba[m, col[name]]).sum()) if len(m) else 0.0
-        if wrong > best_wrong:
-            best, best_wrong = cid, wrong
-    return best, best_wrong
+def named_to_review(session, sugg, reviewed: set) -> Optional[int]:
+    """The named cluster not yet looked over that the cluster table lists first when sorted by its
+    "⚠ N differ" count (images whose confident suggestion differs from the name), then by size."""
+    from pipeline.suggest.propagation import disagreements
+
+    todo = [c for c in session.cluster_names if c not in reviewed and session.size(c)]
+    if not todo:
+        return None
+    flagged = disagreements(session, sugg, DISAGREE_CONFIDENCE)
+    n_bad = Counter(session.assignments[flagged].tolist()) if len(flagged) else Counter()
+    return min(todo, key=lambda c: (-n_bad.get(c, 0), -session.size(c), c))
 
 
 def do_review_named(r: Reviewer, cid: int, sugg, features, truth, stats: dict) -> None:
@@ -179,7 +177,7 @@ def do_review_named(r: Reviewer, cid: int, sugg, features, truth, stats: dict) -
     name = session.cluster_names[cid]
     members = session.members(cid)
     members = members[[i not in session.image_labels and i not in session.rejected for i in members.tolist()]]
-    flagged = set(disagreements(session, sugg).tolist())
+    flagged = set(disagreements(session, sugg, DISAGREE_CONFIDENCE).tolist())
     dist = np.linalg.norm(features[members] - features[members].mean(0), axis=1)
     order = members[np.lexsort((dist, [i not in flagged for i in members.tolist()]))]
     r.look(len(order))
@@ -259,7 +257,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
         elif fix is not None:
             do_plan(r, fix, truth, declined, stats, relabel=True)
         else:  # everything decided and nothing the tool can relabel: look over the named clusters it doubts
-            cid, _ = named_to_review(session, sugg, reviewed)
+            cid = named_to_review(session, sugg, reviewed)
             if cid is None:
                 break
             reviewed.add(cid)
