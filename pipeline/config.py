@@ -19,6 +19,9 @@ class PipelineConfig:
     blocks are each scaled to unit mean row norm, weighted and concatenated.
     ``pca``: variance fraction in (0, 1], a component count, or ``None`` (or 0) for none.
     ``k``: fixed number of clusters; ``k_range``: ``[lo, hi]`` to choose k by ``k_criterion``.
+    ``labeling_mode``: many small, pure clusters to name and accept in bulk: ``k`` is then the
+    number of classes and the run uses :func:`pipeline.suggest.labeling.overcluster_k` clusters
+    for the images it loads (the run's own config records that k).
     """
 
     name: str = "custom"
@@ -32,6 +35,7 @@ class PipelineConfig:
     k: Optional[int] = 43
     k_range: Optional[list[int]] = None
     k_criterion: str = "silhouette"
+    labeling_mode: bool = False
     method_params: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     description: str = ""
@@ -58,9 +62,9 @@ class PipelineConfig:
         return cfg
 
     def with_k(self, k: Optional[int] = None, k_range: Optional[tuple[int, int]] = None) -> "PipelineConfig":
-        """Copy with a fixed ``k`` or a ``k_range`` (which clears ``k``)."""
+        """Copy with a fixed ``k`` or a ``k_range`` (which clears ``k`` and labeling mode)."""
         if k_range is not None:
-            return replace(self, k=None, k_range=[int(k_range[0]), int(k_range[1])])
+            return replace(self, k=None, k_range=[int(k_range[0]), int(k_range[1])], labeling_mode=False)
         if k is not None:
             return replace(self, k=int(k), k_range=None)
         return replace(self)
@@ -153,6 +157,10 @@ def _check_config(cfg: "PipelineConfig") -> None:
         kr = cfg.k_range
         if not isinstance(kr, (list, tuple)) or len(kr) != 2 or not all(_is_int(v) for v in kr) or not 2 <= kr[0] <= kr[1]:
             raise ValueError(f"k_range must be [lo, hi] with 2 <= lo <= hi, got {kr}")
+    if not isinstance(cfg.labeling_mode, bool):
+        raise bad("labeling_mode", "true or false")
+    if cfg.labeling_mode and (cfg.k is None or cfg.k_range):
+        raise ValueError("labeling_mode needs k (the number of classes) and no k_range")
     if cfg.k_criterion not in K_CRITERIA:
         raise ValueError(f"k_criterion must be one of {', '.join(K_CRITERIA)}, got {_kind(cfg.k_criterion)}")
     if not isinstance(cfg.method_params, dict):

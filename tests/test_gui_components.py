@@ -118,6 +118,13 @@ def test_settings_dialog_builds_configs(qtbot):
     dlg.k_hi.setValue(9)
     cfg = dlg.config()
     assert cfg.k is None and cfg.k_range == [5, 9] and cfg.name == "custom"
+    dlg.labeling.setChecked(True)  # labeling mode: k is the class count again, the range is off
+    assert not dlg.auto_k.isEnabled() and not dlg.k_lo.isEnabled() and dlg.k.isEnabled()
+    dlg.k.setValue(13)
+    cfg = dlg.config()
+    assert cfg.labeling_mode and cfg.k == 13 and cfg.k_range is None
+    dlg.labeling.setChecked(False)
+    assert dlg.auto_k.isEnabled() and dlg.config().k_range == [5, 9] and not dlg.config().labeling_mode
     dlg.pca.setText("0.9")
     assert dlg.config().pca == 0.9
     assert parse_pca("none") is None and parse_pca("50") == 50

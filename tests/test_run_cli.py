@@ -120,3 +120,14 @@ def test_cli_presets_and_console_script(tmp_path):
     demo = tmp_path / "d"
     subprocess.run([str(exe), "demo", str(demo), "--n-per-class", "2"], check=True, capture_output=True)
     assert len(list(demo.rglob("*.png"))) >= 20
+
+
+def test_cli_labeling_mode_cuts_many_small_clusters(demo_dir, tmp_path):
+    from pipeline.clustering.overcluster import overcluster_k
+
+    out = tmp_path / "out"
+    n = len(list(demo_dir.rglob("*.png")))
+    assert main(["run", str(demo_dir), "--preset", "best", "--k", "5", "--labeling-mode", "--out", str(out),
+                 "--no-cache"]) == 0
+    clusters = json.loads((out / "clusters.json").read_text())
+    assert clusters["n_clusters"] == overcluster_k(n, 5) > 5

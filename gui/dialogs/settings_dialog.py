@@ -118,6 +118,9 @@ class SettingsDialog(QDialog):
         self.k = QSpinBox()
         self.k.setRange(1, 5000)
         self.auto_k = QCheckBox("Choose k automatically in the range")
+        self.labeling = QCheckBox("Labeling mode: many small, pure clusters (k = classes; about 40 images each)")
+        self.labeling.setToolTip("Cut the images into clusters of about 40 (at least 4 per class, at most 1,000), "
+                                 "pure enough to name with one key or accept their suggestions in bulk")
         k_range = QWidget()
         kr = QHBoxLayout(k_range)
         kr.setContentsMargins(0, 0, 0, 0)
@@ -138,6 +141,7 @@ class SettingsDialog(QDialog):
         alg_form.addRow("Algorithm", self.method)
         alg_form.addRow("Linkage", self.linkage)
         alg_form.addRow("Clusters (k)", self.k)
+        alg_form.addRow(self.labeling)
         alg_form.addRow(self.auto_k)
         alg_form.addRow("", k_range)
         alg_form.addRow("Seed", self.seed)
@@ -160,11 +164,11 @@ class SettingsDialog(QDialog):
         if idx < 0:
             self.description.setText(self.custom_text())
         self.preset.currentIndexChanged.connect(self._on_preset)
-        for w in (self.method, self.auto_k):
+        for w in (self.method, self.auto_k, self.labeling):
             (w.currentIndexChanged if isinstance(w, QComboBox) else w.toggled).connect(self._update_enabled)
         for w in (self.image_size, self.k, self.k_lo, self.k_hi, self.seed):
             w.valueChanged.connect(self._mark_custom)
-        for w in (self.crop_roi, self.whiten, self.l2, self.auto_k, *self.feature_boxes.values()):
+        for w in (self.crop_roi, self.whiten, self.l2, self.auto_k, self.labeling, *self.feature_boxes.values()):
             w.toggled.connect(self._mark_custom)
         for w in (self.method, self.linkage, self.criterion):
             w.currentIndexChanged.connect(self._mark_custom)
@@ -187,6 +191,7 @@ class SettingsDialog(QDialog):
         self.linkage.setCurrentText(str(cfg.method_params.get("linkage", "ward")))
         self.k.setValue(int(cfg.k) if cfg.k else 43)
         self.auto_k.setChecked(bool(cfg.k_range))
+        self.labeling.setChecked(bool(cfg.labeling_mode))
         lo, hi = cfg.k_range if cfg.k_range else (max(2, (cfg.k or 43) - 10), (cfg.k or 43) + 10)
         self.k_lo.setValue(int(lo))
         self.k_hi.setValue(int(hi))
@@ -216,10 +221,12 @@ class SettingsDialog(QDialog):
     def _update_enabled(self, *_) -> None:
         method = self.method.currentText()
         needs_k = method_needs_k(method) if method else True
-        self.k.setEnabled(needs_k and not self.auto_k.isChecked())
-        self.auto_k.setEnabled(needs_k)
+        labeling = needs_k and self.labeling.isChecked()
+        self.k.setEnabled(needs_k and not (self.auto_k.isChecked() and not labeling))
+        self.labeling.setEnabled(needs_k)
+        self.auto_k.setEnabled(needs_k and not labeling)
         for w in (self.k_lo, self.k_hi, self.criterion):
-            w.setEnabled(needs_k and self.auto_k.isChecked())
+            w.setEnabled(needs_k and self.auto_k.isChecked() and not labeling)
         self.linkage.setEnabled(method == "agglomerative")
 
     def config(self) -> PipelineConfig:
@@ -235,8 +242,9 @@ class SettingsDialog(QDialog):
         needs_k = method_needs_k(method)
         k_range = None
         k = None
+        labeling = needs_k and self.labeling.isChecked()
         if needs_k:
-            if self.auto_k.isChecked():
+            if self.auto_k.isChecked() and not labeling:
                 k_range = [self.k_lo.value(), self.k_hi.value()]
             else:
                 k = self.k.value()
@@ -254,6 +262,7 @@ class SettingsDialog(QDialog):
             k=k,
             k_range=k_range,
             k_criterion=self.criterion.currentText(),
+            labeling_mode=labeling,
             method_params=params,
             seed=self.seed.value(),
         )

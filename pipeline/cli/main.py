@@ -38,6 +38,8 @@ def _config_from_args(args: argparse.Namespace) -> PipelineConfig:
         config = config.with_k(k_range=args.k_range)
     elif args.k is not None:
         config = config.with_k(k=args.k)
+    if getattr(args, "labeling_mode", False):
+        config.labeling_mode = True  # k (the preset's, or --k) is then the number of classes
     if args.no_crop:
         config.crop_roi = False
     if args.seed is not None:
@@ -181,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     group = run.add_mutually_exclusive_group()
     group.add_argument("--k", type=at_least(2), help="number of clusters (2 up to the number of images)")
     group.add_argument("--k-range", type=parse_k_range, help="choose k automatically in LO:HI")
+    run.add_argument("--labeling-mode", action="store_true",
+                     help="many small, pure clusters (about 40 images each; --k is then the number of classes)")
     run.add_argument("--no-crop", action="store_true", help="ignore annotated ROIs (GTSRB)")
     run.add_argument("--seed", type=int)
     run.add_argument("--cache-dir", help="where decoded images are cached (default: user cache)")
