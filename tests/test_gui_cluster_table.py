@@ -86,3 +86,18 @@ def test_header_sort_goes_through_the_model(qtbot):
     view.sortByColumn(COL_SIZE, Qt.SortOrder.DescendingOrder)
     assert model.cluster_ids() == sorted(s.cluster_ids(), key=s.size, reverse=True)
     assert [proxy.data(proxy.index(r, 0), CLUSTER_ID_ROLE) for r in range(proxy.rowCount())] == model.cluster_ids()
+
+
+def test_suggestion_sort_lists_the_named_clusters_most_images_disagree_with_first(qtbot):
+    from gui.models.cluster_list_model import COL_SUGGESTION
+
+    s = _session()
+    for cid in (1, 3, 5):
+        s.apply(s.name(cid, str(cid)))
+    bad = {1: 2, 3: 6, 5: 0}  # "⚠ N differ" of the named clusters
+    conf = {0: 0.9, 2: 0.3, 4: 0.6, 6: 0.95, 1: 0.8, 3: 0.7, 5: 0.99}
+    model = ClusterListModel(Taxonomy.gtsrb())
+    model.suggestion_of = lambda cid: (str(cid), conf[cid], bad.get(cid, 0))
+    model.set_session(s, None)
+    model.sort(COL_SUGGESTION, Qt.SortOrder.DescendingOrder)
+    assert model.cluster_ids() == [3, 1, 5, 6, 0, 4, 2]  # then every other cluster by confidence

@@ -346,8 +346,10 @@ class ClusterListModel(QAbstractTableModel):
             return -2.0 if v is None or math.isnan(v) else float(v)
         if col == COL_ACCEPTED:
             return 1.0 if cid in s.accepted else 0.0
-        if col == COL_SUGGESTION:
+        if col == COL_SUGGESTION:  # descending: the named clusters most images disagree with first, then by confidence
             class_id, conf, n_bad = self.suggestion(cid)
-            return -1.0 if class_id is None else float(conf) + (1.0 if cid in s.cluster_names and n_bad else 0.0)
+            if cid in s.cluster_names and n_bad:
+                return 2.0 + float(n_bad)
+            return -1.0 if class_id is None else float(conf)
         return None
 
