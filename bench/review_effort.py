@@ -217,6 +217,9 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--tag", default="", help="file name stem (default from the subsample)")
     ap.add_argument("--skip-baselines", action="store_true")
+    ap.add_argument("--branches", action="store_true",
+                    help="the reviewer first names the dendrogram's branches (cut at the taxonomy's size) that are "
+                         "nearly one class: branch click, Ctrl+click the other clusters out, Name")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -265,7 +268,7 @@ def main() -> None:
     session = ReviewSession.from_result(str(args.data), config.to_dict(), paths, None, over)
     assisted, st = assisted_flow(session, feats, truth, max_actions=args.max_actions, fix_limit=args.fix_limit,
                                   n_taxonomy=n_taxonomy, min_groups=args.min_groups,
-                                  keep_feedback=args.keep_feedback, suggest_kw=suggest_kw)
+                                  keep_feedback=args.keep_feedback, suggest_kw=suggest_kw, branches=args.branches)
     fit = np.asarray(st.pop("fit_s"))
     prop = st.pop("propagator")
     st.pop("trace", None)

@@ -20,6 +20,8 @@ THRESHOLDS = (0.99, 0.98, 0.95, 0.9, 0.8, 0.7)
 #: Images one click is worth when the reviewer decides to cut a group short instead of
 #: clicking every wrong image in it.
 CLICK_WORTH = 10.0
+#: A dendrogram branch is named at once when this share of the images it keeps is one class.
+BRANCH_PURITY = 0.9
 #: The window's threshold for "disagrees with the name" (gui.controllers.suggestions.DISAGREE_CONFIDENCE).
 DISAGREE_CONFIDENCE = 0.25
 COST_LINE = ("cost model: 1 action per command (name / accept plan / split / move / relabel), "
@@ -154,6 +156,42 @@ def do_cluster(r: Reviewer, item, features, truth, stats: dict, step: int, fix_l
         r.command(session.move(shown[wrong], None), clicks=clicks)
 
 
+def dendrogram_branches(session, features, n_groups: int) -> list[list[int]]:
+    """The window's dendrogram (ward over the cluster centres) cut into ``n_groups`` branches, the
+    biggest first: what dragging its red line to that many groups previews."""
+    from scipy.cluster.hierarchy import fcluster
+
+    from pipeline.clustering.summary import compute_cluster_stats
+
+    stats = compute_cluster_stats(features, {c: session.members(c) for c in session.cluster_ids()})
+    if stats.linkage is None:
+        return []
+    flat = fcluster(stats.linkage, t=n_groups, criterion="maxclust")
+    groups: dict[int, list[int]] = {}
+    for cid, g in zip(stats.ids, flat.tolist()):
+        groups.setdefault(g, []).append(int(cid))
+    return sorted(groups.values(), key=lambda g: (-sum(session.size(c) for c in g), g[0]))
+
+
+def do_branch(r: Reviewer, branch: list[int], truth, stats: dict) -> bool:
+    """Name a dendrogram branch at once when it is nearly one class: click the branch (its clusters
+    are selected), Ctrl+click the clusters of another class out, Name. Every cluster is looked at."""
+    session = r.s
+    r.look(n_screens=sum(screens(session.size(c)) for c in branch))
+    members = {c: session.members(c) for c in branch}
+    pooled = np.concatenate(list(members.values()))
+    major, _ = Counter(truth[pooled].tolist()).most_common(1)[0]
+    keep = [c for c in branch if Counter(truth[members[c]].tolist()).most_common(1)[0][0] == major]
+    kept = np.concatenate([members[c] for c in keep]) if keep else np.zeros(0, np.int64)
+    if len(keep) < 2 or np.mean(truth[kept] == major) < BRANCH_PURITY:
+        return False
+    r.actions += 1 + (len(branch) - len(keep))  # the branch click and the Ctrl+clicks
+    r.command(session.batch([lambda c=c: session.name(c, major) for c in keep], f"Name {len(keep)} clusters"))
+    stats["branches_named"] = stats.get("branches_named", 0) + 1
+    stats["branch_clusters_named"] = stats.get("branch_clusters_named", 0) + len(keep)
+    return True
+
+
 def named_to_review(session, sugg, reviewed: set) -> Optional[int]:
     """The named cluster not yet looked over that the cluster table lists first when sorted by its
     "⚠ N differ" count (images whose confident suggestion differs from the name), then by size."""
@@ -213,8 +251,10 @@ def best_plan(session, sugg, declined, *, disagreeing: bool = False):
 
 
 def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int = 3, n_taxonomy=None,
-                  min_groups: int = 60, keep_feedback: int = 0, suggest_kw=None, log=print):
-    """Labeling mode: queue's top cluster or the best bulk accept, whichever does more per action;
+                  min_groups: int = 60, keep_feedback: int = 0, suggest_kw=None, branches: bool = False, log=print):
+    """Labeling mode (``branches``: first name the dendrogram's branches at ``n_taxonomy`` groups that
+    are nearly one class, :func:`do_branch`), then the queue's top cluster or the best bulk accept,
+    whichever does more per action;
     once every image is decided and no relabel plan is offered, the named clusters the suggestions
     doubt most are looked over and fixed (:func:`do_review_named`)."""
     from pipeline.suggest import Propagator
@@ -232,6 +272,12 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
     session.add_listener(lambda edit: refusals.on_edit(session, edit))
     feedback = ReviewFeedback(keep_feedback) if keep_feedback else None
     share = r.share()
+    if branches and n_taxonomy:  # first the dendrogram's coarse branches that are nearly one class
+        for branch in dendrogram_branches(session, features, int(n_taxonomy)):
+            if len(branch) >= 2 and do_branch(r, branch, truth, stats):
+                share = r.record()
+        log(f"  assisted: {stats.get('branches_named', 0)} dendrogram branches named, actions {r.actions}, "
+            f"screens {r.screens}, correct {share:.4f}")
     step = 0
     reviewed: set[int] = set()  # named clusters looked over once at the end
     while r.actions < max_actions and share < TARGETS[-1]:
