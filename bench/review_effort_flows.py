@@ -22,6 +22,9 @@ THRESHOLDS = (0.99, 0.98, 0.95, 0.9, 0.8, 0.7)
 CLICK_WORTH = 10.0
 #: A dendrogram branch is named at once when this share of the images it keeps is one class.
 BRANCH_PURITY = 0.9
+#: ... and at most this many of its clusters need a Ctrl+click out (one click each; more and the branch is left
+#: to the queue: on the full split, 38 branches with every other-class cluster clicked out cost 342 actions).
+BRANCH_MAX_OUT = 3
 #: The window's threshold for "disagrees with the name" (gui.controllers.suggestions.DISAGREE_CONFIDENCE).
 DISAGREE_CONFIDENCE = 0.25
 COST_LINE = ("cost model: 1 action per command (name / accept plan / split / move / relabel), "
@@ -183,7 +186,7 @@ def do_branch(r: Reviewer, branch: list[int], truth, stats: dict) -> bool:
     major, _ = Counter(truth[pooled].tolist()).most_common(1)[0]
     keep = [c for c in branch if Counter(truth[members[c]].tolist()).most_common(1)[0][0] == major]
     kept = np.concatenate([members[c] for c in keep]) if keep else np.zeros(0, np.int64)
-    if len(keep) < 2 or np.mean(truth[kept] == major) < BRANCH_PURITY:
+    if len(keep) < 2 or len(branch) - len(keep) > BRANCH_MAX_OUT or np.mean(truth[kept] == major) < BRANCH_PURITY:
         return False
     r.actions += 1 + (len(branch) - len(keep))  # the branch click and the Ctrl+clicks
     r.command(session.batch([lambda c=c: session.name(c, major) for c in keep], f"Name {len(keep)} clusters"))
