@@ -258,8 +258,8 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
     """Labeling mode (``branches``: first name the dendrogram's branches at ``n_taxonomy`` groups that
     are nearly one class, :func:`do_branch`), then the queue's top cluster or the best bulk accept,
     whichever does more per action;
-    once every image is decided and no relabel plan is offered, the named clusters the suggestions
-    doubt most are looked over and fixed (:func:`do_review_named`)."""
+    once every image is decided and no relabel plan is offered, the named clusters are looked over in
+    the table's Suggestion order ("⚠ N differ" first, :func:`named_to_review`) and fixed (:func:`do_review_named`)."""
     from pipeline.suggest import Propagator
     from pipeline.suggest.calibration import ReviewFeedback, calibrated_suggestions
     from pipeline.suggest.queue import cluster_items
