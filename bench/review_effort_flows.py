@@ -195,30 +195,27 @@ def do_branch(r: Reviewer, branch: list[int], truth, stats: dict) -> bool:
     return True
 
 
-def named_to_review(session, sugg, reviewed: set) -> Optional[int]:
+def named_to_review(session, flagged: np.ndarray, reviewed: set) -> Optional[int]:
     """The named cluster not yet looked over that the cluster table lists first when sorted by its
-    "⚠ N differ" count (images whose confident suggestion differs from the name), then by size."""
-    from pipeline.suggest.propagation import disagreements
-
+    "⚠ N differ" count (``flagged``: the images whose confident suggestion differs from their
+    cluster's name, :func:`~pipeline.suggest.propagation.disagreements`), then by size."""
     todo = [c for c in session.cluster_names if c not in reviewed and session.size(c)]
     if not todo:
         return None
-    flagged = disagreements(session, sugg, DISAGREE_CONFIDENCE)
     n_bad = Counter(session.assignments[flagged].tolist()) if len(flagged) else Counter()
     return min(todo, key=lambda c: (-n_bad.get(c, 0), -session.size(c), c))
 
 
-def do_review_named(r: Reviewer, cid: int, sugg, features, truth, stats: dict) -> None:
-    """Look over a named cluster in the grid's "Disagreeing first" order (the images whose confident
-    suggestion differs from the name first, the rest by distance to the centre) and fix its wrong
-    images: one Label... per class among them when they hold at most two, else one Move to a new cluster."""
-    from pipeline.suggest.propagation import disagreements
+def do_review_named(r: Reviewer, cid: int, flagged: np.ndarray, features, truth, stats: dict) -> None:
+    """Look over a named cluster in the grid's "Disagreeing first" order (the ``flagged`` images first,
+    the rest by distance to the centre) and fix its wrong images: one Label... per class among them
+    when they hold at most two, else one Move to a new cluster."""
+    from pipeline.suggest.decided import unmarked_members
 
     session = r.s
     name = session.cluster_names[cid]
-    members = session.members(cid)
-    members = members[[i not in session.image_labels and i not in session.rejected for i in members.tolist()]]
-    flagged = set(disagreements(session, sugg, DISAGREE_CONFIDENCE).tolist())
+    members = unmarked_members(session, cid)
+    flagged = set(flagged.tolist())
     dist = np.linalg.norm(features[members] - features[members].mean(0), axis=1)
     order = members[np.lexsort((dist, [i not in flagged for i in members.tolist()]))]
     r.look(len(order))
@@ -264,6 +261,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
     from pipeline.suggest.calibration import ReviewFeedback, calibrated_suggestions
     from pipeline.suggest.queue import cluster_items
     from pipeline.suggest.decided import undecided_mask
+    from pipeline.suggest.propagation import disagreements
     from pipeline.suggest.refusals import MoveRefusals
 
     r = Reviewer(session, truth, "assisted")
@@ -306,11 +304,12 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
         elif fix is not None:
             do_plan(r, fix, truth, declined, stats, relabel=True)
         else:  # everything decided and nothing the tool can relabel: look over the named clusters it doubts
-            cid = named_to_review(session, sugg, reviewed)
+            flagged = disagreements(session, sugg, DISAGREE_CONFIDENCE)
+            cid = named_to_review(session, flagged, reviewed)
             if cid is None:
                 break
             reviewed.add(cid)
-            do_review_named(r, cid, sugg, features, truth, stats)
+            do_review_named(r, cid, flagged, features, truth, stats)
         share = r.record()
         step += 1
         if step % 25 == 0:

@@ -250,10 +250,9 @@ class SuggestionController(QObject):
         if s is None or not s.classes or session is None or not session.has_cluster(cid):
             return None, 0.0
         if cid not in self._votes:
-            members = session.members(cid)
-            if cid not in session.cluster_names:
-                keep = [i not in session.image_labels and i not in session.rejected for i in members.tolist()]
-                members = members[np.asarray(keep, dtype=bool)] if len(members) else members
+            from pipeline.suggest.decided import unmarked_members
+
+            members = session.members(cid) if cid in session.cluster_names else unmarked_members(session, cid)
             self._votes[cid] = s.cluster_vote(members) if len(members) else (None, 0.0)
         return self._votes[cid]
 

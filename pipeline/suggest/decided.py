@@ -19,6 +19,16 @@ def undecided_mask(session) -> np.ndarray:
     return mask
 
 
+def unmarked_members(session, cid: int) -> np.ndarray:
+    """The members of cluster ``cid`` without an image label or a rejection of their own (the
+    images its name, or its suggestion, speaks for)."""
+    members = session.members(cid)
+    if not len(members) or not (session.image_labels or session.rejected):
+        return members
+    keep = [i not in session.image_labels and i not in session.rejected for i in members.tolist()]
+    return members[np.asarray(keep, dtype=bool)]
+
+
 def decided_labels(session) -> tuple[np.ndarray, list[str]]:
     """``(indices, classes)`` of every image with a decided class (rejected images excluded)."""
     idx: list[int] = []

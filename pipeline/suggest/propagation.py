@@ -21,6 +21,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
+from pipeline.suggest.decided import unmarked_members
 
 
 @dataclass
@@ -183,8 +184,7 @@ def disagreements(session, suggestions: Suggestions, min_confidence: float = 0.8
         return np.zeros(0, np.int64)
     out = []
     for cid, name in session.cluster_names.items():
-        members = session.members(cid)
-        members = members[[i not in session.image_labels and i not in session.rejected for i in members.tolist()]]
+        members = unmarked_members(session, cid)
         if len(members) == 0:
             continue
         sug = np.asarray(suggestions.classes, dtype=object)[suggestions.top[members]]
