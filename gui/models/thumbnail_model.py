@@ -282,32 +282,18 @@ def paint_tile(painter: QPainter, cell: QRect, selected: bool, highlight: QBrush
             painter.setBrush(_REVIEWED_DOT)
             painter.drawEllipse(rect.left() + 1, rect.top() + 1, badge, badge)
     if label or suggestion:
-        dpr = painter.device().devicePixelRatioF()
+        dpr, size = painter.device().devicePixelRatioF(), max(8, min(11, rect.height() // 6))
         if label:
-            badge_pix = _tile_badge(label[0], BADGE_ODD if label[1] else BADGE_BG, rect, rect.width() - 2, dpr)
+            badge_pix = badge_pixmap(label[0], BADGE_ODD if label[1] else BADGE_BG, size, rect.width() - 2, dpr)
             painter.drawPixmap(rect.left() + 1, rect.bottom() - round(badge_pix.height() / dpr), badge_pix)
         if suggestion:
-            badge_pix = _tile_badge(f"→{suggestion}", BADGE_SUGGEST, rect, rect.width() // 2 + 6, dpr)
+            badge_pix = badge_pixmap(f"→{suggestion}", BADGE_SUGGEST, size, rect.width() // 2 + 6, dpr)
             painter.drawPixmap(rect.right() - round(badge_pix.width() / dpr),
                                rect.bottom() - round(badge_pix.height() / dpr), badge_pix)
     if selected:
         painter.setPen(QPen(highlight.color().lighter(130), 2))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(cell.adjusted(1, 1, -1, -1))
-
-
-_TILE_BADGES: dict[tuple, QPixmap] = {}
-
-
-def _tile_badge(text: str, background: QColor, rect: QRect, max_width: int, dpr: float) -> QPixmap:
-    """:func:`badge_pixmap` for a tile of ``rect``'s size, looked up without building its key's colours."""
-    key = (text, id(background), rect.height(), max_width, dpr)
-    pix = _TILE_BADGES.get(key)
-    if pix is None:
-        if len(_TILE_BADGES) > 4096:
-            _TILE_BADGES.clear()
-        pix = _TILE_BADGES[key] = badge_pixmap(text, background, max(8, min(11, rect.height() // 6)), max_width, dpr)
-    return pix
 
 
 def _paint_rejected(painter: QPainter, r: QRect) -> None:
