@@ -20,7 +20,7 @@ class PipelineConfig:
     ``pca``: variance fraction in (0, 1], a component count, or ``None`` (or 0) for none.
     ``k``: fixed number of clusters; ``k_range``: ``[lo, hi]`` to choose k by ``k_criterion``.
     ``labeling_mode``: many small, pure clusters to name and accept in bulk: ``k`` is then the
-    number of classes and the run uses :func:`pipeline.suggest.labeling.overcluster_k` clusters
+    number of classes and the run uses :func:`pipeline.clustering.overcluster.overcluster_k` clusters
     for the images it loads (the run's own config records that k).
     """
 

@@ -50,11 +50,10 @@ def fit_to_images(config, n_images: int):
     """The configuration to use on ``n_images`` images; ``ValueError`` when it cannot work.
 
     The message says what the minimum is and what to change. A ``labeling_mode`` config comes
-    back with its k for ``n_images`` (:func:`~pipeline.suggest.labeling.overcluster_k`).
+    back with its k for ``n_images`` (:func:`~pipeline.clustering.overcluster.overcluster_k`).
     """
     if getattr(config, "labeling_mode", False) and method_needs_k(config.method):
-        k = max(2, overcluster_k(n_images, int(config.k)))
-        config = replace(config, k=min(k, max(2, n_images)), labeling_mode=False)
+        config = replace(config, k=max(2, overcluster_k(n_images, int(config.k))), labeling_mode=False)
     need, why = minimum_images(config)
     if n_images < need:
         fixed_k = method_needs_k(config.method) and not config.k_range and config.k is not None
