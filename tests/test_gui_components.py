@@ -85,6 +85,26 @@ def test_thumbnail_loader_is_lazy_and_bounded(qtbot):
     loader.shutdown()
 
 
+def test_a_shut_down_loader_is_destroyed_on_the_gui_thread(qtbot):
+    """Its worker threads hold no reference to it: the last one dropped off the GUI thread destroyed the
+    QObject and its timers there (a segfault under load, CI of stop 19)."""
+    import threading
+    import weakref
+
+    images = np.zeros((40, 16, 16, 3), np.uint8)
+    where = []
+    for _ in range(20):
+        loader = ThumbnailLoader([f"{i}.png" for i in range(40)], images)
+        for i in range(40):
+            loader.request(i, 32)
+        qtbot.wait(1)  # the hand-over starts the workers
+        weakref.finalize(loader, lambda: where.append(threading.current_thread() is threading.main_thread()))
+        loader.shutdown()
+        del loader
+    qtbot.waitUntil(lambda: len(where) == 20, timeout=5000)
+    assert all(where)
+
+
 def test_thumbnail_model_asks_only_for_visible_rows(qtbot):
     images = np.full((5000, 16, 16, 3), 90, np.uint8)
     loader = ThumbnailLoader([""] * 5000, images)

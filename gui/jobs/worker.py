@@ -82,6 +82,16 @@ def _run_job(job: Job, events: "queue.Queue") -> None:
         events.put((job, "cancelled" if job.cancel_token.cancelled else "finished", result))
 
 
+def _serve(jobs_in: "queue.Queue[Optional[Job]]", events: "queue.Queue") -> None:
+    """The model thread: run queued jobs one after another until ``None`` arrives."""
+    while True:
+        job = jobs_in.get()
+        if job is None:
+            return
+        _run_job(job, events)
+        del job  # no reference to a finished job waits here for the next one
+
+
 class ModelWorker(QObject):
     """Owns the dedicated model thread; :meth:`submit` queues a job on it."""
 
@@ -91,19 +101,13 @@ class ModelWorker(QObject):
         self._events: "queue.Queue" = queue.Queue()
         self._jobs: list[Job] = []
         self._stopped = False
-        self._thread = threading.Thread(target=self._loop, name="cluster-review-model", daemon=True)
+        # The thread gets the queues, not this QObject: it must never drop the last reference to it.
+        self._thread = threading.Thread(target=_serve, args=(self._jobs_in, self._events),
+                                        name="cluster-review-model", daemon=True)
         self._thread.start()
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_INTERVAL_MS)
         self._timer.timeout.connect(self._drain)
-
-    # -- worker thread -------------------------------------------------------------
-    def _loop(self) -> None:
-        while True:
-            job = self._jobs_in.get()
-            if job is None:
-                return
-            _run_job(job, self._events)
 
     # -- GUI thread ------------------------------------------------------------------
     def warm_up(self, modules: tuple[str, ...] = WARM_UP_MODULES) -> Job:

@@ -139,22 +139,17 @@ class ThumbnailLoader(QObject):
         self._cache: "OrderedDict[tuple[int, int], QPixmap]" = OrderedDict()
         self._bytes = 0
         self._pending: set[tuple[int, int]] = set()
-        self._todo: list[tuple[int, int, int, bool]] = []  # (index, size, generation, contrast); popped from the end
-        self._cond = threading.Condition()
-        self._generation = 0
-        self._running = 0
-        self._stopped = False
+        self._q = _WorkQueue(self.paths, images)
         # Lock-free on the GUI side (a worker that holds a lock while the scheduler has put it aside would
-        # stall a paint): requests gather in ``_outbox`` and go to ``_todo`` once per turn; results come
+        # stall a paint): requests gather in ``_outbox`` and go to the queue once per turn; results come
         # back through a deque (``append`` / ``popleft`` are atomic).
         self._outbox: list[tuple[int, int, int, bool]] = []
-        self._done: "deque[tuple[int, int, bool, Optional[QImage]]]" = deque()
         self._handoff_timer = QTimer(self)
         self._handoff_timer.setSingleShot(True)
         self._handoff_timer.setInterval(0)
         self._handoff_timer.timeout.connect(self._handoff)
         self._n_threads = max(1, threads)
-        self._threads: list[threading.Thread] = []  # started by the first request (an install stays short)
+        self._started = False  # the threads start at the first request (an install stays short)
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self._drain)
@@ -194,7 +189,7 @@ class ThumbnailLoader(QObject):
         if key in self._pending:
             return None
         self._pending.add(key)
-        self._outbox.append((key[0], key[1], self._generation, self.auto_contrast))
+        self._outbox.append((key[0], key[1], self._q.generation, self.auto_contrast))
         if not self._handoff_timer.isActive():
             self._handoff_timer.start()
         if not self._timer.isActive():
@@ -205,19 +200,19 @@ class ThumbnailLoader(QObject):
         """Queue the turn's requests for the workers; when a worker holds the lock, try again next turn."""
         if not self._outbox:
             return
-        if not self._threads:  # started here, not in a paint (a start waits for the thread to run)
-            self._threads = [threading.Thread(target=self._work, name=f"thumbnails-{i}", daemon=True)
-                             for i in range(self._n_threads)]
-            for t in self._threads:
-                t.start()
-        if not self._cond.acquire(blocking=wait):
+        q = self._q
+        if not self._started:  # started here, not in a paint (a start waits for the thread to run)
+            self._started = True
+            for i in range(self._n_threads):
+                threading.Thread(target=q.work, name=f"thumbnails-{i}", daemon=True).start()
+        if not q.cond.acquire(blocking=wait):
             self._handoff_timer.start(1)
             return
         try:
-            self._todo.extend(self._outbox)
-            self._cond.notify(len(self._outbox))
+            q.todo.extend(self._outbox)
+            q.cond.notify(len(self._outbox))
         finally:
-            self._cond.release()
+            q.cond.release()
         self._outbox = []
         self._handoff_timer.setInterval(0)
 
@@ -241,56 +236,36 @@ class ThumbnailLoader(QObject):
 
     def discard_pending(self) -> None:
         """Forget queued (not yet started) requests, e.g. when the grid shows another cluster."""
-        with self._cond:
-            self._generation += 1
-            self._todo.clear()
+        q = self._q
+        with q.cond:
+            q.generation += 1
+            q.todo.clear()
         self._outbox = []
         self._pending.clear()
 
     def idle(self) -> bool:
-        with self._cond:
-            busy = bool(self._todo) or self._running > 0
-        return not busy and not self._outbox and not self._done
+        q = self._q
+        with q.cond:
+            busy = bool(q.todo) or q.running > 0
+        return not busy and not self._outbox and not q.done
 
     def wait_idle(self, msecs: int = 30000) -> bool:
         """Wait for the workers to finish queued work (results still need :meth:`_drain`)."""
         deadline = time.monotonic() + msecs / 1000.0
         self._handoff(wait=True)
         while time.monotonic() < deadline:
-            with self._cond:
-                if not self._todo and self._running == 0:
+            with self._q.cond:
+                if not self._q.todo and self._q.running == 0:
                     return True
             time.sleep(0.002)
         return False
-
-    # -- worker threads ----------------------------------------------------------
-    def _work(self) -> None:
-        lower_thread_priority()  # scrolling keeps the CPU
-        while True:
-            with self._cond:
-                while not self._todo and not self._stopped:
-                    self._cond.wait()
-                if self._stopped:
-                    return
-                index, size, generation, contrast = self._todo.pop()  # newest first
-                if generation != self._generation:
-                    continue
-                self._running += 1
-            try:
-                img: Optional[QImage] = make_thumbnail(index, size, self.paths, self.images, contrast)
-            except Exception:
-                img = None
-            finally:
-                with self._cond:
-                    self._running -= 1
-            self._done.append((index, size, contrast, img))
 
     # -- GUI thread ----------------------------------------------------------------
     def _drain(self) -> None:
         deadline = time.perf_counter() + DRAIN_BUDGET_S  # leave the event loop free between batches
         while time.perf_counter() < deadline:
             try:
-                index, size, contrast, img = self._done.popleft()
+                index, size, contrast, img = self._q.done.popleft()
             except IndexError:
                 break
             key = (index, size)
@@ -306,14 +281,52 @@ class ThumbnailLoader(QObject):
 
     def shutdown(self) -> None:
         self.discard_pending()
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
+        with self._q.cond:
+            self._q.stopped = True
+            self._q.cond.notify_all()
         # Not joined: a worker finishes the thumbnail it is making, drops it and ends (waiting for it
         # here held the UI thread while a new review was installed).
-        self._threads = []
         self._handoff_timer.stop()
         self._timer.stop()
+
+
+class _WorkQueue:
+    """What the worker threads share with the loader: requests, results and the stop flag.
+
+    A plain object, so the threads never hold the loader: a worker that dropped the last reference to
+    a shut-down loader would destroy a QObject (and its timers) off the GUI thread, which crashed.
+    """
+
+    def __init__(self, paths: Sequence[str], images: Optional[np.ndarray]) -> None:
+        self.paths, self.images = paths, images
+        self.cond = threading.Condition()
+        self.todo: list[tuple[int, int, int, bool]] = []  # (index, size, generation, contrast); popped from the end
+        self.done: "deque[tuple[int, int, bool, Optional[QImage]]]" = deque()
+        self.generation = 0
+        self.running = 0
+        self.stopped = False
+
+    def work(self) -> None:
+        """One worker thread: newest request first, until :attr:`stopped`."""
+        lower_thread_priority()  # scrolling keeps the CPU
+        while True:
+            with self.cond:
+                while not self.todo and not self.stopped:
+                    self.cond.wait()
+                if self.stopped:
+                    return
+                index, size, generation, contrast = self.todo.pop()  # newest first
+                if generation != self.generation:
+                    continue
+                self.running += 1
+            try:
+                img: Optional[QImage] = make_thumbnail(index, size, self.paths, self.images, contrast)
+            except Exception:
+                img = None
+            finally:
+                with self.cond:
+                    self.running -= 1
+            self.done.append((index, size, contrast, img))
 
 
 def _pix_bytes(pix: QPixmap) -> int:
