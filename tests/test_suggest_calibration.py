@@ -120,3 +120,22 @@ def test_history_of_wrong_suggestions_on_an_unnamed_class_lowers_the_next_unname
     right = np.asarray(s.classes, dtype=object)[s.top] == y
     assert right[rest & (s.confidence >= 0.9)].mean() >= 0.85
     assert (pred[rest & (y == "9")] != "9").all()
+
+
+def test_nearest_centroid_distances_match_brute_force():
+    from pipeline.suggest.novelty import _nearest_any_and_of_class
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(700, 6)).astype(np.float32)
+    points = rng.normal(size=(40, 6)).astype(np.float32)
+    point_cls = np.asarray([f"c{i % 7}" for i in range(40)], dtype=object)
+    want = np.asarray([f"c{i}" for i in rng.integers(0, 9, 700)], dtype=object)  # c7, c8: no centroid
+    d_any, d_cls = _nearest_any_and_of_class(x, points, point_cls, want, chunk=128)
+    full = np.linalg.norm(x[:, None, :] - points[None, :, :], axis=2)
+    np.testing.assert_allclose(d_any, full.min(1), atol=1e-4)
+    same = point_cls[None, :] == want[:, None]
+    expect = np.where(same, full, np.inf).min(1)
+    assert np.array_equal(np.isinf(d_cls), np.isinf(expect)) and np.isinf(expect).any()
+    np.testing.assert_allclose(d_cls[np.isfinite(expect)], expect[np.isfinite(expect)], atol=1e-4)
+    empty_any, empty_cls = _nearest_any_and_of_class(x, points[:0], point_cls[:0], want)
+    assert np.isinf(empty_any).all() and np.isinf(empty_cls).all()

@@ -61,3 +61,41 @@ def test_refit_is_fast_and_undecided_mask(digits):
     assert not mask[y == "1"].any() and not mask[0] and mask.sum() == len(y) - (y == "1").sum() - (y[0] != "1")
     s = Propagator().prepare(x).fit_session(session)
     assert s.fit_seconds < 1.0 and s.classes == ["1"]
+
+
+def test_spreading_in_neighbour_order_gives_the_image_order_result(digits, monkeypatch):
+    """The graph is renumbered (reverse Cuthill-McKee) only to keep neighbours close in memory."""
+    import scipy.sparse.csgraph as csgraph
+
+    x, y = digits
+    shuffled = np.random.default_rng(1).permutation(len(y))  # a folder in no particular order
+    x, y = x[shuffled], y[shuffled]
+    idx = np.arange(0, len(y), 9)
+    ours = Propagator().prepare(x)
+    assert not np.array_equal(ours.position_, np.arange(len(y)))
+    monkeypatch.setattr(csgraph, "reverse_cuthill_mckee", lambda g, symmetric_mode=True: np.arange(g.shape[0]))
+    plain = Propagator().prepare(x)
+    assert np.array_equal(plain.position_, np.arange(len(y)))
+    a, b = ours.fit(idx, list(y[idx])), plain.fit(idx, list(y[idx]))
+    assert a.classes == b.classes and np.array_equal(a.top, b.top)
+    np.testing.assert_allclose(a.proba, b.proba, atol=1e-5)
+    np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-5)
+
+
+def test_a_fit_announced_with_also_fit_is_spread_with_the_next_one_and_equals_its_own(digits):
+    x, y = digits
+    prop = Propagator().prepare(x)
+    full, part = np.arange(0, len(y), 5), np.arange(0, len(y), 10)
+    alone_full, alone_part = prop.fit(full, list(y[full])), prop.fit(part, list(y[part]))
+    prop.also_fit(full, list(y[full]))
+    paired_part = prop.fit(part, list(y[part]))  # spreads both
+    paired_full = prop.fit(full, list(y[full]))  # comes from that product
+    for a, b in ((alone_full, paired_full), (alone_part, paired_part)):
+        assert a.classes == b.classes and np.array_equal(a.top, b.top)
+        np.testing.assert_array_equal(a.proba, b.proba)
+        np.testing.assert_array_equal(a.confidence, b.confidence)
+    # the paired result is handed out once, and only for exactly those decisions
+    prop.also_fit(full, list(y[full]))
+    prop.fit(part, list(y[part]))
+    other = prop.fit(full[:-1], list(y[full[:-1]]))
+    assert not np.array_equal(other.proba, paired_full.proba)

@@ -306,8 +306,8 @@ def calibrated_suggestions(
 ) -> Suggestions:
     """Propagation from every decision in ``session``, confidence calibrated on held-out decisions.
 
-    Two refits (about twice :meth:`Propagator.fit`'s time; the evidence adds one distance
-    product per refit). Only images decided by naming
+    Two refits, spread in one graph product (:meth:`Propagator.also_fit`); the evidence adds one
+    distance product per refit. Only images decided by naming
     their cluster are held out (groups = clusters); image labels (bulk accepts, moves) are
     always learnt from, never scored.
     ``n_taxonomy``: the taxonomy's class count; ``feedback``: the reviewed plans so far
@@ -328,6 +328,7 @@ def calibrated_suggestions(
     eligible = ~np.isin(idx, labelled)
     if evidence and history is not None:
         history.update(idx, cls, declined)
+    propagator.also_fit(idx, cls)  # spread with the held-out fit below, in one product
     calibrator = fit_calibrator(propagator, idx, cls, groups, fraction=fraction, seed=seed,
                                 n_taxonomy=n_taxonomy, eligible=eligible, feedback=feedback,
                                 min_groups=min_groups, prior=prior, evidence=evidence, history=history)

@@ -66,33 +66,33 @@ def group_centroids(features: np.ndarray, indices: np.ndarray, classes: Sequence
     return Centroids(points, cls[first], max(spread, 1e-3))
 
 
-def _nearest(x: np.ndarray, points: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    """``(distance, index)`` of each row's nearest point (squared-distance trick, in chunks)."""
+def _nearest_any_and_of_class(x: np.ndarray, points: np.ndarray, point_cls: np.ndarray, want: np.ndarray,
+                              chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's distance to the nearest point, and to the nearest point whose class is ``want[row]``
+    (``inf`` without one): one distance product per chunk, the class minima by ``minimum.reduceat``
+    over the points sorted by class."""
     n = len(x)
-    dist = np.empty(n, np.float32)
-    arg = np.empty(n, np.int64)
+    d_any = np.full(n, np.inf, np.float32)
+    d_cls = np.full(n, np.inf, np.float32)
     if len(points) == 0:
-        dist.fill(np.inf)
-        arg.fill(-1)
-        return dist, arg
-    psq = (points * points).sum(1)
+        return d_any, d_cls
+    point_cls = np.asarray(point_cls).astype(str)
+    order = np.argsort(point_cls, kind="stable")
+    pts = np.ascontiguousarray(points[order])
+    names, starts = np.unique(point_cls[order], return_index=True)
+    j = np.searchsorted(names, np.asarray(want).astype(str))
+    has = (j < len(names)) & (names[np.minimum(j, len(names) - 1)] == np.asarray(want).astype(str))
+    j = np.where(has, j, 0)
+    psq = (pts * pts).sum(1)
     for s in range(0, n, chunk):
         xs = x[s:s + chunk]
-        d2 = (xs * xs).sum(1)[:, None] - 2.0 * (xs @ points.T) + psq[None, :]
-        arg[s:s + chunk] = d2.argmin(1)
-        dist[s:s + chunk] = np.sqrt(np.maximum(d2[np.arange(len(xs)), arg[s:s + chunk]], 0.0))
-    return dist, arg
-
-
-def _nearest_of_class(x: np.ndarray, points: np.ndarray, point_cls: np.ndarray, want: np.ndarray) -> np.ndarray:
-    """Distance of each row to the nearest centroid whose class is ``want[row]``."""
-    out = np.full(len(x), np.inf, np.float32)
-    for c in np.unique(want).tolist():
-        rows = np.flatnonzero(want == c)
-        pts = points[point_cls == c]
-        if len(pts):
-            out[rows] = _nearest(x[rows], pts)[0]
-    return out
+        d2 = (xs * xs).sum(1)[:, None] - 2.0 * (xs @ pts.T) + psq[None, :]
+        per_class = np.minimum.reduceat(d2, starts, axis=1)
+        rows = np.arange(len(xs))
+        d_any[s:s + chunk] = np.sqrt(np.maximum(per_class.min(1), 0.0))
+        d_cls[s:s + chunk] = np.where(has[s:s + chunk], np.sqrt(np.maximum(per_class[rows, j[s:s + chunk]], 0.0)),
+                                      np.inf)
+    return d_any, d_cls
 
 
 def evidence(features: np.ndarray, rows: np.ndarray, suggestions, centroids: Centroids,
@@ -109,8 +109,7 @@ def evidence(features: np.ndarray, rows: np.ndarray, suggestions, centroids: Cen
     cols = [np.log(p / (1.0 - p))]
     names = np.asarray(suggestions.classes, dtype=object)
     top = names[suggestions.top[rows]] if len(names) else np.full(len(rows), "", dtype=object)
-    d_any, _ = _nearest(x, centroids.points)
-    d_cls = _nearest_of_class(x, centroids.points, centroids.classes, top)
+    d_any, d_cls = _nearest_any_and_of_class(x, centroids.points, centroids.classes, top)
     finite = np.isfinite(d_any)
     d_any = np.where(finite, d_any, 4.0 * centroids.spread)
     d_cls = np.where(np.isfinite(d_cls), d_cls, 4.0 * d_any + 1.0)
