@@ -88,7 +88,6 @@ class Propagator:
         self.graph_ = None
         self.position_: Optional[np.ndarray] = None
         self._companion: Optional[tuple[np.ndarray, list]] = None  # see also_fit
-        self._scaled_graph = None
         self._companion_result: Optional[tuple[tuple[np.ndarray, list], Suggestions]] = None
         self.features_: Optional[np.ndarray] = None
 
@@ -116,7 +115,6 @@ class Propagator:
         order = reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
         self.graph_ = graph[order][:, order].tocsr()
         self.graph_.sort_indices()
-        self._scaled_graph = None  # (alpha, alpha * graph_), made by the first fit
         self.position_ = np.empty(len(order), np.int64)  # image -> its row in graph_
         self.position_[order] = np.arange(len(order))
         return self
@@ -173,13 +171,11 @@ class Propagator:
         for (idx, _, y), start in zip(coded, offsets[:-1]):
             seed[self.position_[idx], start + y] = 1.0
         restart = (1.0 - self.alpha) * seed
-        if self._scaled_graph is None or self._scaled_graph[0] != self.alpha:
-            self._scaled_graph = (self.alpha, (self.alpha * self.graph_).tocsr())
-        scaled = self._scaled_graph[1]
         f = seed
         for _ in range(self.n_iter):  # in place: no (n, c) temporaries besides the product
             check_cancel(cancel)
-            f = scaled @ f
+            f = self.graph_ @ f
+            f *= self.alpha
             f += restart
         report(progress, "suggest", 1, 2)
         out = []
