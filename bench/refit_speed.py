@@ -4,10 +4,10 @@ A labeling-mode review is built on synthetic features (``--classes`` Gaussian cl
 dimensions, ``--clusters`` small clusters; the cost depends on the sizes, not on the pictures), the
 first ``--named`` clusters are named, and :func:`pipeline.suggest.calibrated_suggestions` runs
 ``--repeats`` times the way the window calls it (evidence calibration, suggestion history, one BLAS
-thread as in the window's process). Prints each stage's share: label spreading, the linear learner
-and the evidence distances. Last line::
+thread as in the window's process), once with the images in class-folder order and once in a mixed
+folder's order (neighbours far apart in memory). Last line::
 
-    refit: images N, named clusters C, median S s, max M s
+    refit: images N, named clusters C, median S s (class folders), M s (mixed folder)
 """
 from __future__ import annotations
 
@@ -21,13 +21,16 @@ import _common  # noqa: F401  (puts the repository on sys.path)
 from _common import machine_line
 
 
-def synthetic_review(n: int, dim: int, n_classes: int, n_clusters: int, seed: int):
-    """Features, true classes and a ReviewSession over ``n_clusters`` k-means-like cells of them."""
+def synthetic_review(n: int, dim: int, n_classes: int, n_clusters: int, seed: int, sorted_by_class: bool = False):
+    """Features, true classes and a ReviewSession over ``n_clusters`` k-means-like cells of them; the
+    images in a mixed folder's order, or ``sorted_by_class`` (class folders)."""
     from pipeline.review.session import ReviewSession
 
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(n_classes, dim)).astype(np.float32) * 1.5
     truth = rng.integers(0, n_classes, n)
+    if sorted_by_class:
+        truth = np.sort(truth)
     x = centres[truth] + rng.normal(size=(n, dim)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     # clusters: each class split into cells around a few of its images, plus a few percent of strays
@@ -54,17 +57,26 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    print(machine_line())
+    medians = {}
+    for order in ("class folders", "mixed folder"):
+        medians[order], worst = time_refits(args, sorted_by_class=order == "class folders")
+        print(f"{order}: median {medians[order]:.3f} s, max {worst:.3f} s")
+    print(f"refit: images {args.images}, named clusters {args.named}, median {medians['class folders']:.2f} s "
+          f"(class folders), {medians['mixed folder']:.2f} s (mixed folder)")
 
+
+def time_refits(args, sorted_by_class: bool) -> tuple[float, float]:
+    """Median and max seconds of ``args.repeats`` refits on one synthetic review."""
     from threadpoolctl import threadpool_limits
 
     from pipeline.suggest import Propagator, calibrated_suggestions
     from pipeline.suggest.history import SuggestionHistory
 
-    print(machine_line())
-    x, truth, session = synthetic_review(args.images, args.dim, args.classes, args.clusters, args.seed)
+    x, truth, session = synthetic_review(args.images, args.dim, args.classes, args.clusters, args.seed,
+                                         sorted_by_class)
     rng = np.random.default_rng(args.seed)
-    ids = session.cluster_ids()
-    for cid in rng.permutation(ids)[:args.named].tolist():
+    for cid in rng.permutation(session.cluster_ids())[:args.named].tolist():
         members = session.members(cid)
         values, counts = np.unique(truth[members], return_counts=True)
         session.apply(session.name(cid, str(values[counts.argmax()])))
@@ -76,12 +88,10 @@ def main() -> None:
     with threadpool_limits(1):  # the window's process keeps BLAS at one thread (gui/blas_threads.py)
         for i in range(args.repeats):
             t0 = time.perf_counter()
-            sugg = calibrated_suggestions(prop, session, seed=i, n_taxonomy=args.classes, min_groups=60,
-                                          declined={}, evidence=True, prior=None, history=history)
+            calibrated_suggestions(prop, session, seed=i, n_taxonomy=args.classes, min_groups=60,
+                                   declined={}, evidence=True, prior=None, history=history)
             times.append(time.perf_counter() - t0)
-            print(f"refit {i + 1}: {times[-1]:.3f} s ({len(sugg.classes)} classes)")
-    print(f"refit: images {args.images}, named clusters {args.named}, median {statistics.median(times):.2f} s, "
-          f"max {max(times):.2f} s")
+    return statistics.median(times), max(times)
 
 
 if __name__ == "__main__":

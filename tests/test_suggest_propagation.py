@@ -99,3 +99,11 @@ def test_a_fit_announced_with_also_fit_is_spread_with_the_next_one_and_equals_it
     prop.fit(part, list(y[part]))
     other = prop.fit(full[:-1], list(y[full[:-1]]))
     assert not np.array_equal(other.proba, paired_full.proba)
+
+
+def test_a_folder_already_in_neighbour_order_keeps_it():
+    t = np.linspace(0, 6, 800)
+    x = np.stack([np.cos(t), np.sin(t), t], 1).astype(np.float32)  # a curve, its points in order
+    assert np.array_equal(Propagator().prepare(x).position_, np.arange(len(x)))
+    shuffled = np.random.default_rng(0).permutation(len(x))
+    assert not np.array_equal(Propagator().prepare(x[shuffled]).position_, np.arange(len(x)))

@@ -108,15 +108,21 @@ class Propagator:
         x = np.asarray(features, dtype=np.float32)
         self.features_ = np.concatenate([x, np.ones((len(x), 1), np.float32)], axis=1)
         graph = graph if graph is not None else knn_graph(x, self.n_neighbors, progress=progress, cancel=cancel)
-        # Spreading runs with the images renumbered so that neighbours sit close together (reverse
-        # Cuthill-McKee): in a folder's own order they are scattered, and every product then waits on
-        # memory (3x slower measured at 39,209 images, bench/refit_speed.py).
+        # Spreading runs with the images renumbered (reverse Cuthill-McKee) where that puts neighbours
+        # closer together than the folder's own order: in a mixed folder they are scattered and every
+        # product waits on memory (2.9x slower at 39,209 images); GTSRB's class and track order is
+        # already closer than any renumbering (bench/refit_speed.py).
         graph = graph.tocsr()
+        n = graph.shape[0]
         order = reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
-        self.graph_ = graph[order][:, order].tocsr()
-        self.graph_.sort_indices()
-        self.position_ = np.empty(len(order), np.int64)  # image -> its row in graph_
-        self.position_[order] = np.arange(len(order))
+        position = np.empty(n, np.int64)  # image -> its row in graph_
+        position[order] = np.arange(n)
+        if spread_distance(graph, position) < spread_distance(graph, np.arange(n)):
+            graph = graph[order][:, order].tocsr()
+        else:
+            position = np.arange(n)
+        graph.sort_indices()
+        self.graph_, self.position_ = graph, position
         return self
 
     # ------------------------------------------------------------------ after every edit
@@ -224,6 +230,13 @@ class Propagator:
 
         idx, cls = decided_labels(session)
         return self.fit(idx, cls, **kw)
+
+
+def spread_distance(graph, position: np.ndarray) -> float:
+    """Mean log distance between neighbours' rows when image ``i`` sits at row ``position[i]``: what
+    decides how often a graph product waits on memory (lower is closer)."""
+    coo = graph.tocoo()
+    return float(np.mean(np.log1p(np.abs(position[coo.row] - position[coo.col])))) if coo.nnz else 0.0
 
 
 def _same(decisions: tuple[np.ndarray, list], other: tuple[np.ndarray, list]) -> bool:
