@@ -110,8 +110,8 @@ class Propagator:
         graph = graph if graph is not None else knn_graph(x, self.n_neighbors, progress=progress, cancel=cancel)
         # Spreading runs with the images renumbered (reverse Cuthill-McKee) where that puts neighbours
         # closer together than the folder's own order: in a mixed folder they are scattered and every
-        # product waits on memory (2.9x slower at 39,209 images); GTSRB's class and track order is
-        # already closer than any renumbering (bench/refit_speed.py).
+        # product waits on memory (refits 2.5-2.9x slower at 39,209 images, bench/refit_speed.py);
+        # GTSRB's class and track order is already closer than the renumbering.
         graph = graph.tocsr()
         n = graph.shape[0]
         order = reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
