@@ -132,14 +132,12 @@ class ThumbnailLoader(QObject):
         parent: Optional[QObject] = None,
     ) -> None:
         super().__init__(parent)
-        self.paths = paths if isinstance(paths, list) else list(paths)  # a million-path copy costs 80 ms
-        self.images = images
         self.auto_contrast = False
         self.max_bytes = max_bytes
         self._cache: "OrderedDict[tuple[int, int], QPixmap]" = OrderedDict()
         self._bytes = 0
         self._pending: set[tuple[int, int]] = set()
-        self._q = _WorkQueue(self.paths, images)
+        self._q = _WorkQueue(paths if isinstance(paths, list) else list(paths), images)  # a million-path copy: 80 ms
         # Lock-free on the GUI side (a worker that holds a lock while the scheduler has put it aside would
         # stall a paint): requests gather in ``_outbox`` and go to the queue once per turn; results come
         # back through a deque (``append`` / ``popleft`` are atomic).
@@ -153,6 +151,14 @@ class ThumbnailLoader(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self._drain)
+
+    @property
+    def paths(self) -> list:
+        return self._q.paths
+
+    @property
+    def images(self) -> Optional[np.ndarray]:
+        return self._q.images
 
     # -- cache -----------------------------------------------------------------
     @property
@@ -244,19 +250,15 @@ class ThumbnailLoader(QObject):
         self._pending.clear()
 
     def idle(self) -> bool:
-        q = self._q
-        with q.cond:
-            busy = bool(q.todo) or q.running > 0
-        return not busy and not self._outbox and not q.done
+        return not self._q.busy() and not self._outbox and not self._q.done
 
     def wait_idle(self, msecs: int = 30000) -> bool:
         """Wait for the workers to finish queued work (results still need :meth:`_drain`)."""
         deadline = time.monotonic() + msecs / 1000.0
         self._handoff(wait=True)
         while time.monotonic() < deadline:
-            with self._q.cond:
-                if not self._q.todo and self._q.running == 0:
-                    return True
+            if not self._q.busy():
+                return True
             time.sleep(0.002)
         return False
 
@@ -305,6 +307,11 @@ class _WorkQueue:
         self.generation = 0
         self.running = 0
         self.stopped = False
+
+    def busy(self) -> bool:
+        """Requests queued or a thumbnail being made."""
+        with self.cond:
+            return bool(self.todo) or self.running > 0
 
     def work(self) -> None:
         """One worker thread: newest request first, until :attr:`stopped`."""

@@ -80,8 +80,9 @@ def _nearest_any_and_of_class(x: np.ndarray, points: np.ndarray, point_cls: np.n
     order = np.argsort(point_cls, kind="stable")
     pts = np.ascontiguousarray(points[order])
     names, starts = np.unique(point_cls[order], return_index=True)
-    j = np.searchsorted(names, np.asarray(want).astype(str))
-    has = (j < len(names)) & (names[np.minimum(j, len(names) - 1)] == np.asarray(want).astype(str))
+    want = np.asarray(want).astype(str)
+    j = np.searchsorted(names, want)
+    has = (j < len(names)) & (names[np.minimum(j, len(names) - 1)] == want)
     j = np.where(has, j, 0)
     psq = (pts * pts).sum(1)
     for s in range(0, n, chunk):

@@ -117,7 +117,8 @@ class Propagator:
         order = reverse_cuthill_mckee(graph, symmetric_mode=True).astype(np.int64)
         position = np.empty(n, np.int64)  # image -> its row in graph_
         position[order] = np.arange(n)
-        if spread_distance(graph, position) < spread_distance(graph, np.arange(n)):
+        edges = graph.tocoo()
+        if spread_distance(edges, position) < spread_distance(edges, np.arange(n)):
             graph = graph[order][:, order].tocsr()
         else:
             position = np.arange(n)
@@ -162,8 +163,7 @@ class Propagator:
     def _fit_sets(self, sets, progress, cancel) -> list[Suggestions]:
         """One :class:`Suggestions` per ``(indices, classes)`` set, spread in one product."""
         t0 = time.perf_counter()
-        x = self.features_
-        n = len(x)
+        n = len(self.features_)
         coded = []
         for idx, classes in sets:
             names = sorted(set(classes), key=_class_key)
@@ -232,11 +232,10 @@ class Propagator:
         return self.fit(idx, cls, **kw)
 
 
-def spread_distance(graph, position: np.ndarray) -> float:
-    """Mean log distance between neighbours' rows when image ``i`` sits at row ``position[i]``: what
-    decides how often a graph product waits on memory (lower is closer)."""
-    coo = graph.tocoo()
-    return float(np.mean(np.log1p(np.abs(position[coo.row] - position[coo.col])))) if coo.nnz else 0.0
+def spread_distance(edges, position: np.ndarray) -> float:
+    """Mean log distance between neighbours' rows (``edges``: the graph as COO) when image ``i`` sits at
+    row ``position[i]``: what decides how often a graph product waits on memory (lower is closer)."""
+    return float(np.mean(np.log1p(np.abs(position[edges.row] - position[edges.col])))) if edges.nnz else 0.0
 
 
 def _same(decisions: tuple[np.ndarray, list], other: tuple[np.ndarray, list]) -> bool:
