@@ -147,6 +147,12 @@ def zero_shot_report(args, config, reducer, feats, truth, over):
     icons, source = taxonomy_icons(str(args.data))
     zs = ZeroShot(config, reducer, n_per_class=args.zs_renders, seed=args.seed).fit(icons)
     sugg = zs.suggest(feats)
+    how = f"icons from {source}, {args.zs_renders} renderings each, {time.perf_counter() - t0:.1f} s"
+    return zero_shot_line(sugg, truth, over, how), sugg
+
+
+def zero_shot_line(sugg, truth, over, how: str) -> str:
+    """Top-1 accuracy of the zero-shot suggestion per image and per labeling-mode cluster."""
     pred = np.asarray(sugg.classes, dtype=object)[sugg.top]
     img_acc = float(np.mean(pred == truth))
     right = total = 0
@@ -156,10 +162,9 @@ def zero_shot_report(args, config, reducer, feats, truth, over):
         vals, counts = np.unique(truth[m], return_counts=True)
         right += int(cls == vals[counts.argmax()]) * len(m)
         total += len(m)
-    return (f"zero-shot ({len(icons)} classes, icons from {source}, {args.zs_renders} renderings each, "
-            f"{time.perf_counter() - t0:.1f} s): image top-1 {img_acc:.3f}, labeling-mode clusters whose "
-            f"suggestion is their majority class: {right / max(total, 1):.3f} of images "
-            f"(chance {1 / len(icons):.3f})"), sugg
+    return (f"zero-shot ({len(sugg.classes)} classes, {how}): image top-1 {img_acc:.3f}, labeling-mode clusters "
+            f"whose suggestion is their majority class: {right / max(total, 1):.3f} of images "
+            f"(chance {1 / len(sugg.classes):.3f})")
 
 
 def reliability(stats) -> str:
@@ -248,9 +253,12 @@ def main() -> None:
     over = overcluster(feats, k_over, tree=tree)
     print(f"features + ward tree (preset {args.preset}): {time.perf_counter() - t0:.1f} s; labeling mode k = {k_over}")
     prior = None
-    icons_in_features = any(spec["name"] == "pictogram_prior" for spec in config.features)
-    if args.zs_renders and icons_in_features:
-        print("zero-shot: skipped (the preset's features already carry the icon classifier's class scores)")
+    from pipeline.suggest.zero_shot import from_feature_scores
+
+    in_features = from_feature_scores(feats, config, args.data)  # as the window does (gui.jobs.suggest_job)
+    if in_features is not None:
+        prior = in_features
+        print(zero_shot_line(prior, truth, over, "the features' icon-classifier scores, no rendering"), flush=True)
     elif args.zs_renders:
         line, prior = zero_shot_report(args, config, reducer, feats, truth, over)
         print(line, flush=True)

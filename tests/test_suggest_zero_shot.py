@@ -58,3 +58,71 @@ def test_render_icon_makes_photo_like_images_and_refuses_bad_icons():
         render_icon(np.zeros((2, 2, 3), np.uint8), rng)
     with pytest.raises(ValueError, match="no pictogram"):
         pictogram("99")
+
+
+def _prior_config(icons_from, pca=None):
+    from dataclasses import replace
+
+    base = {"name": "hog_multicrop", "params": {"pool": "mean", "crops": [1.0, 0.8]}}
+    return replace(get_preset("prior-multicrop-ward"), pca=pca, features=[{"name": "pictogram_prior", "params": {
+        "base": base, "icons_from": icons_from, "dims": 40, "n_per_class": 12, "weight": 2.0}}])
+
+
+@pytest.fixture(scope="module")
+def prior_run(demo, tmp_path_factory):
+    """A pictogram_prior run's reduced features on the demo signs, icons from a taxonomy CSV."""
+    from PIL import Image
+
+    _, _, _, truth, ids = demo
+    folder = tmp_path_factory.mktemp("icons")
+    rows = ["id,name,icon"]
+    for c in ids:
+        Image.fromarray(pictogram(c)).save(folder / f"icon_{c}.png")
+        rows.append(f"{c},class {c},icon_{c}.png")
+    (folder / "classes.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    rng = np.random.default_rng(7)
+    images = np.stack([render_sign(c, rng, 32) for c in ids for _ in range(12)])
+    cfg = _prior_config(str(folder / "classes.csv"))
+    feats = Reducer(pca=None, l2=True).fit_transform(extract_features(cfg, images)).astype(np.float32)
+    return cfg, feats, truth, ids, folder
+
+
+def test_a_prior_run_suggests_from_its_own_icon_scores(prior_run):
+    """The clustering's icon-classifier columns give the suggestions, without rendering again."""
+    from pipeline.suggest.zero_shot import from_feature_scores
+
+    cfg, feats, truth, ids, _ = prior_run
+    s = from_feature_scores(feats, cfg)
+    assert s is not None and s.classes == ids
+    assert s.proba.shape == (len(truth), len(ids)) and np.allclose(s.proba.sum(1), 1.0, atol=1e-4)
+    assert np.array_equal(s.top, feats[:, 40:].argmax(1))  # the extractor's own ranking, class for class
+    assert np.allclose(s.confidence, s.proba.max(1))
+    pred = np.asarray(s.classes, dtype=object)[s.top]
+    assert (pred == truth).mean() > 3 / len(ids)
+    # the base block's length and the weight are undone: the extractor's centred scores have mean row norm 1
+    base_len = np.linalg.norm(feats[:, :40], axis=1, keepdims=True)
+    assert np.linalg.norm(feats[:, 40:] / (base_len * 2.0), axis=1).mean() == pytest.approx(1.0, rel=1e-3)
+    # sharper at a higher temperature, same ranking
+    hot = from_feature_scores(feats, cfg, temperature=16.0)
+    assert np.array_equal(hot.top, s.top) and hot.confidence.mean() > s.confidence.mean()
+
+
+def test_no_feature_prior_without_the_extractor_or_its_columns(prior_run, demo):
+    from pipeline.suggest.zero_shot import from_feature_scores
+
+    cfg, feats, _, _, folder = prior_run
+    assert from_feature_scores(demo[2], get_preset("best")) is None  # no pictogram_prior extractor
+    assert from_feature_scores(feats, _prior_config(cfg.features[0]["params"]["icons_from"], pca=20)) is None
+    assert from_feature_scores(feats[:, :40], cfg) is None  # the prior was off: no score columns
+    assert from_feature_scores(feats, _prior_config(None)) is None  # no icons to name the columns
+    assert from_feature_scores(feats, _prior_config(str(folder / "missing.csv"))) is None
+
+
+def test_the_window_job_reads_a_prior_run_without_images(prior_run):
+    """The window's zero-shot job needs neither stored images nor a size limit for such a run."""
+    from gui.jobs.suggest_job import zero_shot_job
+
+    cfg, feats, truth, ids, folder = prior_run
+    sugg, source = zero_shot_job(cfg.to_dict(), None, feats, None, str(folder))(None, None)
+    assert source == "pictograms the clustering learnt" and sugg.classes == ids
+    assert np.mean(np.asarray(ids, dtype=object)[sugg.top] == truth) > 3 / len(ids)

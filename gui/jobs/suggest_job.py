@@ -100,17 +100,23 @@ def zero_shot_job(config: dict, images, features, taxonomy, folder: str, threads
     The project keeps the reduced features, not the fitted reducer that the icon renderings
     must pass through, so the job refits it on the project's working-size images (the
     pipeline's extractors and seed) and checks that it reproduces the stored features;
-    returns ``(suggestions, where the icons came from)``. Raises :class:`ZeroShotSkipped`
+    returns ``(suggestions, where the icons came from)``. Features that already hold the
+    icon classifier's scores (a ``pictogram_prior`` preset) are read instead, at any size
+    (:func:`~pipeline.suggest.zero_shot.from_feature_scores`). Raises :class:`ZeroShotSkipped`
     when the project has no stored images, is too large, or the refit does not match.
     """
     def job(progress, cancel):
         from pipeline.config import PipelineConfig
         from pipeline.reduction import Reducer
         from pipeline.run import extract_features
-        from pipeline.suggest.zero_shot import ZeroShot, taxonomy_icons
+        from pipeline.suggest.zero_shot import ZeroShot, from_feature_scores, taxonomy_icons
 
         if threads is not None:
             threads.append(threading.get_ident())
+        cfg = PipelineConfig.from_dict(dict(config))
+        in_features = from_feature_scores(np.asarray(features, dtype=np.float32), cfg, folder)
+        if in_features is not None:
+            return in_features, "pictograms the clustering learnt"
         if images is None:
             raise ZeroShotSkipped("the project keeps no images to learn the pictograms' look from")
         if len(images) > ZERO_SHOT_MAX_IMAGES:
@@ -118,7 +124,6 @@ def zero_shot_job(config: dict, images, features, taxonomy, folder: str, threads
         icons, source = taxonomy_icons(folder, taxonomy)
         if not icons:
             raise ZeroShotSkipped("no class of the taxonomy has a pictogram")
-        cfg = PipelineConfig.from_dict(dict(config))
         raw = extract_features(cfg, np.asarray(images), progress=progress, cancel=cancel, cache_dir=False)
         reducer = Reducer(pca=cfg.pca, whiten=cfg.whiten, l2=cfg.l2_normalize, seed=cfg.seed).fit(raw)
         stored = np.asarray(features, dtype=np.float32)

@@ -14,6 +14,10 @@ learns the classes there. Icons come from (first that has any):
     icons, source = taxonomy_icons(folder)                  # {class id: RGBA array or None}
     zs = ZeroShot(config, reducer).fit(icons)               # seconds, on a worker
     sugg = zs.suggest(features)                             # Suggestions, like Propagator's
+
+A run whose features already hold an icon classifier's class scores (the ``pictogram_prior``
+extractor) gets its zero-shot suggestions from those columns, with no rendering at all:
+:func:`from_feature_scores`.
 """
 from __future__ import annotations
 
@@ -151,3 +155,39 @@ class ZeroShot:
         top = p.argmax(1)
         return Suggestions(list(self.classes_), p.astype(np.float32), top.astype(np.int64),
                            p[np.arange(len(p)), top].astype(np.float32))
+
+
+def from_feature_scores(features: np.ndarray, config, folder: Optional[str] = None,
+                        temperature: float = 8.0) -> Optional[Suggestions]:
+    """Zero-shot suggestions read from a ``pictogram_prior`` run's own features, or ``None``.
+
+    Such features are ``[reduced base (dims), weight x centred icon-classifier scores]``, each
+    row then L2-normalised (``config``: one ``pictogram_prior`` extractor, no outer PCA). The
+    base part had unit length before that, so dividing the score block by the base part's
+    length and ``weight`` gives the extractor's centred scores back; a softmax at
+    ``temperature`` (as :class:`ZeroShot`'s) makes them suggestions. ``folder``: the source,
+    where the extractor found its icons when its ``icons_from`` was left to the run. ``None``
+    when the config has no such extractor, its prior was off, or the columns do not match.
+    """
+    from pipeline.features.pictogram_prior import find_icons
+
+    specs = list(getattr(config, "features", []) or [])
+    if len(specs) != 1 or specs[0].get("name") != "pictogram_prior" or config.pca:
+        return None
+    params = specs[0].get("params", {}) or {}
+    dims, weight = int(params.get("dims", 100)), float(params.get("weight", 2.0))
+    try:
+        icons, _source = find_icons(params.get("icons_from") or folder)
+    except ValueError:
+        return None
+    x = np.asarray(features, dtype=np.float32)
+    if not icons or x.ndim != 2 or x.shape[1] != dims + len(icons) or weight <= 0:
+        return None
+    base_len = np.maximum(np.linalg.norm(x[:, :dims], axis=1, keepdims=True), 1e-12)
+    scores = x[:, dims:] / (base_len * weight) * float(temperature)
+    scores -= scores.max(1, keepdims=True)
+    p = np.exp(scores)
+    p /= p.sum(1, keepdims=True)
+    top = p.argmax(1)
+    return Suggestions(list(icons), p.astype(np.float32), top.astype(np.int64),
+                       p[np.arange(len(p)), top].astype(np.float32))
