@@ -213,15 +213,20 @@ def main() -> None:
     ap.add_argument("--fix-limit", type=int, default=3, help="clicks the reviewer spends on misfits when naming a cluster")
     ap.add_argument("--min-groups", type=int, default=60, help="named clusters before confidences are calibrated")
     ap.add_argument("--keep-feedback", type=int, default=0, help="reviewed plans pooled into calibration (0: none)")
-    ap.add_argument("--zs-renders", type=int, default=60, help="zero-shot renderings per class icon (0: skip)")
+    ap.add_argument("--zs-renders", type=int, default=60, help="zero-shot renderings per class icon (0: no zero-shot prior; "
+                                                           "a pictogram_prior preset reads its features' scores instead)")
     ap.add_argument("--calibration", choices=("evidence", "isotonic"), default="evidence",
                     help="evidence: logistic on confidence, distance to decisions, zero-shot prior and the "
                          "history of earlier suggestions; isotonic: the raw confidence on held-out clusters only")
     ap.add_argument("--preset", default="best", help="a ward preset (best, hog-multicrop-ward, prior-multicrop-ward, ...)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="the subsample's draw (--limit), the icon renderings, and the flow's random choices "
+                         "(the calibration's held-out clusters, the splits' k-means): other seeds show the spread")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--tag", default="", help="file name stem (default from the subsample)")
     ap.add_argument("--skip-baselines", action="store_true")
+    ap.add_argument("--open-set", action="store_true",
+                    help="the zero-shot prior also suggests the classes nobody has named yet")
     ap.add_argument("--branches", action="store_true",
                     help="the reviewer first names the dendrogram's branches (cut at the taxonomy's size) that are "
                          "nearly one class: branch click, Ctrl+click the other clusters out, Name")
@@ -255,7 +260,7 @@ def main() -> None:
     prior = None
     from pipeline.suggest.zero_shot import from_feature_scores
 
-    in_features = from_feature_scores(feats, config, args.data)  # as the window does (gui.jobs.suggest_job)
+    in_features = from_feature_scores(feats, config, args.data) if args.zs_renders else None  # as the window does
     if in_features is not None:
         prior = in_features
         print(zero_shot_line(prior, truth, over, "the features' icon-classifier scores, no rendering"), flush=True)
@@ -266,7 +271,8 @@ def main() -> None:
     if args.calibration == "evidence":
         from pipeline.suggest.history import SuggestionHistory
 
-        suggest_kw = {"evidence": True, "prior": prior, "history": SuggestionHistory()}
+        suggest_kw = {"evidence": True, "prior": prior, "history": SuggestionHistory(),
+                      "open_set": args.open_set and prior is not None}
     print(f"calibration: {args.calibration}" + (f" (zero-shot prior: {'yes' if prior is not None else 'no'})"
                                                   if args.calibration == "evidence" else ""))
 
@@ -276,7 +282,8 @@ def main() -> None:
     session = ReviewSession.from_result(str(args.data), config.to_dict(), paths, None, over)
     assisted, st = assisted_flow(session, feats, truth, max_actions=args.max_actions, fix_limit=args.fix_limit,
                                   n_taxonomy=n_taxonomy, min_groups=args.min_groups,
-                                  keep_feedback=args.keep_feedback, suggest_kw=suggest_kw, branches=args.branches)
+                                  keep_feedback=args.keep_feedback, suggest_kw=suggest_kw, branches=args.branches,
+                                  seed=args.seed)
     fit = np.asarray(st.pop("fit_s"))
     prop = st.pop("propagator")
     st.pop("trace", None)

@@ -33,6 +33,10 @@ COST_LINE = ("cost model: 1 action per command (name / accept plan / split / mov
              "time = 2 s/action + 4 s/screen")
 
 
+#: Seeds of one run's steps never meet another run's: seed ``s`` draws from ``step + SEED_STRIDE * s``.
+SEED_STRIDE = 1_000_003
+
+
 def screens(n: int) -> int:
     return int(math.ceil(n / SCREEN))
 
@@ -251,10 +255,12 @@ def best_plan(session, sugg, declined, *, disagreeing: bool = False):
 
 
 def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int = 3, n_taxonomy=None,
-                  min_groups: int = 60, keep_feedback: int = 0, suggest_kw=None, branches: bool = False, log=print):
+                  min_groups: int = 60, keep_feedback: int = 0, suggest_kw=None, branches: bool = False,
+                  seed: int = 0, log=print):
     """Labeling mode (``branches``: first name the dendrogram's branches at ``n_taxonomy`` groups that
     are nearly one class, :func:`do_branch`), then the queue's top cluster or the best bulk accept,
-    whichever does more per action;
+    whichever does more per action (``seed``: shifts the calibration's held-out draws and the splits' k-means,
+    so runs with other seeds show how far the figures move on choices the tool makes at random);
     once every image is decided and no relabel plan is offered, the named clusters are looked over in
     the table's Suggestion order ("⚠ N differ" first, :func:`named_to_review`) and fixed (:func:`do_review_named`)."""
     from pipeline.suggest import Propagator
@@ -282,7 +288,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
     step = 0
     reviewed: set[int] = set()  # named clusters looked over once at the end
     while r.actions < max_actions and share < TARGETS[-1]:
-        sugg = calibrated_suggestions(prop, session, seed=step, n_taxonomy=n_taxonomy, feedback=feedback,
+        sugg = calibrated_suggestions(prop, session, seed=step + SEED_STRIDE * seed, n_taxonomy=n_taxonomy, feedback=feedback,
                                      min_groups=min_groups, declined=declined, **(suggest_kw or {}))
         stats["fit_s"].append(sugg.fit_seconds)
         undecided = undecided_mask(session)
@@ -300,7 +306,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
             do_plan(r, plan, truth, declined, stats, sugg=sugg, feedback=feedback,
                     history=(suggest_kw or {}).get("history"))
         elif top is not None:
-            do_cluster(r, top, features, truth, stats, step, fix_limit)
+            do_cluster(r, top, features, truth, stats, step + SEED_STRIDE * seed, fix_limit)
         elif fix is not None:
             do_plan(r, fix, truth, declined, stats, relabel=True)
         else:  # everything decided and nothing the tool can relabel: look over the named clusters it doubts

@@ -302,7 +302,7 @@ def calibrated_suggestions(
     propagator: Propagator, session, *, fraction: float = 0.25, seed: int = 0,
     n_taxonomy: Optional[int] = None, feedback: Optional[ReviewFeedback] = None,
     min_groups: int = MIN_GROUPS, prior=None, evidence: bool = False,
-    history=None, declined: Optional[dict] = None, **kw
+    history=None, declined: Optional[dict] = None, open_set: bool = False, **kw
 ) -> Suggestions:
     """Propagation from every decision in ``session``, confidence calibrated on held-out decisions.
 
@@ -316,6 +316,8 @@ def calibrated_suggestions(
     ``history`` (a :class:`~pipeline.suggest.history.SuggestionHistory` kept across refits)
     and ``declined`` (image -> classes refused for it): score the previous refit's
     suggestions against what was decided or refused since, and calibrate on that too.
+    ``open_set`` (with ``evidence`` and ``prior``): the prior also suggests the classes nobody
+    has named yet (:func:`~pipeline.suggest.open_set.with_unnamed_classes`).
     """
     from pipeline.suggest.decided import decided_labels
 
@@ -336,6 +338,10 @@ def calibrated_suggestions(
     if evidence:
         from pipeline.suggest.novelty import evidence as evidence_of, group_centroids
 
+        if open_set:
+            from pipeline.suggest.open_set import with_unnamed_classes
+
+            full = with_unnamed_classes(full, prior)
         full = exclude_declined(full, declined)  # a refused class is never suggested again
         out = replace(full, confidence=np.zeros(len(full.confidence), np.float32), raw_confidence=full.confidence)
         if calibrator.fitted or history is not None:
