@@ -17,7 +17,6 @@ the output is the reduced base features alone, and ``note_`` says so.
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Optional
 
 import numpy as np
@@ -29,44 +28,14 @@ from pipeline.features.registry import make_extractor, register
 
 #: The base extractor when none is given: HOG mean-pooled over 5 centre crops.
 DEFAULT_BASE = {"name": "hog_multicrop", "params": {"pool": "mean", "crops": [1.0, 0.9, 0.8, 0.7, 0.6]}}
-#: ``icons_from`` value for the GTSRB pictograms drawn by :mod:`pipeline.io.demo_signs`.
-DRAWN = "drawn"
-
-
-def find_icons(icons_from: Optional[str]) -> tuple[dict, str]:
-    """``({class id: RGBA icon, or None for a drawn one}, where from)``; ``({}, reason)`` when none.
-
-    ``icons_from``: a folder holding a GTSRB ``Meta/`` folder (or that folder itself), a
-    taxonomy CSV with an icon column, ``"drawn"``, or ``None`` (no prior).
-    """
-    from pipeline.suggest.zero_shot import taxonomy_icons
-
-    if not icons_from:
-        return {}, "no taxonomy icons given"
-    if icons_from == DRAWN:
-        return taxonomy_icons(None)
-    path = str(icons_from)
-    if not os.path.exists(path):
-        raise ValueError(f"pictogram_prior: icons_from {path!r} does not exist (a folder with Meta/, "
-                         f"a taxonomy CSV, or {DRAWN!r})")
-    if os.path.isfile(path):
-        from pipeline.review.taxonomy import Taxonomy, TaxonomyError
-
-        try:
-            taxonomy = Taxonomy.load_csv(path)
-        except (OSError, TaxonomyError) as exc:
-            raise ValueError(f"pictogram_prior: cannot read taxonomy {path}: {exc}") from None
-        icons, source = taxonomy_icons(None, taxonomy)
-        return (icons, source) if source == "taxonomy icons" else ({}, f"{path} names no readable icons")
-    icons, source = taxonomy_icons(path)  # the folder holding Meta/, or Meta/ itself
-    return (icons, source) if source == "Meta/ icons" else ({}, f"no Meta/ icons in {path}")
 
 
 @register("pictogram_prior")
 class PictogramPrior(FeatureExtractor):
     """Reduced base features + ``weight`` x icon-classifier scores (see the module docstring).
 
-    ``base``: a feature spec (``{"name", "params"}``); ``icons_from``: see :func:`find_icons`;
+    ``base``: a feature spec (``{"name", "params"}``); ``icons_from``: see
+    :func:`pipeline.suggest.zero_shot.find_icons`;
     ``dims``: PCA components of the base features; ``n_per_class``: renderings per icon;
     ``ridge``: the classifier's regulariser; ``center``: subtract the scores' mean over the
     fitted images (for ward; ``False`` keeps each image's arg-max class and score margins, as
@@ -105,6 +74,8 @@ class PictogramPrior(FeatureExtractor):
             raise ValueError(f"pictogram_prior: weight must be above 0, got {self.weight}")
         if int(self.n_per_class) < 1:
             raise ValueError(f"pictogram_prior: n_per_class must be 1 or more, got {self.n_per_class}")
+        from pipeline.suggest.zero_shot import find_icons
+
         icons, source = find_icons(self.icons_from)
         if self.classes is not None and icons and len(icons) != int(self.classes):
             raise ValueError(f"pictogram_prior: {len(icons)} classes have icons ({source}) but classes={self.classes}; "

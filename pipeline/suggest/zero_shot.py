@@ -21,6 +21,7 @@ extractor) gets its zero-shot suggestions from those columns, with no rendering 
 """
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import numpy as np
@@ -62,6 +63,37 @@ def taxonomy_icons(folder: Optional[str] = None, taxonomy=None) -> tuple[dict, s
     ids = [c.id for c in Taxonomy.gtsrb() if c.id in drawable] if taxonomy is None else \
         [c.id for c in taxonomy if c.id in drawable]
     return {c: DRAWN for c in ids}, "drawn pictograms"
+
+
+#: ``icons_from`` value for the GTSRB pictograms drawn by :mod:`pipeline.io.demo_signs`.
+ICONS_DRAWN = "drawn"
+
+
+def find_icons(icons_from: Optional[str]) -> tuple[dict, str]:
+    """``({class id: RGBA icon, or None for a drawn one}, where from)``; ``({}, reason)`` when none.
+
+    ``icons_from``: a folder holding a GTSRB ``Meta/`` folder (or that folder itself), a
+    taxonomy CSV with an icon column, ``"drawn"``, or ``None`` (no prior).
+    """
+    if not icons_from:
+        return {}, "no taxonomy icons given"
+    if icons_from == ICONS_DRAWN:
+        return taxonomy_icons(None)
+    path = str(icons_from)
+    if not os.path.exists(path):
+        raise ValueError(f"pictogram_prior: icons_from {path!r} does not exist (a folder with Meta/, "
+                         f"a taxonomy CSV, or {ICONS_DRAWN!r})")
+    if os.path.isfile(path):
+        from pipeline.review.taxonomy import Taxonomy, TaxonomyError
+
+        try:
+            taxonomy = Taxonomy.load_csv(path)
+        except (OSError, TaxonomyError) as exc:
+            raise ValueError(f"pictogram_prior: cannot read taxonomy {path}: {exc}") from None
+        icons, source = taxonomy_icons(None, taxonomy)
+        return (icons, source) if source == "taxonomy icons" else ({}, f"{path} names no readable icons")
+    icons, source = taxonomy_icons(path)  # the folder holding Meta/, or Meta/ itself
+    return (icons, source) if source == "Meta/ icons" else ({}, f"no Meta/ icons in {path}")
 
 
 def render_icons(icons: dict, n_per_class: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -169,8 +201,6 @@ def from_feature_scores(features: np.ndarray, config, folder: Optional[str] = No
     where the extractor found its icons when its ``icons_from`` was left to the run. ``None``
     when the config has no such extractor, its prior was off, or the columns do not match.
     """
-    from pipeline.features.pictogram_prior import find_icons
-
     specs = list(getattr(config, "features", []) or [])
     if len(specs) != 1 or specs[0].get("name") != "pictogram_prior" or config.pca:
         return None
