@@ -126,3 +126,17 @@ def test_the_window_job_reads_a_prior_run_without_images(prior_run):
     sugg, source = zero_shot_job(cfg.to_dict(), None, feats, None, str(folder))(None, None)
     assert source == "pictograms the clustering learnt" and sugg.classes == ids
     assert np.mean(np.asarray(ids, dtype=object)[sugg.top] == truth) > 3 / len(ids)
+
+
+def test_a_prior_run_on_fewer_images_than_components_is_read_too(demo, prior_run):
+    """Fewer images than the extractor's ``dims``: its PCA keeps one component per image."""
+    from pipeline.suggest.zero_shot import from_feature_scores
+
+    cfg, _, _, ids, _ = prior_run
+    rng = np.random.default_rng(3)
+    images = np.stack([render_sign(c, rng, 32) for c in ids for _ in range(3)])  # 39 images, dims 40
+    n = len(images)
+    feats = Reducer(pca=None, l2=True).fit_transform(extract_features(cfg, images)).astype(np.float32)
+    assert feats.shape[1] == min(40, n) + len(ids)
+    s = from_feature_scores(feats, cfg)
+    assert s is not None and np.array_equal(s.top, feats[:, -len(ids):].argmax(1))

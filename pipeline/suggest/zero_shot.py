@@ -193,7 +193,7 @@ def from_feature_scores(features: np.ndarray, config, folder: Optional[str] = No
                         temperature: float = 8.0) -> Optional[Suggestions]:
     """Zero-shot suggestions read from a ``pictogram_prior`` run's own features, or ``None``.
 
-    Such features are ``[reduced base (dims), weight x centred icon-classifier scores]``, each
+    Such features are ``[reduced base (at most dims), weight x centred icon-classifier scores]``, each
     row then L2-normalised (``config``: one ``pictogram_prior`` extractor, no outer PCA). The
     base part had unit length before that, so dividing the score block by the base part's
     length and ``weight`` gives the extractor's centred scores back; a softmax at
@@ -211,7 +211,10 @@ def from_feature_scores(features: np.ndarray, config, folder: Optional[str] = No
     except ValueError:
         return None
     x = np.asarray(features, dtype=np.float32)
-    if not icons or x.ndim != 2 or x.shape[1] != dims + len(icons) or weight <= 0:
+    if not icons or x.ndim != 2 or weight <= 0:
+        return None
+    dims = min(dims, len(x))  # the extractor's PCA keeps at most one component per image
+    if x.shape[1] != dims + len(icons):
         return None
     base_len = np.maximum(np.linalg.norm(x[:, :dims], axis=1, keepdims=True), 1e-12)
     scores = x[:, dims:] / (base_len * weight) * float(temperature)
