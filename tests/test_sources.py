@@ -316,3 +316,26 @@ def test_a_split_folder_with_one_subfolder_or_a_class_named_like_a_split_stays_a
     write_image(tmp_path / "cat" / "c.png")
     found = discover(tmp_path)
     assert sorted(it.label for it in found.items) == ["cat", "test", "train"]
+
+
+def test_linked_split_and_icon_folders_are_read_like_real_ones(tmp_path):
+    """``Train -> elsewhere`` labels by its class folders; a linked ``Meta/`` of icons is listed, not clustered."""
+    data = tmp_path / "data"
+    for cls in ("0", "1"):
+        write_image(data / "train" / cls / f"{cls}_a.png")
+    write_image(data / "icons" / "0.png")
+    write_image(data / "icons" / "1.png")
+    root = tmp_path / "set"
+    root.mkdir()
+    os.symlink(data / "train", root / "Train")
+    os.symlink(data / "icons", root / "Meta")
+    found = discover(root)
+    assert sorted((os.path.basename(it.path), it.label) for it in found.items) == [("0_a.png", "0"), ("1_a.png", "1")]
+    icons = [s for s in found.skipped if "taxonomy icon" in s.reason]
+    assert sorted(os.path.basename(s.path) for s in icons) == ["0.png", "1.png"]
+    # a real Meta/ beside a linked Train/ is listed too
+    os.unlink(root / "Meta")
+    write_image(root / "Meta" / "0.png")
+    found = discover(root)
+    assert sorted({it.label for it in found.items}) == ["0", "1"]
+    assert [os.path.basename(s.path) for s in found.skipped if "taxonomy icon" in s.reason] == ["0.png"]

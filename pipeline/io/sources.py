@@ -127,8 +127,9 @@ def _discover_plain_folder(root: Path) -> Discovery:
     real = walker.enter(top, root=True)
     subfolders = walker.scan(top, real, None, label_links=True) if real is not None else []
     splits = {sub for sub in subfolders if _is_split_of_classes(sub)}  # e.g. Kaggle's Train/<ClassId>/, no CSV
+    n_top = len(subfolders) + len(walker.linked_folders())  # real and linked folders at the top
     for sub in subfolders:
-        if len(subfolders) > 1 and _list_icon_folder(sub, skipped):
+        if n_top > 1 and _list_icon_folder(sub, skipped):
             continue
         if sub in splits:
             inner_real = walker.enter(sub)
@@ -138,9 +139,25 @@ def _discover_plain_folder(root: Path) -> Discovery:
             walker.walk(sub, None)  # another split beside them (Kaggle's flat Test/): its images are unlabeled
         else:
             walker.walk(sub, os.path.basename(sub))
+    _linked_splits_and_icons(walker, n_top, skipped)
     items = [ImageItem(path, label) for path, label in walker.files()]
     layout = "class-folders" if any(it.label is not None for it in items) else "flat"
     return Discovery(_sorted(items), layout, skipped)
+
+
+def _linked_splits_and_icons(walker: FolderWalker, n_top: int, skipped: list[SkippedFile]) -> None:
+    """Top-level linked folders get the real ones' treatment: a linked ``Meta/`` of icons is listed,
+    a linked split (``Train -> /data/train``) labels by its class folders, not by its own name."""
+    for link in walker.linked_folders():
+        if n_top > 1 and _list_icon_folder(link, skipped):
+            walker.requeue_linked(link, [])
+        elif _is_split_of_classes(link):
+            try:
+                with os.scandir(link) as entries:
+                    inner = sorted(e.path for e in entries if not is_hidden(e.name) and e.is_dir())
+            except OSError:
+                continue  # read as it was queued: the walk reports what it cannot read
+            walker.requeue_linked(link, [(path, os.path.basename(path)) for path in inner])
 
 
 #: Folder names that are a dataset split, not a class: one holding class folders labels by those.
