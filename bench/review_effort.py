@@ -258,7 +258,7 @@ def main() -> None:
     over = overcluster(feats, k_over, tree=tree)
     print(f"features + ward tree (preset {args.preset}): {time.perf_counter() - t0:.1f} s; labeling mode k = {k_over}")
     prior = None
-    from pipeline.suggest.zero_shot import from_feature_scores
+    from pipeline.features.pictogram_prior import from_feature_scores
 
     in_features = from_feature_scores(feats, config, args.data) if args.zs_renders else None  # as the window does
     if in_features is not None:

@@ -288,7 +288,8 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
     step = 0
     reviewed: set[int] = set()  # named clusters looked over once at the end
     while r.actions < max_actions and share < TARGETS[-1]:
-        sugg = calibrated_suggestions(prop, session, seed=step + SEED_STRIDE * seed, n_taxonomy=n_taxonomy, feedback=feedback,
+        draw = step + SEED_STRIDE * seed  # this step's random choices
+        sugg = calibrated_suggestions(prop, session, seed=draw, n_taxonomy=n_taxonomy, feedback=feedback,
                                      min_groups=min_groups, declined=declined, **(suggest_kw or {}))
         stats["fit_s"].append(sugg.fit_seconds)
         undecided = undecided_mask(session)
@@ -306,7 +307,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
             do_plan(r, plan, truth, declined, stats, sugg=sugg, feedback=feedback,
                     history=(suggest_kw or {}).get("history"))
         elif top is not None:
-            do_cluster(r, top, features, truth, stats, step + SEED_STRIDE * seed, fix_limit)
+            do_cluster(r, top, features, truth, stats, draw, fix_limit)
         elif fix is not None:
             do_plan(r, fix, truth, declined, stats, relabel=True)
         else:  # everything decided and nothing the tool can relabel: look over the named clusters it doubts

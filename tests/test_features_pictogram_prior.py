@@ -4,8 +4,7 @@ import pytest
 from PIL import Image
 
 from pipeline.config import get_preset
-from pipeline.features.pictogram_prior import PictogramPrior
-from pipeline.suggest.zero_shot import find_icons
+from pipeline.features.pictogram_prior import PictogramPrior, find_icons
 from pipeline.features.registry import make_extractor
 from pipeline.io.demo import render_signs
 from pipeline.io.demo_signs import DEMO_CLASSES, pictogram

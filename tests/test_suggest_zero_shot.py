@@ -89,7 +89,7 @@ def prior_run(demo, tmp_path_factory):
 
 def test_a_prior_run_suggests_from_its_own_icon_scores(prior_run):
     """The clustering's icon-classifier columns give the suggestions, without rendering again."""
-    from pipeline.suggest.zero_shot import from_feature_scores
+    from pipeline.features.pictogram_prior import from_feature_scores
 
     cfg, feats, truth, ids, _ = prior_run
     s = from_feature_scores(feats, cfg)
@@ -108,7 +108,7 @@ def test_a_prior_run_suggests_from_its_own_icon_scores(prior_run):
 
 
 def test_no_feature_prior_without_the_extractor_or_its_columns(prior_run, demo):
-    from pipeline.suggest.zero_shot import from_feature_scores
+    from pipeline.features.pictogram_prior import from_feature_scores
 
     cfg, feats, _, _, folder = prior_run
     assert from_feature_scores(demo[2], get_preset("best")) is None  # no pictogram_prior extractor
@@ -130,7 +130,7 @@ def test_the_window_job_reads_a_prior_run_without_images(prior_run):
 
 def test_a_prior_run_on_fewer_images_than_components_is_read_too(demo, prior_run):
     """Fewer images than the extractor's ``dims``: its PCA keeps one component per image."""
-    from pipeline.suggest.zero_shot import from_feature_scores
+    from pipeline.features.pictogram_prior import from_feature_scores
 
     cfg, _, _, ids, _ = prior_run
     rng = np.random.default_rng(3)

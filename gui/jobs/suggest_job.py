@@ -102,14 +102,15 @@ def zero_shot_job(config: dict, images, features, taxonomy, folder: str, threads
     pipeline's extractors and seed) and checks that it reproduces the stored features;
     returns ``(suggestions, where the icons came from)``. Features that already hold the
     icon classifier's scores (a ``pictogram_prior`` preset) are read instead, at any size
-    (:func:`~pipeline.suggest.zero_shot.from_feature_scores`). Raises :class:`ZeroShotSkipped`
+    (:func:`~pipeline.features.pictogram_prior.from_feature_scores`). Raises :class:`ZeroShotSkipped`
     when the project has no stored images, is too large, or the refit does not match.
     """
     def job(progress, cancel):
         from pipeline.config import PipelineConfig
         from pipeline.reduction import Reducer
         from pipeline.run import extract_features
-        from pipeline.suggest.zero_shot import ZeroShot, from_feature_scores, taxonomy_icons
+        from pipeline.features.pictogram_prior import from_feature_scores
+        from pipeline.suggest.zero_shot import ZeroShot, taxonomy_icons
 
         if threads is not None:
             threads.append(threading.get_ident())

@@ -14,9 +14,11 @@ multi-crop HOG went from ACC 0.491 / NMI 0.710 to 0.621 / 0.753 with the ``Meta/
 scores seed ``scan``'s heads (``prior_columns``; preset ``deep-prior-multicrop``: 0.676 ->
 0.708). Without icons the prior is off:
 the output is the reduced base features alone, and ``note_`` says so.
+The score columns are also such a run's zero-shot suggestions (:func:`from_feature_scores`).
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 import numpy as np
@@ -28,14 +30,44 @@ from pipeline.features.registry import make_extractor, register
 
 #: The base extractor when none is given: HOG mean-pooled over 5 centre crops.
 DEFAULT_BASE = {"name": "hog_multicrop", "params": {"pool": "mean", "crops": [1.0, 0.9, 0.8, 0.7, 0.6]}}
+#: ``icons_from`` value for the GTSRB pictograms drawn by :mod:`pipeline.io.demo_signs`.
+DRAWN = "drawn"
+
+
+def find_icons(icons_from: Optional[str]) -> tuple[dict, str]:
+    """``({class id: RGBA icon, or None for a drawn one}, where from)``; ``({}, reason)`` when none.
+
+    ``icons_from``: a folder holding a GTSRB ``Meta/`` folder (or that folder itself), a
+    taxonomy CSV with an icon column, ``"drawn"``, or ``None`` (no prior).
+    """
+    from pipeline.suggest.zero_shot import taxonomy_icons
+
+    if not icons_from:
+        return {}, "no taxonomy icons given"
+    if icons_from == DRAWN:
+        return taxonomy_icons(None)
+    path = str(icons_from)
+    if not os.path.exists(path):
+        raise ValueError(f"pictogram_prior: icons_from {path!r} does not exist (a folder with Meta/, "
+                         f"a taxonomy CSV, or {DRAWN!r})")
+    if os.path.isfile(path):
+        from pipeline.review.taxonomy import Taxonomy, TaxonomyError
+
+        try:
+            taxonomy = Taxonomy.load_csv(path)
+        except (OSError, TaxonomyError) as exc:
+            raise ValueError(f"pictogram_prior: cannot read taxonomy {path}: {exc}") from None
+        icons, source = taxonomy_icons(None, taxonomy)
+        return (icons, source) if source == "taxonomy icons" else ({}, f"{path} names no readable icons")
+    icons, source = taxonomy_icons(path)  # the folder holding Meta/, or Meta/ itself
+    return (icons, source) if source == "Meta/ icons" else ({}, f"no Meta/ icons in {path}")
 
 
 @register("pictogram_prior")
 class PictogramPrior(FeatureExtractor):
     """Reduced base features + ``weight`` x icon-classifier scores (see the module docstring).
 
-    ``base``: a feature spec (``{"name", "params"}``); ``icons_from``: see
-    :func:`pipeline.suggest.zero_shot.find_icons`;
+    ``base``: a feature spec (``{"name", "params"}``); ``icons_from``: see :func:`find_icons`;
     ``dims``: PCA components of the base features; ``n_per_class``: renderings per icon;
     ``ridge``: the classifier's regulariser; ``center``: subtract the scores' mean over the
     fitted images (for ward; ``False`` keeps each image's arg-max class and score margins, as
@@ -74,8 +106,6 @@ class PictogramPrior(FeatureExtractor):
             raise ValueError(f"pictogram_prior: weight must be above 0, got {self.weight}")
         if int(self.n_per_class) < 1:
             raise ValueError(f"pictogram_prior: n_per_class must be 1 or more, got {self.n_per_class}")
-        from pipeline.suggest.zero_shot import find_icons
-
         icons, source = find_icons(self.icons_from)
         if self.classes is not None and icons and len(icons) != int(self.classes):
             raise ValueError(f"pictogram_prior: {len(icons)} classes have icons ({source}) but classes={self.classes}; "
@@ -113,3 +143,37 @@ class PictogramPrior(FeatureExtractor):
 
         scores = (ridge_scores(x, self.coef_) - self.score_mean_) / self.score_scale_
         return np.concatenate([x, float(self.weight) * scores], axis=1).astype(np.float32)
+
+
+def from_feature_scores(features: np.ndarray, config, folder: Optional[str] = None,
+                        temperature: float = 8.0):
+    """Zero-shot :class:`~pipeline.suggest.propagation.Suggestions` read from a run's own features, or ``None``.
+
+    ``config``: one ``pictogram_prior`` extractor, no outer PCA. Its features are ``[reduced base
+    (at most dims), weight x centred icon-classifier scores]``, each row then L2-normalised. The
+    base part had unit length before that, so dividing the score block by the base part's
+    length and ``weight`` gives the extractor's centred scores back; a softmax at
+    ``temperature`` (as :class:`~pipeline.suggest.zero_shot.ZeroShot`'s) makes them suggestions.
+    ``folder``: the source, where the extractor found its icons when its ``icons_from`` was
+    left to the run. ``None`` when the config has no such extractor, its prior was off, or the
+    columns do not match.
+    """
+    specs = list(getattr(config, "features", []) or [])
+    if len(specs) != 1 or specs[0].get("name") != "pictogram_prior" or config.pca:
+        return None
+    spec = PictogramPrior(**(specs[0].get("params", {}) or {}))  # its defaults, as the run had them
+    try:
+        icons, _source = find_icons(spec.icons_from or folder)
+    except ValueError:
+        return None
+    x = np.asarray(features, dtype=np.float32)
+    weight = float(spec.weight)
+    if not icons or x.ndim != 2 or weight <= 0:
+        return None
+    dims = min(int(spec.dims), len(x))  # the extractor's PCA keeps at most one component per image
+    if x.shape[1] != dims + len(icons):
+        return None
+    from pipeline.suggest.zero_shot import softmax_suggestions
+
+    base_len = np.maximum(np.linalg.norm(x[:, :dims], axis=1, keepdims=True), 1e-12)
+    return softmax_suggestions(list(icons), x[:, dims:] / (base_len * weight), temperature)

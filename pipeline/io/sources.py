@@ -132,9 +132,7 @@ def _discover_plain_folder(root: Path) -> Discovery:
         if n_top > 1 and _list_icon_folder(sub, skipped):
             continue
         if sub in splits:
-            inner_real = walker.enter(sub)
-            for inner in walker.scan(sub, inner_real, None, label_links=True) if inner_real is not None else []:
-                walker.walk(inner, os.path.basename(inner))
+            _walk_split(walker, sub)
         elif splits and os.path.basename(sub).lower() in SPLIT_FOLDERS:
             walker.walk(sub, None)  # another split beside them (Kaggle's flat Test/): its images are unlabeled
         else:
@@ -145,19 +143,23 @@ def _discover_plain_folder(root: Path) -> Discovery:
     return Discovery(_sorted(items), layout, skipped)
 
 
+def _walk_split(walker: FolderWalker, split: str) -> None:
+    """A split folder (``Train/``) labels its images by its class folders."""
+    real = walker.enter(split)
+    for inner in walker.scan(split, real, None, label_links=True) if real is not None else []:
+        walker.walk(inner, os.path.basename(inner))
+
+
 def _linked_splits_and_icons(walker: FolderWalker, n_top: int, skipped: list[SkippedFile]) -> None:
     """Top-level linked folders get the real ones' treatment: a linked ``Meta/`` of icons is listed,
-    a linked split (``Train -> /data/train``) labels by its class folders, not by its own name."""
+    a linked split (``Train -> /data/train``) labels by its class folders, not by its own name.
+    Every real top-level folder has been read by now, so real files still come first."""
     for link in walker.linked_folders():
         if n_top > 1 and _list_icon_folder(link, skipped):
-            walker.requeue_linked(link, [])
+            walker.drop_linked(link)
         elif _is_split_of_classes(link):
-            try:
-                with os.scandir(link) as entries:
-                    inner = sorted(e.path for e in entries if not is_hidden(e.name) and e.is_dir())
-            except OSError:
-                continue  # read as it was queued: the walk reports what it cannot read
-            walker.requeue_linked(link, [(path, os.path.basename(path)) for path in inner])
+            walker.drop_linked(link)
+            _walk_split(walker, link)
 
 
 #: Folder names that are a dataset split, not a class: one holding class folders labels by those.

@@ -176,10 +176,9 @@ class FolderWalker:
         """Linked folders queued and not read yet."""
         return sorted(path for path, _ in self._deferred)
 
-    def requeue_linked(self, folder: str, parts: list[tuple[str, Optional[str]]]) -> None:
-        """Read the queued linked ``folder`` as ``parts`` instead: ``(folder, label)`` pairs, still read last
-        (an empty list drops it)."""
-        self._deferred = [entry for entry in self._deferred if entry[0] != folder] + list(parts)
+    def drop_linked(self, folder: str) -> None:
+        """Take the queued linked ``folder`` off the queue (its caller reads or lists it)."""
+        self._deferred = [entry for entry in self._deferred if entry[0] != folder]
 
     def files(self, *, read_links: bool = True) -> list[tuple[str, Optional[str]]]:
         """``(path, label)`` of each real file once; links to listed files are reported.

@@ -17,11 +17,10 @@ learns the classes there. Icons come from (first that has any):
 
 A run whose features already hold an icon classifier's class scores (the ``pictogram_prior``
 extractor) gets its zero-shot suggestions from those columns, with no rendering at all:
-:func:`from_feature_scores`.
+:func:`pipeline.features.pictogram_prior.from_feature_scores`.
 """
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 import numpy as np
@@ -63,37 +62,6 @@ def taxonomy_icons(folder: Optional[str] = None, taxonomy=None) -> tuple[dict, s
     ids = [c.id for c in Taxonomy.gtsrb() if c.id in drawable] if taxonomy is None else \
         [c.id for c in taxonomy if c.id in drawable]
     return {c: DRAWN for c in ids}, "drawn pictograms"
-
-
-#: ``icons_from`` value for the GTSRB pictograms drawn by :mod:`pipeline.io.demo_signs`.
-ICONS_DRAWN = "drawn"
-
-
-def find_icons(icons_from: Optional[str]) -> tuple[dict, str]:
-    """``({class id: RGBA icon, or None for a drawn one}, where from)``; ``({}, reason)`` when none.
-
-    ``icons_from``: a folder holding a GTSRB ``Meta/`` folder (or that folder itself), a
-    taxonomy CSV with an icon column, ``"drawn"``, or ``None`` (no prior).
-    """
-    if not icons_from:
-        return {}, "no taxonomy icons given"
-    if icons_from == ICONS_DRAWN:
-        return taxonomy_icons(None)
-    path = str(icons_from)
-    if not os.path.exists(path):
-        raise ValueError(f"pictogram_prior: icons_from {path!r} does not exist (a folder with Meta/, "
-                         f"a taxonomy CSV, or {ICONS_DRAWN!r})")
-    if os.path.isfile(path):
-        from pipeline.review.taxonomy import Taxonomy, TaxonomyError
-
-        try:
-            taxonomy = Taxonomy.load_csv(path)
-        except (OSError, TaxonomyError) as exc:
-            raise ValueError(f"pictogram_prior: cannot read taxonomy {path}: {exc}") from None
-        icons, source = taxonomy_icons(None, taxonomy)
-        return (icons, source) if source == "taxonomy icons" else ({}, f"{path} names no readable icons")
-    icons, source = taxonomy_icons(path)  # the folder holding Meta/, or Meta/ itself
-    return (icons, source) if source == "Meta/ icons" else ({}, f"no Meta/ icons in {path}")
 
 
 def render_icons(icons: dict, n_per_class: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -180,47 +148,17 @@ class ZeroShot:
         """A suggestion for every image (``features``: the run's reduced features)."""
         if self.coef_ is None:
             raise RuntimeError("call fit(icons) first")
-        scores = ridge_scores(np.asarray(features, dtype=np.float32), self.coef_) * self.temperature
-        scores -= scores.max(1, keepdims=True)
-        p = np.exp(scores)
-        p /= p.sum(1, keepdims=True)
-        top = p.argmax(1)
-        return Suggestions(list(self.classes_), p.astype(np.float32), top.astype(np.int64),
-                           p[np.arange(len(p)), top].astype(np.float32))
+        scores = ridge_scores(np.asarray(features, dtype=np.float32), self.coef_)
+        return softmax_suggestions(self.classes_, scores, self.temperature)
 
 
-def from_feature_scores(features: np.ndarray, config, folder: Optional[str] = None,
-                        temperature: float = 8.0) -> Optional[Suggestions]:
-    """Zero-shot suggestions read from a ``pictogram_prior`` run's own features, or ``None``.
-
-    Such features are ``[reduced base (at most dims), weight x centred icon-classifier scores]``, each
-    row then L2-normalised (``config``: one ``pictogram_prior`` extractor, no outer PCA). The
-    base part had unit length before that, so dividing the score block by the base part's
-    length and ``weight`` gives the extractor's centred scores back; a softmax at
-    ``temperature`` (as :class:`ZeroShot`'s) makes them suggestions. ``folder``: the source,
-    where the extractor found its icons when its ``icons_from`` was left to the run. ``None``
-    when the config has no such extractor, its prior was off, or the columns do not match.
-    """
-    specs = list(getattr(config, "features", []) or [])
-    if len(specs) != 1 or specs[0].get("name") != "pictogram_prior" or config.pca:
-        return None
-    params = specs[0].get("params", {}) or {}
-    dims, weight = int(params.get("dims", 100)), float(params.get("weight", 2.0))
-    try:
-        icons, _source = find_icons(params.get("icons_from") or folder)
-    except ValueError:
-        return None
-    x = np.asarray(features, dtype=np.float32)
-    if not icons or x.ndim != 2 or weight <= 0:
-        return None
-    dims = min(dims, len(x))  # the extractor's PCA keeps at most one component per image
-    if x.shape[1] != dims + len(icons):
-        return None
-    base_len = np.maximum(np.linalg.norm(x[:, :dims], axis=1, keepdims=True), 1e-12)
-    scores = x[:, dims:] / (base_len * weight) * float(temperature)
+def softmax_suggestions(classes: list, scores: np.ndarray, temperature: float) -> Suggestions:
+    """Suggestions from class ``scores`` (N, C): a softmax at ``temperature``, top class and its probability."""
+    scores = np.asarray(scores, dtype=np.float32) * float(temperature)
     scores -= scores.max(1, keepdims=True)
     p = np.exp(scores)
     p /= p.sum(1, keepdims=True)
     top = p.argmax(1)
-    return Suggestions(list(icons), p.astype(np.float32), top.astype(np.int64),
+    return Suggestions(list(classes), p.astype(np.float32), top.astype(np.int64),
                        p[np.arange(len(p)), top].astype(np.float32))
+
