@@ -230,6 +230,9 @@ def main() -> None:
     ap.add_argument("--branches", action="store_true",
                     help="the reviewer first names the dendrogram's branches (cut at the taxonomy's size) that are "
                          "nearly one class: branch click, Ctrl+click the other clusters out, Name")
+    ap.add_argument("--siblings", action="store_true",
+                    help="the reviewer may also name the dendrogram siblings that get one class at once "
+                         "(the window's Name siblings…)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -283,6 +286,7 @@ def main() -> None:
     assisted, st = assisted_flow(session, feats, truth, max_actions=args.max_actions, fix_limit=args.fix_limit,
                                   n_taxonomy=n_taxonomy, min_groups=args.min_groups,
                                   keep_feedback=args.keep_feedback, suggest_kw=suggest_kw, branches=args.branches,
+                                  siblings=args.siblings,
                                   seed=args.seed)
     fit = np.asarray(st.pop("fit_s"))
     prop = st.pop("propagator")

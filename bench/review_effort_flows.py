@@ -25,6 +25,8 @@ BRANCH_PURITY = 0.9
 #: ... and at most this many of its clusters need a Ctrl+click out (one click each; more and the branch is left
 #: to the queue: on the full split, 38 branches with every other-class cluster clicked out cost 342 actions).
 BRANCH_MAX_OUT = 3
+#: Thresholds the reviewer may pick for "name the siblings that get one class" (a cluster vote's confidence).
+SIBLING_THRESHOLDS = (0.9, 0.8, 0.7, 0.6, 0.5)
 #: The window's threshold for "disagrees with the name" (gui.controllers.suggestions.DISAGREE_CONFIDENCE).
 DISAGREE_CONFIDENCE = 0.25
 COST_LINE = ("cost model: 1 action per command (name / accept plan / split / move / relabel), "
@@ -199,6 +201,56 @@ def do_branch(r: Reviewer, branch: list[int], truth, stats: dict) -> bool:
     return True
 
 
+def sibling_plan(session, sugg, features):
+    """The window's "Name siblings…" at the threshold whose groups promise most right images per
+    expected action (each wrong cluster costs a Ctrl+click): ``(groups, vote, value)``."""
+    from pipeline.clustering.summary import compute_cluster_stats
+    from pipeline.suggest.decided import unmarked_members
+    from pipeline.suggest.siblings import sibling_groups, suggestion_vote
+
+    stats = compute_cluster_stats(features, {c: session.members(c) for c in session.cluster_ids()})
+    votes: dict[int, tuple] = {}
+    plain = suggestion_vote(session, sugg)
+
+    def vote(cid):  # the cluster table caches its votes the same way
+        if cid not in votes:
+            votes[cid] = plain(cid)
+        return votes[cid]
+
+    best, best_value = None, 0.0
+    for t in SIBLING_THRESHOLDS:
+        groups = sibling_groups(session, stats.linkage, stats.ids, vote, t)
+        unnamed = [c for g in groups for c in g.unnamed]
+        if not unnamed:
+            continue
+        right = sum(vote(c)[1] * len(unmarked_members(session, c)) for c in unnamed)
+        value = right / (1.0 + sum(1.0 - vote(c)[1] for c in unnamed))
+        if value > best_value:
+            best, best_value = groups, value
+    return best, best_value
+
+
+def do_siblings(r: Reviewer, groups, truth, stats: dict) -> None:
+    """Look at every cluster the groups would name, Ctrl+click out those whose majority is another
+    class (1 click each), name the rest in one command (:func:`~pipeline.suggest.siblings.siblings_edit`)."""
+    from pipeline.suggest.decided import unmarked_members
+    from pipeline.suggest.siblings import siblings_edit
+
+    session = r.s
+    out: list[int] = []
+    for g in groups:
+        for c in g.unnamed:
+            members = unmarked_members(session, c)
+            r.look(len(members))
+            if Counter(truth[members].tolist()).most_common(1)[0][0] != g.class_id:
+                out.append(c)
+    named = sum(len(g.unnamed) for g in groups) - len(out)
+    stats["sibling_plans"] = stats.get("sibling_plans", 0) + 1
+    stats["sibling_clusters_named"] = stats.get("sibling_clusters_named", 0) + named
+    stats["sibling_clicks"] = stats.get("sibling_clicks", 0) + len(out)
+    r.command(siblings_edit(session, groups, exclude=out), clicks=len(out))
+
+
 def named_to_review(session, flagged: np.ndarray, reviewed: set) -> Optional[int]:
     """The named cluster not yet looked over that the cluster table lists first when sorted by its
     "⚠ N differ" count (``flagged``: the images whose confident suggestion differs from their
@@ -256,10 +308,11 @@ def best_plan(session, sugg, declined, *, disagreeing: bool = False):
 
 def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int = 3, n_taxonomy=None,
                   min_groups: int = 60, keep_feedback: int = 0, suggest_kw=None, branches: bool = False,
-                  seed: int = 0, log=print):
+                  siblings: bool = False, seed: int = 0, log=print):
     """Labeling mode (``branches``: first name the dendrogram's branches at ``n_taxonomy`` groups that
     are nearly one class, :func:`do_branch`), then the queue's top cluster or the best bulk accept,
-    whichever does more per action (``seed``: shifts the calibration's held-out draws and the splits' k-means,
+    whichever does more per action (``siblings``: the window's "Name siblings…" competes too, :func:`sibling_plan`;
+    ``seed``: shifts the calibration's held-out draws and the splits' k-means,
     so runs with other seeds show how far the figures move on choices the tool makes at random);
     once every image is decided and no relabel plan is offered, the named clusters are looked over in
     the table's Suggestion order ("⚠ N differ" first, :func:`named_to_review`) and fixed (:func:`do_review_named`)."""
@@ -301,8 +354,11 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
         items = sorted(cluster_items(session, sugg, undecided, features), key=lambda it: -it.score)
         top = items[0] if items else None
         cluster_value = len(top.indices) if top is not None else 0.0
+        sib, sib_value = sibling_plan(session, sugg, features) if siblings and sugg.classes else (None, 0.0)
         if fix is not None and fix_value >= max(plan_value, cluster_value, 2.0):
             do_plan(r, fix, truth, declined, stats, relabel=True)
+        elif sib is not None and sib_value >= max(plan_value, cluster_value):
+            do_siblings(r, sib, truth, stats)
         elif plan is not None and plan_value >= cluster_value:
             do_plan(r, plan, truth, declined, stats, sugg=sugg, feedback=feedback,
                     history=(suggest_kw or {}).get("history"))

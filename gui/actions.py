@@ -36,7 +36,8 @@ class ActionState:
 
 #: The actions that change the review (off while :attr:`ActionState.read_only`).
 EDIT_ACTIONS = frozenset({"run", "undo", "redo", "merge", "split", "move", "move_new", "reject", "name",
-                          "label_images", "accept", "accept_suggestion", "bulk_accept", "grow"})
+                          "label_images", "accept", "accept_suggestion", "bulk_accept", "grow",
+                          "name_siblings"})
 
 
 def enabled(spec: "ActionSpec", state: ActionState) -> bool:
@@ -147,6 +148,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("bulk_accept", "Accept suggestions a&bove…", ("Ctrl+Shift+Return",),
                "Accept every suggestion above a confidence, for the selected clusters or the whole set, "
                "after a preview grouped by class", "&Review", 1, enabled_when=_session, needs="open a folder first"),
+    ActionSpec("name_siblings", "Name s&iblings…", ("Ctrl+Shift+N",),
+               "Name at once the neighbouring clusters of a dendrogram branch that are all suggested one class "
+               "(for the selected clusters or the whole set), after a preview", "&Review", 1, enabled_when=_session,
+               needs="open a folder first"),
     ActionSpec("queue_next", "Next in review &queue", ("Shift+J",),
                "Go where one decision fixes the most labels: a cluster to name, or a page of suggestions to accept",
                "&Review", 1, enabled_when=_session, needs="open a folder first"),

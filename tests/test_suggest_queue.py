@@ -2,7 +2,9 @@
 import numpy as np
 
 from pipeline.review.session import ReviewSession
-from pipeline.suggest import Propagator, Suggestions, grow_candidates, overcluster, review_queue, sibling_groups
+from pipeline.clustering.summary import compute_cluster_stats
+from pipeline.suggest import (Propagator, Suggestions, grow_candidates, overcluster, review_queue, sibling_groups,
+                              suggestion_vote)
 from pipeline.suggest.grow import accept_prefix
 from pipeline.suggest.queue import accept_items, order_members
 
@@ -73,9 +75,14 @@ def test_labeling_mode_overclusters_and_groups_siblings():
     labels = overcluster(x, 6)
     assert len(np.unique(labels)) == 6
     session = _session(labels)
-    first = int(labels[0])
+    first, second = int(labels[0]), int(labels[-1])
     session.apply(session.name(first, "0"))
+    session.apply(session.name(second, "1"))
     s = Propagator(n_neighbors=5).prepare(x).fit_session(session)
-    groups = sibling_groups(session, s, min_confidence=0.0)
-    assert "0" in groups and all(c != first for c in groups["0"])
-    assert all(labels[np.isin(labels, groups["0"])].size for _ in [0])
+    stats = compute_cluster_stats(x, {c: session.members(c) for c in session.cluster_ids()})
+    groups = sibling_groups(session, stats.linkage, stats.ids, suggestion_vote(session, s), threshold=0.0)
+    zero = [g for g in groups if g.class_id == "0"]
+    assert zero and first in zero[0].clusters and first not in zero[0].unnamed
+    # each blob's clusters are one branch of its class
+    assert all(set(y[np.isin(labels, g.clusters)]) == {g.class_id} for g in groups)
+    assert sorted(g.class_id for g in groups) == ["0", "1"]

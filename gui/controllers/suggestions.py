@@ -323,6 +323,38 @@ class SuggestionController(QObject):
         self._shown.extend(plan.indices.tolist())  # the history counts the left-out ones as refused
         return True
 
+    def sibling_groups(self, threshold: float, clusters: Optional[Iterable[int]] = None):
+        """The dendrogram's branches whose clusters all get one class at ``threshold`` or more
+        (``pipeline.suggest.SiblingGroup`` list; the cluster table's votes)."""
+        from pipeline.clustering.stats_update import ensure_linkage
+        from pipeline.suggest import sibling_groups
+
+        r = self.review
+        if r.session is None or r.stats is None or not self.has_suggestions():
+            return []
+        ensure_linkage(r.stats)  # the tree turn fills it in as well; a big tree may not have had it yet
+        return sibling_groups(r.session, r.stats.linkage, r.stats.ids, self.cluster_suggestion, threshold,
+                              clusters=None if clusters is None else list(clusters))
+
+    def apply_siblings(self, groups, exclude: Iterable[int] = (), merge: bool = False) -> bool:
+        """Name the unnamed clusters of ``groups`` but ``exclude`` with their group's class (``merge``:
+        each group becomes one cluster), one undo step."""
+        from pipeline.suggest import siblings_edit
+
+        r = self.review
+        drop = {int(c) for c in exclude}
+        names = [c for g in groups for c in g.unnamed if c not in drop]
+        if r.session is None or not names:
+            self.message.emit("Nothing to name", 3000)
+            return False
+        n_classes = len({g.class_id for g in groups if set(g.unnamed) - drop})
+        text = (f"{'Merged and named' if merge else 'Named'} {len(names):,} sibling cluster{'s' if len(names) != 1 else ''} "
+                f"with their suggestions in {n_classes} class{'es' if n_classes != 1 else ''}"
+                + (f", {len(drop):,} left out" if drop else ""))
+        keep = [min([c for c in g.clusters if c not in drop and c >= 0] or [c for c in g.clusters if c not in drop])
+                for g in groups if set(g.unnamed) - drop] if merge else names
+        return r.attempt(lambda: siblings_edit(r.session, groups, exclude=drop, merge=merge), select=keep, text=text)
+
     def queue_top(self):
         """The review queue's best item (``pipeline.suggest.QueueItem``), or ``None``."""
         from pipeline.suggest import Suggestions, review_queue

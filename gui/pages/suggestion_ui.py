@@ -5,7 +5,7 @@ to the Clusters page (the table's Suggestion column, the center view's suggestio
 the blue suggestion badges on thumbnails, the grid's "Disagreeing first" order, the class
 picker's preselection) and to the Map tab (its "Suggestion" colouring), and offers the
 commands the window's actions call: accept the suggestion of the selected clusters, the
-bulk-accept dialog, Next (the review queue's top item) and Grow.
+bulk-accept dialog, Next (the review queue's top item), Grow and Name siblings.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class SuggestionUI(QObject):
         super().__init__(parent)
         self.controller, self.page, self.map_page = controller, clusters, map_page
         self.review = controller.review
-        self.dialog: Optional[QWidget] = None  # the bulk-accept or grow dialog open now (for tests)
+        self.dialog: Optional[QWidget] = None  # the bulk-accept, siblings or grow dialog open now (for tests)
         page = clusters
         page.cluster_model.suggestion_of = lambda cid: (*controller.cluster_suggestion(cid),
                                                          len(controller.disagreeing_in(cid)))
@@ -159,6 +159,22 @@ class SuggestionUI(QObject):
         self.dialog.open()
         return self.dialog
 
+    def name_siblings(self, clusters=None):
+        """The "name the siblings that get one class" dialog for ``clusters`` (default: the selection, or all)."""
+        from gui.dialogs.siblings_dialog import SiblingsDialog
+
+        c, r = self.controller, self.review
+        if r.session is None:
+            return None
+        if not c.has_suggestions():
+            c.message.emit("No suggestions yet: name a cluster or label some images first", 5000)
+            return None
+        if clusters is None and len(r.selected) > 1:
+            clusters = list(r.selected)
+        self.dialog = SiblingsDialog(c, clusters=clusters, parent=self.page)
+        self.dialog.open()
+        return self.dialog
+
     def next_item(self):
         """Go to the review queue's top item: select a cluster, or preview an accept page."""
         c, r = self.controller, self.review
@@ -200,4 +216,5 @@ def suggestion_handlers(ui_of) -> dict:
         "bulk_accept": lambda: ui_of().bulk_accept(),
         "queue_next": lambda: ui_of().next_item(),
         "grow": lambda: ui_of().grow(),
+        "name_siblings": lambda: ui_of().name_siblings(),
     }

@@ -25,8 +25,10 @@ run it on a worker thread after each edit. The window's commands map 1:1 onto th
   ``propagation.disagreements`` gives the badges / "disagreeing first" order;
 * Next: ``review_queue(session, sugg, features=features, declined=...)[0]`` (queue);
 * Grow: ``grow_candidates`` + ``accept_prefix`` (grow);
-* labeling mode: ``overcluster(features, overcluster_k(n), tree=run_tree)`` and
-  ``sibling_groups`` (labeling).
+* labeling mode: ``overcluster(features, overcluster_k(n), tree=run_tree)`` (labeling), then
+  ``sibling_groups(session, stats.linkage, stats.ids, suggestion_vote(session, sugg), X)``: the
+  dendrogram's branches whose clusters all get one class, named (or merged) in one undo step by
+  ``siblings_edit`` (siblings).
 """
 from pipeline.suggest.bulk import AcceptGroup, AcceptPlan, bulk_accept_plan, disagreement_plan, plan_sizes
 from pipeline.suggest.calibration import Calibrator, EvidenceCalibrator, calibrated_suggestions, reliability_table
@@ -34,9 +36,10 @@ from pipeline.suggest.decided import decided_labels, undecided_mask
 from pipeline.suggest.graph import knn_graph
 from pipeline.suggest.grow import grow_candidates
 from pipeline.suggest.history import SuggestionHistory
-from pipeline.suggest.labeling import overcluster, overcluster_k, sibling_groups
+from pipeline.suggest.labeling import overcluster, overcluster_k
 from pipeline.suggest.propagation import Propagator, Suggestions, exclude_declined
 from pipeline.suggest.refusals import MoveRefusals, moved_out
+from pipeline.suggest.siblings import SiblingGroup, sibling_groups, siblings_edit, suggestion_vote
 from pipeline.suggest.queue import QueueItem, review_queue
 
 __all__ = [
@@ -47,6 +50,7 @@ __all__ = [
     "MoveRefusals",
     "Propagator",
     "QueueItem",
+    "SiblingGroup",
     "SuggestionHistory",
     "Suggestions",
     "bulk_accept_plan",
@@ -63,5 +67,7 @@ __all__ = [
     "reliability_table",
     "review_queue",
     "sibling_groups",
+    "siblings_edit",
+    "suggestion_vote",
     "undecided_mask",
 ]

@@ -1,8 +1,5 @@
-"""Labeling mode: over-cluster into many small, pure clusters, then merge siblings.
-
-:func:`overcluster` gives the small clusters; :func:`sibling_groups` lists unnamed
-clusters the suggestions give the same class, so one decision can name them together.
-"""
+"""Labeling mode: over-cluster into many small, pure clusters (their siblings are named
+together with :func:`pipeline.suggest.siblings.sibling_groups`)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -11,8 +8,6 @@ import numpy as np
 
 from pipeline.clustering.overcluster import IMAGES_PER_CLUSTER, MAX_CLUSTERS, overcluster_k
 from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
-from pipeline.suggest.decided import undecided_mask
-from pipeline.suggest.propagation import Suggestions
 
 
 def overcluster(
@@ -46,17 +41,3 @@ def overcluster(
     report(progress, "over-cluster", 1, 1, f"{k} clusters")
     return labels.astype(np.int64)
 
-
-def sibling_groups(session, suggestions: Suggestions, min_confidence: float = 0.5) -> dict[str, list[int]]:
-    """Suggested class -> unnamed clusters (at least two) whose vote is that class."""
-    undecided = undecided_mask(session)
-    groups: dict[str, list[int]] = {}
-    for cid in session.cluster_ids():
-        if cid in session.cluster_names:
-            continue
-        members = session.members(cid)
-        members = members[undecided[members]]
-        cls, conf = suggestions.cluster_vote(members)
-        if cls is not None and conf >= min_confidence:
-            groups.setdefault(cls, []).append(cid)
-    return {c: ids for c, ids in groups.items() if len(ids) >= 2}
