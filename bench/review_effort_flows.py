@@ -230,11 +230,12 @@ def sibling_plan(session, sugg, features):
     return best, best_value
 
 
-def do_siblings(r: Reviewer, groups, truth, stats: dict) -> None:
+def do_siblings(r: Reviewer, groups, truth, declined: dict, stats: dict) -> None:
     """Look at every cluster the groups would name, Ctrl+click out those whose majority is another
-    class (1 click each), name the rest in one command (:func:`~pipeline.suggest.siblings.siblings_edit`)."""
+    class (1 click each: they refuse the class, as in the window), name the rest in one command
+    (:func:`~pipeline.suggest.siblings.siblings_edit`)."""
     from pipeline.suggest.decided import unmarked_members
-    from pipeline.suggest.siblings import siblings_edit
+    from pipeline.suggest.siblings import refuse_left_out, siblings_edit
 
     session = r.s
     out: list[int] = []
@@ -248,7 +249,9 @@ def do_siblings(r: Reviewer, groups, truth, stats: dict) -> None:
     stats["sibling_plans"] = stats.get("sibling_plans", 0) + 1
     stats["sibling_clusters_named"] = stats.get("sibling_clusters_named", 0) + named
     stats["sibling_clicks"] = stats.get("sibling_clicks", 0) + len(out)
-    r.command(siblings_edit(session, groups, exclude=out), clicks=len(out))
+    edit = siblings_edit(session, groups, exclude=out)
+    refuse_left_out(session, groups, out, declined)
+    r.command(edit, clicks=len(out))
 
 
 def named_to_review(session, flagged: np.ndarray, reviewed: set) -> Optional[int]:
@@ -358,7 +361,7 @@ def assisted_flow(session, features, truth, *, max_actions: int, fix_limit: int 
         if fix is not None and fix_value >= max(plan_value, cluster_value, 2.0):
             do_plan(r, fix, truth, declined, stats, relabel=True)
         elif sib is not None and sib_value >= max(plan_value, cluster_value):
-            do_siblings(r, sib, truth, stats)
+            do_siblings(r, sib, truth, declined, stats)
         elif plan is not None and plan_value >= cluster_value:
             do_plan(r, plan, truth, declined, stats, sugg=sugg, feedback=feedback,
                     history=(suggest_kw or {}).get("history"))

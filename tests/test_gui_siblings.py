@@ -49,6 +49,7 @@ def test_siblings_are_named_in_one_undo_step_and_a_clicked_cluster_is_left_out(q
     dlg.apply_button.click()
     qtbot.waitUntil(lambda: s.cluster_names.get(new14) == "14")
     assert new17 not in s.cluster_names
+    assert all("17" in w.suggestions.declined.get(i, ()) for i in (9, 10, 11))  # left out: refused
     assert r.undo_stack.count() == depth + 1
     assert "Named" in w.status_line.text() and "sibling cluster" in w.status_line.text()
     assert not dlg.isVisible()

@@ -2,7 +2,7 @@
 import numpy as np
 
 from pipeline.review.session import ReviewSession
-from pipeline.suggest import Suggestions, sibling_groups, siblings_edit, suggestion_vote
+from pipeline.suggest import Suggestions, refuse_left_out, sibling_groups, siblings_edit, suggestion_vote
 
 #: ((0, 1), (2, 3)) over four clusters, scipy's linkage layout.
 TREE = np.array([[0, 1, 1.0, 2], [2, 3, 1.0, 2], [4, 5, 2.0, 4]], dtype=float)
@@ -68,3 +68,13 @@ def test_the_vote_is_the_cluster_tables_and_skips_decided_images():
     assert vote(1) == (None, 0.0)
     groups = sibling_groups(s, TREE, [0, 1, 2, 3], vote)
     assert [(g.class_id, g.clusters) for g in groups] == [("A", [2, 3])]
+
+
+def test_a_left_out_cluster_refuses_its_class_for_its_undecided_images():
+    s = _session()
+    s.apply(s.set_image_label([6], "C"))  # an image of cluster 2 with a decision of its own
+    vote = _votes({0: ("A", 0.9), 1: ("A", 0.9), 2: ("B", 0.9), 3: ("B", 0.9)})
+    groups = sibling_groups(s, TREE, [0, 1, 2, 3], vote)
+    declined = {0: {"Z"}}
+    assert refuse_left_out(s, groups, [2], declined) == 2
+    assert declined == {0: {"Z"}, 7: {"B"}, 8: {"B"}}

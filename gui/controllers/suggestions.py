@@ -338,8 +338,8 @@ class SuggestionController(QObject):
 
     def apply_siblings(self, groups, exclude: Iterable[int] = (), merge: bool = False) -> bool:
         """Name the unnamed clusters of ``groups`` but ``exclude`` with their group's class (``merge``:
-        each group becomes one cluster), one undo step."""
-        from pipeline.suggest import siblings_edit
+        each group becomes one cluster), one undo step; the clusters left out refuse their group's class."""
+        from pipeline.suggest import refuse_left_out, siblings_edit
 
         r = self.review
         drop = {int(c) for c in exclude}
@@ -353,7 +353,10 @@ class SuggestionController(QObject):
                 + (f", {len(drop):,} left out" if drop else ""))
         keep = [min([c for c in g.clusters if c not in drop and c >= 0] or [c for c in g.clusters if c not in drop])
                 for g in groups if set(g.unnamed) - drop] if merge else names
-        return r.attempt(lambda: siblings_edit(r.session, groups, exclude=drop, merge=merge), select=keep, text=text)
+        if not r.attempt(lambda: siblings_edit(r.session, groups, exclude=drop, merge=merge), select=keep, text=text):
+            return False
+        refuse_left_out(r.session, groups, drop, self.declined)
+        return True
 
     def queue_top(self):
         """The review queue's best item (``pipeline.suggest.QueueItem``), or ``None``."""

@@ -16,10 +16,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QHBoxLayout, QLabel, QListView, QPushButton, QScrollArea,
-                               QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QHBoxLayout, QLabel, QListView, QWidget
 
 from gui.controllers.suggestions import SuggestionController
+from gui.dialogs.threshold_preview import ThresholdPreviewDialog
 from gui.models.suspects_model import class_pixmap
 from gui.models.thumbnail_model import REJECTED, ThumbnailModel
 from gui.views.thumbnail_grid import thumbnail_grid
@@ -31,7 +31,7 @@ DEFAULT_THRESHOLD = 90
 THUMB = 48
 
 
-class BulkAcceptDialog(QDialog):
+class BulkAcceptDialog(ThresholdPreviewDialog):
     """Preview and apply "accept every suggestion above X %" for ``clusters`` (None: all).
 
     ``only``: restrict the plan to these images (an accept page of the review queue).
@@ -39,75 +39,26 @@ class BulkAcceptDialog(QDialog):
 
     def __init__(self, controller: SuggestionController, loader=None, clusters: Optional[Sequence[int]] = None,
                  only: Optional[Sequence[int]] = None, parent: Optional[QWidget] = None) -> None:
-        super().__init__(parent)
-        self.controller = controller
-        r = self.review = controller.review
-        self.clusters = None if clusters is None else [int(c) for c in clusters]
+        r = controller.review
+        clusters = None if clusters is None else [int(c) for c in clusters]
+        scope = ("the review queue's page" if only is not None else
+                 "the whole set" if clusters is None else
+                 f"{len(clusters)} selected cluster{'s' if len(clusters) != 1 else ''}")
+        super().__init__(r, "Accept suggestions", f"Undecided images of {scope} whose suggestion is at least:",
+                         DEFAULT_THRESHOLD if only is None else 1, parent=parent)
+        self.controller, self.review, self.clusters = controller, r, clusters
         self.only = None if only is None else set(int(i) for i in only)
         self.excluded: set[int] = set()  # clicked: refused
         self.cuts: dict[str, int] = {}  # class -> the image an "accept up to here" cut starts at
         self.cut_out: set[int] = set()  # the images the cuts leave out (made again when a cut changes)
         self.plan = None
         self.strips: list[tuple[str, QListView, ThumbnailModel]] = []
-        self.setWindowTitle("Accept suggestions")
-        self.resize(760, 560)
         self.loader = ThumbnailLoader(r.session.paths, r.project.images, parent=self)
-
-        scope = ("the review queue's page" if self.only is not None else
-                 "the whole set" if self.clusters is None else
-                 f"{len(self.clusters)} selected cluster{'s' if len(self.clusters) != 1 else ''}")
-        self.scope = QLabel(f"Undecided images of {scope} whose suggestion is at least:")
-        self.spin = QSpinBox()
-        self.spin.setRange(1, 100)
-        self.spin.setSuffix(" %")
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(1, 100)
-        start = DEFAULT_THRESHOLD if self.only is None else 1
-        self.spin.setValue(start)
-        self.slider.setValue(start)
-        self.spin.valueChanged.connect(self.slider.setValue)
-        self.slider.valueChanged.connect(self.spin.setValue)
-        self.slider.valueChanged.connect(lambda *_: self.refresh())
-        self.sizes = QLabel()
-        self.sizes.setStyleSheet("color: #888;")
-        self.sizes.setWordWrap(True)
-        top = QHBoxLayout()
-        top.addWidget(self.scope, 1)
-        top.addWidget(self.spin)
-        self.body = QWidget()
-        self.body_layout = QVBoxLayout(self.body)
-        self.body_layout.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.body)
-        self.summary = QLabel()
-        self.apply_button = QPushButton("Apply")
-        self.apply_button.setDefault(True)
-        cancel = QPushButton("Cancel")
-        self.apply_button.clicked.connect(self.apply)
-        cancel.clicked.connect(self.reject)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.summary, 1)
-        buttons.addWidget(self.apply_button)
-        buttons.addWidget(cancel)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.slider)
-        layout.addWidget(self.sizes)
-        layout.addWidget(scroll, 1)
-        layout.addLayout(buttons)
-        r.uninstalled.connect(self.reject)
         self.finished.connect(lambda *_: self.loader.shutdown())
         self._show_sizes()
         self.refresh()
 
     # ================================================================== content
-    def threshold(self) -> float:
-        return self.spin.value() / 100.0
-
-    def set_threshold(self, percent: int) -> None:
-        self.spin.setValue(int(percent))
-
     def _plan_at(self, threshold: float):
         plan = self.controller.plan(threshold, self.clusters)
         if self.only is not None:
@@ -126,10 +77,7 @@ class BulkAcceptDialog(QDialog):
     def refresh(self) -> None:
         """Rebuild the preview for the current threshold (left-out images stay left out)."""
         self.plan = self._plan_at(self.threshold())
-        while self.body_layout.count():
-            item = self.body_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        self.clear_body()
         self.strips = []
         self.cuts, self.cut_out = {}, set()  # the strips changed: a cut is made again on what is shown now
         tax = self.review.taxonomy

@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QHBoxLayout, QLabel, QListView, QPushButton,
-                               QScrollArea, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QHBoxLayout, QLabel, QListView, QWidget
 
 from gui.controllers.suggestions import SuggestionController
+from gui.dialogs.threshold_preview import ThresholdPreviewDialog
 from gui.models.suspects_model import class_pixmap
 from gui.models.thumbnail_model import REJECTED, ThumbnailModel
 from gui.views.thumbnail_grid import thumbnail_grid
@@ -25,83 +25,43 @@ from gui.views.thumbnail_loader import ThumbnailLoader
 
 DEFAULT_THRESHOLD = 70
 THUMB = 56
+#: Thresholds listed with the number of clusters each would name.
+SIZE_STEPS = (0.9, 0.8, 0.7, 0.5, 0.3)
 
 
-class SiblingsDialog(QDialog):
+class SiblingsDialog(ThresholdPreviewDialog):
     """Preview and apply "name the siblings that get one class" for ``clusters`` (None: all)."""
 
     def __init__(self, controller: SuggestionController, clusters: Optional[Sequence[int]] = None,
                  parent: Optional[QWidget] = None) -> None:
-        super().__init__(parent)
-        self.controller = controller
-        r = self.review = controller.review
-        self.clusters = None if clusters is None else [int(c) for c in clusters]
+        r = controller.review
+        clusters = None if clusters is None else [int(c) for c in clusters]
+        scope = "the whole set" if clusters is None else f"the {len(clusters)} selected clusters"
+        self.merge_box = QCheckBox("Merge each branch into one cluster")
+        self.merge_box.setToolTip("Also merge the clusters of each branch (named ones too) into one cluster")
+        super().__init__(r, "Name siblings", f"Branches of the dendrogram ({scope}) whose unnamed clusters are all "
+                         "suggested one class, each at least:", DEFAULT_THRESHOLD, extra=[self.merge_box], parent=parent)
+        self.controller, self.review, self.clusters = controller, r, clusters
         self.excluded: set[int] = set()  # clusters clicked out
         self.groups = []
         self.strips: list[ThumbnailModel] = []
         self.views: list[QListView] = []  # one strip per group, in the groups' order
-        self.setWindowTitle("Name siblings")
-        self.resize(760, 560)
         self.loader = ThumbnailLoader(r.session.paths, r.project.images, parent=self)
-        scope = ("the whole set" if self.clusters is None else
-                 f"the {len(self.clusters)} selected clusters")
-        self.scope = QLabel(f"Branches of the dendrogram ({scope}) whose unnamed clusters are all suggested "
-                            "one class, each at least:")
-        self.scope.setWordWrap(True)
-        self.spin = QSpinBox()
-        self.spin.setRange(1, 100)
-        self.spin.setSuffix(" %")
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(1, 100)
-        self.spin.setValue(DEFAULT_THRESHOLD)
-        self.slider.setValue(DEFAULT_THRESHOLD)
-        self.spin.valueChanged.connect(self.slider.setValue)
-        self.slider.valueChanged.connect(self.spin.setValue)
-        self.slider.valueChanged.connect(lambda *_: self.refresh())
-        top = QHBoxLayout()
-        top.addWidget(self.scope, 1)
-        top.addWidget(self.spin)
-        self.body = QWidget()
-        self.body_layout = QVBoxLayout(self.body)
-        self.body_layout.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.body)
-        self.merge_box = QCheckBox("Merge each branch into one cluster")
-        self.merge_box.setToolTip("Also merge the clusters of each branch (named ones too) into one cluster")
-        self.summary = QLabel()
-        self.apply_button = QPushButton("Apply")
-        self.apply_button.setDefault(True)
-        cancel = QPushButton("Cancel")
-        self.apply_button.clicked.connect(self.apply)
-        cancel.clicked.connect(self.reject)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.merge_box)
-        buttons.addWidget(self.summary, 1)
-        buttons.addWidget(self.apply_button)
-        buttons.addWidget(cancel)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.slider)
-        layout.addWidget(scroll, 1)
-        layout.addLayout(buttons)
-        r.uninstalled.connect(self.reject)
         self.finished.connect(lambda *_: self.loader.shutdown())
+        self._show_sizes()
         self.refresh()
 
-    def threshold(self) -> float:
-        return self.spin.value() / 100.0
-
-    def set_threshold(self, percent: int) -> None:
-        self.spin.setValue(int(percent))
+    def _show_sizes(self) -> None:
+        counts = {t: sum(len(g.unnamed) for g in self.controller.sibling_groups(t, self.clusters)) for t in SIZE_STEPS}
+        note = "" if self.controller.calibrated else \
+            " (not calibrated yet: too few named clusters, so the percentages are the model's own guess)"
+        self.sizes.setText("Clusters each threshold names — "
+                           + " · ".join(f"≥ {100 * t:.0f}%: {n:,}" for t, n in counts.items()) + note)
 
     def refresh(self) -> None:
         """Rebuild the list for the current threshold (clusters left out stay left out)."""
         self.groups = self.controller.sibling_groups(self.threshold(), self.clusters)
-        while self.body_layout.count():
-            item = self.body_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        self.clear_body()
         self.strips, self.views = [], []
         tax = self.review.taxonomy
         for g in self.groups:

@@ -143,10 +143,9 @@ class SuggestionUI(QObject):
     def accept_selected(self) -> bool:
         return self.controller.accept_clusters(list(self.review.selected))
 
-    def bulk_accept(self, clusters=None, plan_indices=None):
-        """The "accept every suggestion above X %" dialog for ``clusters`` (default: the selection, or all)."""
-        from gui.dialogs.bulk_accept_dialog import BulkAcceptDialog
-
+    def _open_scoped(self, make, clusters):
+        """Open the dialog ``make(clusters)`` for ``clusters`` (default: the selection when it holds
+        several, else all), once there are suggestions."""
         c, r = self.controller, self.review
         if r.session is None:
             return None
@@ -155,25 +154,22 @@ class SuggestionUI(QObject):
             return None
         if clusters is None and len(r.selected) > 1:
             clusters = list(r.selected)
-        self.dialog = BulkAcceptDialog(c, self.page.loader, clusters=clusters, only=plan_indices, parent=self.page)
+        self.dialog = make(clusters)
         self.dialog.open()
         return self.dialog
+
+    def bulk_accept(self, clusters=None, plan_indices=None):
+        """The "accept every suggestion above X %" dialog for ``clusters`` (default: the selection, or all)."""
+        from gui.dialogs.bulk_accept_dialog import BulkAcceptDialog
+
+        return self._open_scoped(lambda cl: BulkAcceptDialog(self.controller, self.page.loader, clusters=cl,
+                                                              only=plan_indices, parent=self.page), clusters)
 
     def name_siblings(self, clusters=None):
         """The "name the siblings that get one class" dialog for ``clusters`` (default: the selection, or all)."""
         from gui.dialogs.siblings_dialog import SiblingsDialog
 
-        c, r = self.controller, self.review
-        if r.session is None:
-            return None
-        if not c.has_suggestions():
-            c.message.emit("No suggestions yet: name a cluster or label some images first", 5000)
-            return None
-        if clusters is None and len(r.selected) > 1:
-            clusters = list(r.selected)
-        self.dialog = SiblingsDialog(c, clusters=clusters, parent=self.page)
-        self.dialog.open()
-        return self.dialog
+        return self._open_scoped(lambda cl: SiblingsDialog(self.controller, clusters=cl, parent=self.page), clusters)
 
     def next_item(self):
         """Go to the review queue's top item: select a cluster, or preview an accept page."""

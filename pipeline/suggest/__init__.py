@@ -39,7 +39,7 @@ from pipeline.suggest.history import SuggestionHistory
 from pipeline.suggest.labeling import overcluster, overcluster_k
 from pipeline.suggest.propagation import Propagator, Suggestions, exclude_declined
 from pipeline.suggest.refusals import MoveRefusals, moved_out
-from pipeline.suggest.siblings import SiblingGroup, sibling_groups, siblings_edit, suggestion_vote
+from pipeline.suggest.siblings import SiblingGroup, refuse_left_out, sibling_groups, siblings_edit, suggestion_vote
 from pipeline.suggest.queue import QueueItem, review_queue
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "overcluster",
     "overcluster_k",
     "plan_sizes",
+    "refuse_left_out",
     "reliability_table",
     "review_queue",
     "sibling_groups",

@@ -7,7 +7,8 @@ unnamed cluster's suggestion (its undecided images' vote, as the cluster table s
 is that class at ``threshold`` or more, and each named cluster in it bears that name.
 A branch needs two clusters or more, one of them unnamed. :func:`siblings_edit` names the
 unnamed clusters of the chosen groups (or merges each group into one named cluster) as
-one undo step.
+one undo step; :func:`refuse_left_out` records the clusters the reviewer left out as refusing their
+group's class (so neither the suggestions nor the next list offers it for them again).
 """
 from __future__ import annotations
 
@@ -128,3 +129,17 @@ def siblings_edit(session, groups: Sequence[SiblingGroup], *, exclude: Iterable[
             steps += [lambda cid=cid, c=g.class_id: session.name(cid, c) for cid in unnamed]
     verb = "Merge and name" if merge else "Name"
     return session.batch(steps, f"{verb} {n} sibling cluster{'s' if n != 1 else ''} with their suggestions")
+
+
+def refuse_left_out(session, groups: Sequence[SiblingGroup], exclude: Iterable[int], declined: dict) -> int:
+    """Add each left-out cluster's group class to ``declined`` (image -> refused classes) for its images
+    without a decision of their own; returns how many images that touched."""
+    drop = {int(c) for c in exclude}
+    n = 0
+    for g in groups:
+        for c in g.unnamed:
+            if c in drop:
+                for i in unmarked_members(session, c).tolist():
+                    declined.setdefault(int(i), set()).add(g.class_id)
+                    n += 1
+    return n
