@@ -1,5 +1,6 @@
 """discover(): layouts detected from real folders and CSV files in tmp_path."""
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -339,3 +340,23 @@ def test_linked_split_and_icon_folders_are_read_like_real_ones(tmp_path):
     found = discover(root)
     assert sorted({it.label for it in found.items}) == ["0", "1"]
     assert [os.path.basename(s.path) for s in found.skipped if "taxonomy icon" in s.reason] == ["0.png"]
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+@pytest.mark.parametrize("linked", ["Train", "Test", "both"])
+def test_a_flat_test_split_beside_a_split_is_unlabeled_whether_either_is_linked(tmp_path, linked):
+    """Kaggle's flat ``Test/`` beside ``Train/<ClassId>/`` gives no label, real or linked, on either side."""
+    data = tmp_path / "data"
+    for cls in ("0", "1"):
+        write_image(data / "train" / cls / f"{cls}_a.png")
+    write_image(data / "test" / "t1.png")
+    root = tmp_path / "set"
+    root.mkdir()
+    for name, target in (("Train", data / "train"), ("Test", data / "test")):
+        if linked in (name, "both"):
+            os.symlink(target, root / name)
+        else:
+            shutil.copytree(target, root / name)
+    found = discover(root)
+    assert sorted((os.path.basename(it.path), it.label) for it in found.items) == [
+        ("0_a.png", "0"), ("1_a.png", "1"), ("t1.png", None)]

@@ -15,7 +15,8 @@ Layouts (``Discovery.layout``):
   images may sit deeper inside a class folder; loose top-level images get no label). A
   subfolder named like a split (``Train/``, ``test/``, ...) that holds class folders gives
   its class folders' names instead (Kaggle's ``Train/<ClassId>/`` without ``Train.csv``), and
-  a flat split folder beside it (Kaggle's ``Test/``) gives no label.
+  a flat split folder beside it (Kaggle's ``Test/``) gives no label; linked top-level folders
+  (``Train -> /data/train``) are read the same way.
 * ``"flat"`` — a folder of images, no labels.
 * ``"list"`` — a list of :class:`ImageItem` (or of paths) given directly, kept in order.
 
@@ -127,17 +128,18 @@ def _discover_plain_folder(root: Path) -> Discovery:
     real = walker.enter(top, root=True)
     subfolders = walker.scan(top, real, None, label_links=True) if real is not None else []
     splits = {sub for sub in subfolders if _is_split_of_classes(sub)}  # e.g. Kaggle's Train/<ClassId>/, no CSV
+    linked_splits = {link for link in walker.linked_folders() if _is_split_of_classes(link)}
     n_top = len(subfolders) + len(walker.linked_folders())  # real and linked folders at the top
     for sub in subfolders:
         if n_top > 1 and _list_icon_folder(sub, skipped):
             continue
         if sub in splits:
             _walk_split(walker, sub)
-        elif splits and os.path.basename(sub).lower() in SPLIT_FOLDERS:
+        elif (splits or linked_splits) and _is_split_name(sub):
             walker.walk(sub, None)  # another split beside them (Kaggle's flat Test/): its images are unlabeled
         else:
             walker.walk(sub, os.path.basename(sub))
-    _linked_splits_and_icons(walker, n_top, skipped)
+    _linked_splits_and_icons(walker, n_top, skipped, linked_splits, beside_split=bool(splits or linked_splits))
     items = [ImageItem(path, label) for path, label in walker.files()]
     layout = "class-folders" if any(it.label is not None for it in items) else "flat"
     return Discovery(_sorted(items), layout, skipped)
@@ -150,25 +152,36 @@ def _walk_split(walker: FolderWalker, split: str) -> None:
         walker.walk(inner, os.path.basename(inner))
 
 
-def _linked_splits_and_icons(walker: FolderWalker, n_top: int, skipped: list[SkippedFile]) -> None:
+def _linked_splits_and_icons(walker: FolderWalker, n_top: int, skipped: list[SkippedFile], linked_splits: set,
+                             beside_split: bool) -> None:
     """Top-level linked folders get the real ones' treatment: a linked ``Meta/`` of icons is listed,
-    a linked split (``Train -> /data/train``) labels by its class folders, not by its own name.
-    Every real top-level folder has been read by now, so real files still come first."""
+    a linked split of class folders (``Train -> /data/train``, one of ``linked_splits``) labels by
+    them, not by its own name, and a linked flat split (``Test -> /data/test``) beside a split
+    (``beside_split``) is read unlabeled. Every real top-level folder has been read by now, so real
+    files still come first."""
     for link in walker.linked_folders():
         if n_top > 1 and _list_icon_folder(link, skipped):
             walker.drop_linked(link)
-        elif _is_split_of_classes(link):
+        elif link in linked_splits:
             walker.drop_linked(link)
             _walk_split(walker, link)
+        elif beside_split and _is_split_name(link):
+            walker.drop_linked(link)
+            walker.walk(link, None)
 
 
 #: Folder names that are a dataset split, not a class: one holding class folders labels by those.
 SPLIT_FOLDERS = frozenset({"train", "training", "val", "valid", "validation", "test", "testing"})
 
 
+def _is_split_name(folder: str) -> bool:
+    """``folder`` is named like a split (``Train``, ``test``, ...)."""
+    return os.path.basename(folder).lower() in SPLIT_FOLDERS
+
+
 def _is_split_of_classes(folder: str) -> bool:
-    """``folder`` is named like a split (``Train``, ``test``, ...) and holds at least two visible folders."""
-    if os.path.basename(folder).lower() not in SPLIT_FOLDERS:
+    """``folder`` is named like a split and holds at least two visible folders."""
+    if not _is_split_name(folder):
         return False
     try:
         with os.scandir(folder) as entries:
