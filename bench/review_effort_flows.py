@@ -165,14 +165,19 @@ def do_cluster(r: Reviewer, item, features, truth, stats: dict, step: int, fix_l
         r.command(session.move(shown[wrong], None), clicks=clicks)
 
 
+def window_tree(session, features):
+    """The window's cluster statistics, with the dendrogram's linkage (ward over the cluster centres)."""
+    from pipeline.clustering.summary import compute_cluster_stats
+
+    return compute_cluster_stats(features, {c: session.members(c) for c in session.cluster_ids()})
+
+
 def dendrogram_branches(session, features, n_groups: int) -> list[list[int]]:
     """The window's dendrogram (ward over the cluster centres) cut into ``n_groups`` branches, the
     biggest first: what dragging its red line to that many groups previews."""
     from scipy.cluster.hierarchy import fcluster
 
-    from pipeline.clustering.summary import compute_cluster_stats
-
-    stats = compute_cluster_stats(features, {c: session.members(c) for c in session.cluster_ids()})
+    stats = window_tree(session, features)
     if stats.linkage is None:
         return []
     flat = fcluster(stats.linkage, t=n_groups, criterion="maxclust")
@@ -203,12 +208,11 @@ def do_branch(r: Reviewer, branch: list[int], truth, stats: dict) -> bool:
 
 def sibling_plan(session, sugg, features):
     """The window's "Name siblings…" at the threshold whose groups promise most right images per
-    expected action (each wrong cluster costs a Ctrl+click): ``(groups, vote, value)``."""
-    from pipeline.clustering.summary import compute_cluster_stats
+    expected action (each wrong cluster costs a Ctrl+click): ``(groups, value)``, ``(None, 0.0)`` when none."""
     from pipeline.suggest.decided import unmarked_members
     from pipeline.suggest.siblings import sibling_groups, suggestion_vote
 
-    stats = compute_cluster_stats(features, {c: session.members(c) for c in session.cluster_ids()})
+    stats = window_tree(session, features)
     votes: dict[int, tuple] = {}
     plain = suggestion_vote(session, sugg)
 

@@ -304,7 +304,7 @@ class ReviewController(QObject, ReviewFiles):
         if len(cids) < 2:
             self.message.emit("Select at least two clusters to merge (Ctrl/Shift+click)", 4000)
             return False
-        return self.attempt(lambda: self.session.merge(cids), select=[min([c for c in cids if c >= 0] or cids)])
+        return self.attempt(lambda: self.session.merge(cids), select=[self.session.merge_target(cids)])
 
     def split(self, cid: int, parts: int, method: str = "kmeans") -> Optional[Job]:
         """Re-cluster ``cid`` into ``parts`` on the model thread, then push the split."""
@@ -386,7 +386,7 @@ class ReviewController(QObject, ReviewFiles):
         n = sum(len(g) for g in groups)
         return self.push_batch([lambda g=g: self.session.merge(g) for g in groups],
                                f"Cut dendrogram: merge {n} clusters into {len(groups)}",
-                               select=[min([c for c in g if c >= 0] or g) for g in groups])
+                               select=[self.session.merge_target(g) for g in groups])
 
     # ================================================================== refresh after edits
     def _on_edit(self, edit: Edit) -> None:

@@ -351,7 +351,7 @@ class SuggestionController(QObject):
         text = (f"{'Merged and named' if merge else 'Named'} {len(names):,} sibling cluster{'s' if len(names) != 1 else ''} "
                 f"with their suggestions in {n_classes} class{'es' if n_classes != 1 else ''}"
                 + (f", {len(drop):,} left out" if drop else ""))
-        keep = [min([c for c in g.clusters if c not in drop and c >= 0] or [c for c in g.clusters if c not in drop])
+        keep = [r.session.merge_target(c for c in g.clusters if c not in drop)
                 for g in groups if set(g.unnamed) - drop] if merge else names
         if not r.attempt(lambda: siblings_edit(r.session, groups, exclude=drop, merge=merge), select=keep, text=text):
             return False

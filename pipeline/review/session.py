@@ -275,8 +275,7 @@ class ReviewSession(SessionQueries, SessionFile):
         ids = sorted({self._require_cluster(c) for c in cluster_ids})
         if len(ids) < 2:
             raise ReviewError("select at least two different clusters to merge")
-        non_negative = [c for c in ids if c >= 0]
-        target = non_negative[0] if non_negative else ids[0]
+        target = self.merge_target(ids)
         moved = np.concatenate([self.members(c) for c in ids if c != target])
         moved.sort()
         distinct = {self.cluster_names[c] for c in ids if c in self.cluster_names}
@@ -300,6 +299,12 @@ class ReviewSession(SessionQueries, SessionFile):
             accepted=accepted,
             clusters=frozenset(ids),
         )
+
+    @staticmethod
+    def merge_target(cluster_ids: Iterable[int]) -> int:
+        """The id :meth:`merge` keeps: the lowest non-negative one (the lowest if all are negative)."""
+        ids = [int(c) for c in cluster_ids]
+        return min([c for c in ids if c >= 0] or ids)
 
     def split(self, cluster_id: int, sub_labels: Sequence[int]) -> Edit:
         """Split a cluster by ``sub_labels`` (one int per member, in :meth:`members` order).

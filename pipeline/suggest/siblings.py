@@ -63,6 +63,7 @@ def sibling_groups(session, linkage: Optional[np.ndarray], ids: Sequence[int], v
     # per node: the class every cluster under it agrees on (None: they do not), its leaves
     agree: list[Optional[str]] = []
     has_unnamed: list[bool] = []
+    confidence_of: dict[int, float] = {}  # the unnamed clusters that agree with something
     for cid in ids:
         cid = int(cid)
         cls = None
@@ -72,6 +73,8 @@ def sibling_groups(session, linkage: Optional[np.ndarray], ids: Sequence[int], v
             else:
                 cls, conf = vote(cid)
                 cls = cls if cls is not None and conf >= threshold else None
+                if cls is not None:
+                    confidence_of[cid] = float(conf)
         agree.append(cls)
         has_unnamed.append(cls is not None and cid not in names)
     children = np.asarray(linkage[:, :2], dtype=np.int64)
@@ -90,9 +93,8 @@ def sibling_groups(session, linkage: Optional[np.ndarray], ids: Sequence[int], v
         leaves = _leaves(children, n, node)
         members = [int(ids[i]) for i in leaves]
         unnamed = [c for c in members if c not in names]
-        confidence = min(vote(c)[1] for c in unnamed)
         images = int(sum(len(unmarked_members(session, c)) for c in unnamed))
-        groups.append(SiblingGroup(agree[node], members, unnamed, float(confidence), images))
+        groups.append(SiblingGroup(agree[node], members, unnamed, min(confidence_of[c] for c in unnamed), images))
     groups.sort(key=lambda g: (-g.images, g.clusters[0]))
     return groups
 
@@ -122,7 +124,7 @@ def siblings_edit(session, groups: Sequence[SiblingGroup], *, exclude: Iterable[
         n += len(unnamed)
         keep = [c for c in g.clusters if c not in drop]
         if merge and len(keep) >= 2:
-            target = min([c for c in keep if c >= 0] or keep)  # the id ReviewSession.merge keeps
+            target = session.merge_target(keep)
             steps.append(lambda keep=keep: session.merge(keep))
             steps.append(lambda t=target, c=g.class_id: session.name(t, c))
         else:
