@@ -237,9 +237,13 @@ def test_dendrogram_cut_merges_in_one_undo_step(qtbot, demo_dir, store, monkeypa
     w.projects.run_in_process = False  # the in-thread path (the other tests use the child process)
     run_via_menu(w, qtbot, demo_dir, monkeypatch)
     s = w.session
-    heights = w.review.stats.linkage[:, 2]
-    cut = float(np.sort(heights)[3]) + 1e-9  # merges the 4 closest pairs/chains
     w.clusters.tabs.setCurrentWidget(w.clusters.dendrogram)
+    # The dendrogram is painted a moment after the table (ClustersPage.tree.soon()): wait for it,
+    # or the cut below previews the tree of nothing and the next paint clears it.
+    qtbot.waitUntil(lambda: w.clusters.dendrogram.linkage is not None
+                    and sorted(w.clusters.dendrogram.ids) == sorted(s.cluster_ids()))
+    heights = w.clusters.dendrogram.linkage[:, 2]
+    cut = float(np.sort(heights)[3]) + 1e-9  # merges the 4 closest pairs/chains
     w.clusters.dendrogram.set_cut(cut)
     groups = w.clusters.dendrogram.pending_groups()
     expected = N_CLASSES - sum(len(g) - 1 for g in groups)
