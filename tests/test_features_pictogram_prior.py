@@ -122,3 +122,31 @@ def test_a_folder_with_meta_icons_turns_the_prior_on(tmp_path):
     result = run_pipeline(config, str(folder), cache_dir=False)  # run_pipeline hands the folder over
     assert any(n.startswith(f"pictogram prior on: {len(IDS)} classes from Meta/ icons") for n in result.notes)
     assert len(result.image_set) == len(IDS) * 6  # the icons are the taxonomy, not images to cluster
+
+
+def test_logistic_scorer_gives_its_probabilities_back(signs, tmp_path):
+    from pipeline.config import PipelineConfig
+    from pipeline.features.pictogram_prior import from_feature_scores
+    from pipeline.reduction import l2_normalize
+
+    images, truth = signs
+    csv = _icon_taxonomy(tmp_path, IDS)
+    params = dict(base=BASE, icons_from=str(csv), dims=40, n_per_class=12, scorer="logistic", ridge=0.5,
+                  logit_scale=10.0, center=False)
+    ext = PictogramPrior(**params).fit(images)
+    assert "logistic" in ext.note_ and ext.coef_.shape == (41, len(IDS))
+    block = ext.transform(images)[:, 40:]
+    assert np.allclose(block.sum(1), 0, atol=1e-4)  # logits centred per row, over logit_scale
+    assert (np.asarray(IDS)[block.argmax(1)] == truth).mean() > 3 / len(IDS)
+    # the run's features (L2 over both blocks) give the classifier's own probabilities back
+    x = ext.reducer_.transform(ext.base_.transform(images))
+    logits = np.hstack([x, np.ones((len(x), 1), np.float32)]) @ ext.coef_
+    proba = np.exp(logits - logits.max(1, keepdims=True))
+    proba /= proba.sum(1, keepdims=True)
+    config = PipelineConfig(name="t", features=[{"name": "pictogram_prior", "params": params}], pca=None)
+    sugg = from_feature_scores(l2_normalize(ext.transform(images)), config)
+    assert sugg is not None and np.allclose(sugg.proba, proba, atol=1e-4)
+    with pytest.raises(ValueError, match="scorer must be one of ridge, logistic"):
+        PictogramPrior(base=BASE, icons_from=str(csv), scorer="svm").fit(images)
+    with pytest.raises(ValueError, match="logit_scale must be above 0"):
+        PictogramPrior(base=BASE, icons_from=str(csv), scorer="logistic", logit_scale=0).fit(images)

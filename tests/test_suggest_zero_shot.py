@@ -140,3 +140,19 @@ def test_a_prior_run_on_fewer_images_than_components_is_read_too(demo, prior_run
     assert feats.shape[1] == min(40, n) + len(ids)
     s = from_feature_scores(feats, cfg)
     assert s is not None and np.array_equal(s.top, feats[:, -len(ids):].argmax(1))
+
+
+def test_logistic_zero_shot_beats_chance_and_its_probabilities_are_the_classifiers(demo):
+    from pipeline.suggest.zero_shot import icon_coef, ridge_scores
+
+    cfg, reducer, x, truth, ids = demo
+    zs = ZeroShot(cfg, reducer, n_per_class=20, scorer="logistic", ridge=0.5, seed=1).fit({c: None for c in ids})
+    s = zs.suggest(x)
+    assert (np.asarray(s.classes, dtype=object)[s.top] == truth).mean() > 3 / len(ids)
+    logits = ridge_scores(x.astype(np.float32), zs.coef_)  # temperature 1: softmax of the logits
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    assert np.allclose(s.proba, p / p.sum(1, keepdims=True), atol=1e-4)
+    with pytest.raises(ValueError, match="unknown icon classifier 'svm'"):
+        icon_coef(x[:4], np.arange(4), 4, "svm", 1.0)
+    with pytest.raises(ValueError, match="4 classes but samples of only 2"):
+        icon_coef(x[:4], np.array([0, 0, 1, 1]), 4, "logistic", 1.0)

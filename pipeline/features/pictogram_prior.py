@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from pipeline.core.progress import check_cancel, report
 from pipeline.features.base import FeatureExtractor
 from pipeline.features.registry import make_extractor, register
+from pipeline.suggest.zero_shot import SCORERS
 
 #: The base extractor when none is given: HOG mean-pooled over 5 centre crops.
 DEFAULT_BASE = {"name": "hog_multicrop", "params": {"pool": "mean", "crops": [1.0, 0.9, 0.8, 0.7, 0.6]}}
@@ -69,7 +70,10 @@ class PictogramPrior(FeatureExtractor):
 
     ``base``: a feature spec (``{"name", "params"}``); ``icons_from``: see :func:`find_icons`;
     ``dims``: PCA components of the base features; ``n_per_class``: renderings per icon;
-    ``ridge``: the classifier's regulariser; ``center``: subtract the scores' mean over the
+    ``scorer``: the icon classifier, ``"ridge"`` (scores scaled to unit mean length over the
+    fitted images) or ``"logistic"`` (row-centred logits divided by ``logit_scale``, so a
+    softmax at temperature ``logit_scale`` gives its probabilities back: :func:`from_feature_scores`);
+    ``ridge``: the classifier's regulariser (logistic: 1 / C); ``center``: subtract the scores' mean over the
     fitted images (for ward; ``False`` keeps each image's arg-max class and score margins, as
     seeding SCAN needs); ``classes``: when set, the score block always has that many columns
     (zeros while the prior is off), so a method reading it (``scan``'s ``prior_columns``) finds
@@ -78,14 +82,16 @@ class PictogramPrior(FeatureExtractor):
     """
 
     def __init__(self, base: Optional[dict] = None, icons_from: Optional[str] = None, weight: float = 2.0,
-                 dims: int = 100, n_per_class: int = 60, ridge: float = 1.0, center: bool = True,
-                 classes: Optional[int] = None, seed: int = 0):
+                 dims: int = 100, n_per_class: int = 60, scorer: str = "ridge", ridge: float = 1.0,
+                 logit_scale: float = 16.0, center: bool = True, classes: Optional[int] = None, seed: int = 0):
         self.base = base
         self.icons_from = icons_from
         self.weight = weight
         self.dims = dims
         self.n_per_class = n_per_class
+        self.scorer = scorer
         self.ridge = ridge
+        self.logit_scale = logit_scale
         self.center = center
         self.classes = classes
         self.seed = seed
@@ -104,6 +110,10 @@ class PictogramPrior(FeatureExtractor):
 
         if not float(self.weight) > 0:
             raise ValueError(f"pictogram_prior: weight must be above 0, got {self.weight}")
+        if self.scorer not in SCORERS:
+            raise ValueError(f"pictogram_prior: scorer must be one of {', '.join(SCORERS)}, got {self.scorer!r}")
+        if not float(self.logit_scale) > 0:
+            raise ValueError(f"pictogram_prior: logit_scale must be above 0, got {self.logit_scale}")
         if int(self.n_per_class) < 1:
             raise ValueError(f"pictogram_prior: n_per_class must be 1 or more, got {self.n_per_class}")
         icons, source = find_icons(self.icons_from)
@@ -119,18 +129,26 @@ class PictogramPrior(FeatureExtractor):
             return self
         check_cancel(cancel)
         report(progress, "pictogram prior: rendering icons", 0, 1)
-        from pipeline.suggest.zero_shot import render_icons, ridge_coef, ridge_scores
+        from pipeline.suggest.zero_shot import icon_coef, render_icons
 
         rendered, labels = render_icons(icons, int(self.n_per_class), int(images.shape[1]), int(self.seed))
         x = self.reducer_.transform(self.base_.transform(rendered, cancel=cancel))
-        self.coef_ = ridge_coef(x, labels, len(icons), self.ridge)
-        scores = ridge_scores(self.reducer_.transform(raw), self.coef_)
+        self.coef_ = icon_coef(x, labels, len(icons), self.scorer, self.ridge)
+        scores = self._scores(self.reducer_.transform(raw))
         self.score_mean_ = scores.mean(0) if self.center else np.zeros(scores.shape[1], np.float32)
-        self.score_scale_ = float(np.linalg.norm(scores - self.score_mean_, axis=1).mean()) or 1.0
+        self.score_scale_ = float(self.logit_scale) if self.scorer == "logistic" else \
+            float(np.linalg.norm(scores - self.score_mean_, axis=1).mean()) or 1.0
         report(progress, "pictogram prior: rendering icons", 1, 1)
         self.note_ = (f"pictogram prior on: {len(icons)} classes from {source} "
-                      f"({int(self.n_per_class)} renderings each, weight {float(self.weight):g})")
+                      f"({int(self.n_per_class)} renderings each, {self.scorer}, weight {float(self.weight):g})")
         return self
+
+    def _scores(self, x: np.ndarray) -> np.ndarray:
+        """The classifier's scores of reduced features ``x`` (logistic: logits, centred per row)."""
+        from pipeline.suggest.zero_shot import ridge_scores
+
+        scores = ridge_scores(x, self.coef_)
+        return scores - scores.mean(1, keepdims=True) if self.scorer == "logistic" else scores
 
     def transform(self, images, *, progress=None, cancel=None) -> np.ndarray:
         check_is_fitted(self, "reducer_")
@@ -139,9 +157,7 @@ class PictogramPrior(FeatureExtractor):
             if self.classes is None:
                 return x
             return np.concatenate([x, np.zeros((len(x), int(self.classes)), np.float32)], axis=1)
-        from pipeline.suggest.zero_shot import ridge_scores
-
-        scores = (ridge_scores(x, self.coef_) - self.score_mean_) / self.score_scale_
+        scores = (self._scores(x) - self.score_mean_) / self.score_scale_
         return np.concatenate([x, float(self.weight) * scores], axis=1).astype(np.float32)
 
 
@@ -153,7 +169,9 @@ def from_feature_scores(features: np.ndarray, config, folder: Optional[str] = No
     (at most dims), weight x centred icon-classifier scores]``, each row then L2-normalised. The
     base part had unit length before that, so dividing the score block by the base part's
     length and ``weight`` gives the extractor's centred scores back; a softmax at
-    ``temperature`` (as :class:`~pipeline.suggest.zero_shot.ZeroShot`'s) makes them suggestions.
+    ``temperature`` (as :class:`~pipeline.suggest.zero_shot.ZeroShot`'s) makes them suggestions;
+    a ``"logistic"`` scorer's block is its logits over ``logit_scale``, so the softmax runs at that
+    temperature and gives the classifier's probabilities (exactly so with ``center=False``).
     ``folder``: the source, where the extractor found its icons when its ``icons_from`` was
     left to the run. ``None`` when the config has no such extractor, its prior was off, or the
     columns do not match.
@@ -176,4 +194,6 @@ def from_feature_scores(features: np.ndarray, config, folder: Optional[str] = No
     from pipeline.suggest.zero_shot import softmax_suggestions
 
     base_len = np.maximum(np.linalg.norm(x[:, :dims], axis=1, keepdims=True), 1e-12)
+    if spec.scorer == "logistic":  # the block is logits / logit_scale: its own probabilities at that temperature
+        temperature = float(spec.logit_scale)
     return softmax_suggestions(list(icons), x[:, dims:] / (base_len * weight), temperature)

@@ -3,8 +3,8 @@
 Each class icon is rendered many times as a photograph would show it (perspective, scale,
 rotation, background clutter, lighting and colour casts, blur, noise, JPEG:
 :func:`pipeline.io.demo_signs.render_icon`), the renderings go through the run's own
-feature extractor and fitted :class:`~pipeline.reduction.Reducer`, and a ridge classifier
-learns the classes there. Icons come from (first that has any):
+feature extractor and fitted :class:`~pipeline.reduction.Reducer`, and a linear classifier
+(ridge, or multinomial logistic regression: :data:`SCORERS`) learns the classes there. Icons come from (first that has any):
 
 * the taxonomy's icon column (a CSV ``id,name,icon``) or a GTSRB ``Meta/`` folder
   (:meth:`pipeline.review.taxonomy.Taxonomy.gtsrb`);
@@ -78,6 +78,11 @@ def render_icons(icons: dict, n_per_class: int, size: int, seed: int) -> tuple[n
     return np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)
 
 
+#: The icon classifiers: one-vs-all ridge regression, or multinomial logistic regression (whose
+#: scores are logits: a softmax at temperature 1 gives its probabilities).
+SCORERS = ("ridge", "logistic")
+
+
 def ridge_coef(x: np.ndarray, labels: np.ndarray, n_classes: int, ridge: float) -> np.ndarray:
     """One-vs-all ridge regression of one-hot ``labels`` on ``x`` plus a bias column (float32)."""
     x = _with_bias(x)
@@ -87,8 +92,28 @@ def ridge_coef(x: np.ndarray, labels: np.ndarray, n_classes: int, ridge: float) 
     return np.linalg.solve(gram, x.T @ target).astype(np.float32)
 
 
+def logistic_coef(x: np.ndarray, labels: np.ndarray, n_classes: int, strength: float) -> np.ndarray:
+    """Multinomial logistic regression (L2 penalty ``strength`` = 1 / C) as a ``(D + 1, n_classes)``
+    matrix for :func:`ridge_scores`; its scores are the logits. Every class must have a sample."""
+    from sklearn.linear_model import LogisticRegression
+
+    if np.unique(labels).size != n_classes:
+        raise ValueError(f"logistic_coef: {n_classes} classes but samples of only {np.unique(labels).size}")
+    model = LogisticRegression(C=1.0 / float(strength), max_iter=500).fit(x, labels)
+    return np.concatenate([model.coef_.T, model.intercept_[None, :]], 0).astype(np.float32)
+
+
+def icon_coef(x: np.ndarray, labels: np.ndarray, n_classes: int, scorer: str, strength: float) -> np.ndarray:
+    """The ``scorer`` classifier's coefficients (one of :data:`SCORERS`; ``strength``: its regulariser)."""
+    if scorer == "ridge":
+        return ridge_coef(x, labels, n_classes, strength)
+    if scorer == "logistic":
+        return logistic_coef(x, labels, n_classes, strength)
+    raise ValueError(f"unknown icon classifier {scorer!r}; known: {', '.join(SCORERS)}")
+
+
 def ridge_scores(x: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    """Class scores of ``x`` under :func:`ridge_coef`'s coefficients."""
+    """Class scores of ``x`` under :func:`ridge_coef`'s (or :func:`logistic_coef`'s) coefficients."""
     return _with_bias(x) @ coef
 
 
@@ -113,15 +138,17 @@ class ZeroShot:
 
     ``config``: the run's :class:`~pipeline.config.PipelineConfig` (its extractors and
     working size); ``reducer``: the run's fitted Reducer; ``n_per_class``: renderings per
-    class; ``ridge``: regulariser; ``temperature``: softmax sharpness of the scores.
-    Fitted: ``classes_``, ``coef_``.
+    class; ``scorer``: ``"ridge"`` or ``"logistic"`` (:data:`SCORERS`); ``ridge``: its
+    regulariser; ``temperature``: softmax sharpness of the scores (``None``: 8 for ridge, 1 for
+    logistic, whose logits are already calibrated). Fitted: ``classes_``, ``coef_``.
     """
 
-    def __init__(self, config, reducer, n_per_class: int = 60, *, ridge: float = 1.0,
-                 temperature: float = 8.0, seed: int = 0) -> None:
+    def __init__(self, config, reducer, n_per_class: int = 60, *, scorer: str = "ridge", ridge: float = 1.0,
+                 temperature: Optional[float] = None, seed: int = 0) -> None:
         self.config = config
         self.reducer = reducer
         self.n_per_class = n_per_class
+        self.scorer = scorer
         self.ridge = ridge
         self.temperature = temperature
         self.seed = seed
@@ -141,7 +168,7 @@ class ZeroShot:
         self.classes_ = list(icons)
         images, y = self.render(icons)
         x = np.asarray(self.reducer.transform(extract_features(self.config, images)), dtype=np.float32)
-        self.coef_ = ridge_coef(x, y, len(self.classes_), self.ridge)
+        self.coef_ = icon_coef(x, y, len(self.classes_), self.scorer, self.ridge)
         return self
 
     def suggest(self, features: np.ndarray) -> Suggestions:
@@ -149,7 +176,8 @@ class ZeroShot:
         if self.coef_ is None:
             raise RuntimeError("call fit(icons) first")
         scores = ridge_scores(np.asarray(features, dtype=np.float32), self.coef_)
-        return softmax_suggestions(self.classes_, scores, self.temperature)
+        temperature = self.temperature if self.temperature is not None else (1.0 if self.scorer == "logistic" else 8.0)
+        return softmax_suggestions(self.classes_, scores, temperature)
 
 
 def softmax_suggestions(classes: list, scores: np.ndarray, temperature: float) -> Suggestions:
