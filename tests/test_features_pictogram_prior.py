@@ -150,3 +150,21 @@ def test_logistic_scorer_gives_its_probabilities_back(signs, tmp_path):
         PictogramPrior(base=BASE, icons_from=str(csv), scorer="svm").fit(images)
     with pytest.raises(ValueError, match="logit_scale must be above 0"):
         PictogramPrior(base=BASE, icons_from=str(csv), scorer="logistic", logit_scale=0).fit(images)
+
+
+def test_fit_transform_describes_the_images_once_and_matches_fit_then_transform(signs, tmp_path, monkeypatch):
+    from pipeline.features.multicrop import MultiCropHog
+
+    images, _ = signs
+    csv = _icon_taxonomy(tmp_path, IDS)
+    seen = []
+    own = MultiCropHog.transform_batch
+    monkeypatch.setattr(MultiCropHog, "transform_batch", lambda self, batch: seen.append(len(batch)) or own(self, batch))
+    for icons_from in (str(csv), None):
+        seen.clear()
+        ext = PictogramPrior(base=BASE, icons_from=icons_from, dims=30, n_per_class=4)
+        out = ext.fit_transform(images)
+        renderings = 4 * len(IDS) if icons_from else 0
+        assert sum(seen) == len(images) + renderings  # the images once, then the icon renderings
+        again = PictogramPrior(base=BASE, icons_from=icons_from, dims=30, n_per_class=4).fit(images).transform(images)
+        assert out.shape == again.shape and np.allclose(out, again, atol=1e-5)

@@ -1,8 +1,9 @@
 """The local engine on several cores: a process pool with a bounded number of tasks in flight.
 
-Processes, not threads: decoding small JPEGs holds the GIL in Pillow's header parsing and
-the numpy HOG code releases it only in parts, so threads barely help (the loader's docstring
-has the measurements: process pool of 2 = 1.75-1.85x serial, threads 1.05x). The pool is
+Processes, not threads: decoding small JPEGs holds the GIL in Pillow's header parsing, so
+threads barely help a decode-and-describe chunk (the loader's docstring has the measurements:
+process pool of 2 = 1.75-1.85x serial, threads 1.05x; chunks therefore describe their images on
+one thread, while in-memory runs thread HOG alone: :func:`pipeline.features.base.feature_threads`). The pool is
 *forked* on Linux when no other Python thread runs (instant start, no re-import of
 ``__main__``) and *spawned* otherwise (safe inside a GUI or TensorFlow process).
 """

@@ -86,10 +86,13 @@ def check_streamable(specs: Sequence[dict[str, Any]]) -> None:
 
 
 def extract_blocks(images: np.ndarray, specs: Sequence[dict[str, Any]]) -> list[np.ndarray]:
-    """Each stateless extractor's float32 block for ``images``."""
+    """Each stateless extractor's float32 block for ``images``, on one thread (the engine runs
+    chunks side by side, one per core)."""
     blocks = []
     for spec in specs:
         extractor = make_extractor(spec["name"], **spec.get("params", {}))
+        if isinstance(extractor, BatchFeatureExtractor):
+            extractor.threads = 1
         blocks.append(np.asarray(extractor.fit_transform(images), dtype=np.float32))
     return blocks
 

@@ -106,6 +106,15 @@ class PictogramPrior(FeatureExtractor):
         return make_extractor(spec["name"], **spec.get("params", {}))
 
     def fit(self, images, y=None, *, progress=None, cancel=None) -> "PictogramPrior":
+        self._fit(images, progress, cancel)
+        return self
+
+    def fit_transform(self, images, y=None, *, progress=None, cancel=None) -> np.ndarray:
+        """:meth:`fit` then :meth:`transform` with the base features computed once (they cost most)."""
+        return self._output(self._fit(images, progress, cancel))
+
+    def _fit(self, images, progress, cancel) -> np.ndarray:
+        """Fit on ``images``; their reduced base features."""
         from pipeline.reduction import Reducer
 
         if not float(self.weight) > 0:
@@ -123,10 +132,11 @@ class PictogramPrior(FeatureExtractor):
         self.base_ = self._base().fit(images, progress=progress, cancel=cancel)
         raw = self.base_.transform(images, progress=progress, cancel=cancel)
         self.reducer_ = Reducer(pca=int(self.dims), l2=True, seed=int(self.seed)).fit(raw)
+        reduced = self.reducer_.transform(raw)
         self.classes_, self.coef_, self.source_ = list(icons), None, source
         if not icons:
             self.note_ = f"pictogram prior off: {source}"
-            return self
+            return reduced
         check_cancel(cancel)
         report(progress, "pictogram prior: rendering icons", 0, 1)
         from pipeline.suggest.zero_shot import icon_coef, render_icons
@@ -134,14 +144,14 @@ class PictogramPrior(FeatureExtractor):
         rendered, labels = render_icons(icons, int(self.n_per_class), int(images.shape[1]), int(self.seed))
         x = self.reducer_.transform(self.base_.transform(rendered, cancel=cancel))
         self.coef_ = icon_coef(x, labels, len(icons), self.scorer, self.ridge)
-        scores = self._scores(self.reducer_.transform(raw))
+        scores = self._scores(reduced)
         self.score_mean_ = scores.mean(0) if self.center else np.zeros(scores.shape[1], np.float32)
         self.score_scale_ = float(self.logit_scale) if self.scorer == "logistic" else \
             float(np.linalg.norm(scores - self.score_mean_, axis=1).mean()) or 1.0
         report(progress, "pictogram prior: rendering icons", 1, 1)
         self.note_ = (f"pictogram prior on: {len(icons)} classes from {source} "
                       f"({int(self.n_per_class)} renderings each, {self.scorer}, weight {float(self.weight):g})")
-        return self
+        return reduced
 
     def _scores(self, x: np.ndarray) -> np.ndarray:
         """The classifier's scores of reduced features ``x`` (logistic: logits, centred per row)."""
@@ -152,7 +162,10 @@ class PictogramPrior(FeatureExtractor):
 
     def transform(self, images, *, progress=None, cancel=None) -> np.ndarray:
         check_is_fitted(self, "reducer_")
-        x = self.reducer_.transform(self.base_.transform(images, progress=progress, cancel=cancel))
+        return self._output(self.reducer_.transform(self.base_.transform(images, progress=progress, cancel=cancel)))
+
+    def _output(self, x: np.ndarray) -> np.ndarray:
+        """Reduced base features ``x`` followed by the weighted score block."""
         if self.coef_ is None:
             if self.classes is None:
                 return x
