@@ -54,3 +54,19 @@ def test_scan_starts_from_the_prior(blobs_with_prior):
     get_method("scan")(off, 4, seed=0, epochs=1, self_label_epochs=0, batch_size=64, prior_columns=4, n_heads=1,
                        progress=reports.append)
     assert not any("seeding" in r.message for r in reports)
+
+
+def test_max_steps_caps_the_epochs_by_batches(blobs_with_prior):
+    from pipeline.deep.scan import capped_epochs
+
+    assert capped_epochs(30, 153, 600) == 4  # the whole GTSRB split: 4 epochs of 153 batches
+    assert capped_epochs(30, 15, 600) == 30  # 3,921 frames: the cap does not bind
+    assert capped_epochs(30, 5000, 600) == 1 and capped_epochs(7, 1, None) == 7
+    with pytest.raises(ValueError, match="max_steps"):
+        capped_epochs(30, 10, 0)
+    x, scores, _ = blobs_with_prior
+    reports = []
+    get_method("scan")(np.hstack([x, scores]), 4, seed=0, epochs=20, max_steps=14, self_label_epochs=0,
+                       batch_size=64, prior_columns=4, seed_epochs=1, n_heads=1, progress=reports.append)
+    trained = {r.done for r in reports if r.stage == "scan" and r.done}
+    assert trained == {1, 2} and {r.total for r in reports if r.stage == "scan"} == {2}  # 7 batches an epoch
