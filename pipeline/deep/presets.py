@@ -50,7 +50,8 @@ DEEP_PRESETS: dict[str, dict] = {
     # for the 43-class GTSRB taxonomy (icons_from: a folder with Meta/); without icons it is deep-multicrop.
     # Whole frames, track-disjoint: ACC 0.676 / NMI 0.755 -> 0.708 / 0.770
     # (bench/results/gtsrb_whole_track_disjoint_deep_prior.md); full split 0.631 / 0.818 -> 0.731 / 0.845
-    # (bench/results/gtsrb_whole_frames_deep_prior.md).
+    # (bench/results/gtsrb_whole_frames_deep_prior.md); with max_steps 600 0.804 / 0.865 in 112 s
+    # (bench/results/gtsrb_whole_frames_speed_stop25.md).
     "deep-prior-multicrop": {**_preset("deep-prior-multicrop",
                                        {"epochs": 30, "self_label_epochs": 5, "prior_columns": 43,
                                         "max_steps": 600},
