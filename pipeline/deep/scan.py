@@ -12,9 +12,9 @@ Step 2, self-labeling: samples predicted with probability > ``confidence`` becom
 pseudo-labels, and the head is trained on them with noisy inputs (no class re-weighting,
 so big classes stay big).
 A seeded run needs few steps: on the whole GTSRB split (39,209 frames, 153 batches an epoch)
-3-6 epochs gave ACC 0.80-0.84 and 30 epochs 0.73 (training on erodes the icon classes), while
-the 3,921 track-disjoint frames (15 batches an epoch) still gained up to 20-30 epochs; ``max_steps``
-caps the epochs by batches so both get a few hundred.
+``deep-prior-multicrop`` scored ACC 0.731 with 30 epochs and 0.804 with ``max_steps=600`` (4 epochs;
+training on erodes the icon classes: bench/results/gtsrb_whole_frames_speed_stop2[45].md), while
+the 3,921 track-disjoint frames (15 batches an epoch, so the cap does not bind) keep their 30.
 Seeding (``prior_columns`` > 0): the features' last ``prior_columns`` columns are class scores
 of a prior (the :mod:`pipeline.features.pictogram_prior` icon classifier); they are split off,
 and each head is first trained for ``seed_epochs`` on the arg-max class of the

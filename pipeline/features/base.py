@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from pipeline.core.progress import CancelToken, ProgressCallback
+from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
 
 
 class FeatureExtractor(TransformerMixin, BaseEstimator):
@@ -60,7 +60,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
 #: Environment variable that sets how many threads describe image batches at once.
 THREADS_ENV = "CLUSTER_REVIEW_FEATURE_THREADS"
-#: At most this many threads by default (two cores gave 1.7-2.3x on multi-crop HOG; three no more).
+#: At most this many threads by default (on 2 cores hog-multicrop-ward's features for 39,209 frames took
+#: 48 s against 69 s on one thread: bench/results/gtsrb_whole_frames_speed_stop25.md).
 MAX_DEFAULT_THREADS = 4
 
 
@@ -112,18 +113,16 @@ class BatchFeatureExtractor(FeatureExtractor):
         progress: Optional[ProgressCallback] = None,
         cancel: Optional[CancelToken] = None,
     ) -> np.ndarray:
-        from pipeline.core.progress import check_cancel, report
-
         check_is_fitted(self)
         starts = range(0, len(images), self.batch_size)
-        threads = min(len(starts), int(self.threads or feature_threads()))
+        threads = max(1, min(len(starts), int(self.threads or feature_threads())))
         out = []
 
         def batch(start: int) -> np.ndarray:
             check_cancel(cancel)
             return self.transform_batch(images[start : start + self.batch_size])
 
-        with ThreadPoolExecutor(max(1, threads), thread_name_prefix="features") as pool:
+        with ThreadPoolExecutor(threads, thread_name_prefix="features") as pool:
             pending = deque()
             for start in starts:  # at most 2 batches per thread in flight: memory stays bounded
                 pending.append((start, pool.submit(batch, start)))
@@ -135,8 +134,6 @@ class BatchFeatureExtractor(FeatureExtractor):
 
     def _collect(self, pending: deque, out: list, n: int, progress) -> None:
         """Wait for the oldest batch, keep its features and report (a cancel raises here)."""
-        from pipeline.core.progress import report
-
         start, future = pending.popleft()
         try:
             out.append(future.result())
