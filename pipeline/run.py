@@ -178,10 +178,13 @@ def _run_streaming(config, source, *, found, engine, micro_clusterer, store_dir,
     from pipeline.clustering.large import cluster_large
     from pipeline.engine import make_engine
     from pipeline.evaluate import evaluate_clustering
-    from pipeline.streaming import CHUNK, stream_features
+    from pipeline.io.sources import discover
+    from pipeline.streaming import CHUNK, resolve_guard, stream_features
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    found = found if found is not None else discover(source, crop_roi=config.crop_roi)
+    config, guard_note = resolve_guard(config, found, progress=progress, cancel=cancel)
     own_engine = engine is None
     engine = make_engine("local") if own_engine else engine
     try:
@@ -206,15 +209,17 @@ def _run_streaming(config, source, *, found, engine, micro_clusterer, store_dir,
     timings["total"] = sum(timings.values())
     where = f"arrays kept in {streamed.store}" if keep_store else "arrays memory-mapped from a store removed after the run"
     notes.insert(0, f"streamed in chunks of {CHUNK} on the {engine.name} engine; {where}")
+    if guard_note:
+        notes.insert(1, guard_note)
     report(progress, "done", 1, 1)
     return PipelineResult(config, streamed.image_set, streamed.features, clusters, metrics, timings, notes)
 
 
 def _streamable(config: PipelineConfig) -> bool:
-    from pipeline.features.chunked import check_streamable
+    from pipeline.streaming import check_streamable_config
 
     try:
-        check_streamable(config.features)
+        check_streamable_config(config)
     except ValueError:
         return False
     return True

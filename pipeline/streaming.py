@@ -31,6 +31,56 @@ CHUNK = 512
 PCA_SAMPLE = 16384
 
 
+def guarded_spec(specs) -> Optional[dict]:
+    """The one ``guarded`` spec of a feature list, or ``None`` when the list is anything else."""
+    specs = list(specs or [])
+    return specs[0] if len(specs) == 1 and specs[0].get("name") == "guarded" else None
+
+
+def resolve_guard(config, found, *, progress: Optional[ProgressCallback] = None,
+                  cancel: Optional[CancelToken] = None) -> tuple[Any, Optional[str]]:
+    """``(config, note)``: a config whose features are one ``guarded`` spec gets the candidate the
+    guard picks on its own random sample of ``found``'s images (decoded here; the chunks then run
+    that stateless extractor), with the guard's note; any other config comes back as it is, with
+    ``None``. The in-memory path decides on the same kind of sample (:mod:`pipeline.features.guard`)."""
+    from dataclasses import replace
+
+    from pipeline.features.guard import GuardedFeatures
+    from pipeline.io.decode import normalize_size
+    from pipeline.io.loader import decode_chunk
+
+    spec = guarded_spec(config.features)
+    if spec is None:
+        return config, None
+    guard = GuardedFeatures(**spec.get("params", {}))
+    items = found.items
+    pick = np.sort(np.random.default_rng(int(guard.seed)).choice(len(items), min(len(items), int(guard.sample)),
+                                                                    replace=False))
+    report(progress, "domain guard", 0, 1, f"decoding a sample of {len(pick)} images")
+    tasks = [(int(i), items[i].path, items[i].roi) for i in pick.tolist()]
+    blocks = []
+    for lo in range(0, len(tasks), CHUNK):
+        check_cancel(cancel)
+        _ok, block, _failed = decode_chunk(tasks[lo : lo + CHUNK], normalize_size(config.image_size))
+        blocks.append(block)
+    sample = np.concatenate(blocks) if blocks else np.zeros((0,), np.uint8)
+    if len(sample) < 2:
+        raise ValueError("domain guard: fewer than 2 readable images in its sample")
+    guard.fit(sample, progress=progress, cancel=cancel)
+    return replace(config, features=[dict(s) for s in guard.chosen_]), guard.note_
+
+
+def check_streamable_config(config) -> None:
+    """:func:`~pipeline.features.chunked.check_streamable` of the features, a guard's candidates for a guard."""
+    spec = guarded_spec(config.features)
+    if spec is None:
+        check_streamable(config.features)
+        return
+    from pipeline.features.guard import GuardedFeatures
+
+    check_streamable(GuardedFeatures(**spec.get("params", {})).candidate_specs())
+
+
 @dataclass
 class StreamedSet:
     """What :func:`stream_features` produced: the decoded set (images memory-mapped) and

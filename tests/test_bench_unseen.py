@@ -39,6 +39,6 @@ def test_unseen_bench_runs_on_digits_and_ends_with_the_summary_line(tmp_path):
     assert re.fullmatch(r"unseen: ACC 0\.\d{3}, NMI 0\.\d{3}, k_auto \d+", last), last
     assert "baseline pixels-kmeans: ACC" in proc.stdout
     table = out.read_text()
-    for row in ("| hog-kmeans | 300 | 10 | 10 |", "| best |", "| pixels-kmeans |", "k from a taxonomy of 10 (9..11)"):
+    for row in ("| hog-kmeans | 300 | 10 | 10 |", "| guarded |", "| pixels-kmeans |", "k from a taxonomy of 10 (9..11)"):
         assert row in table
     assert len(list((tmp_path / "digits").rglob("*.png"))) == 1797

@@ -116,7 +116,7 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path, capsys):
 def test_cli_presets_and_console_script(tmp_path):
     exe = Path(sys.executable).parent / "cluster-review"
     out = subprocess.run([str(exe), "presets"], capture_output=True, text=True, check=True).stdout
-    assert "best (default)" in out and "pixels-kmeans" in out
+    assert "guarded (default)" in out and "best:" in out and "pixels-kmeans" in out
     demo = tmp_path / "d"
     subprocess.run([str(exe), "demo", str(demo), "--n-per-class", "2"], check=True, capture_output=True)
     assert len(list(demo.rglob("*.png"))) >= 20

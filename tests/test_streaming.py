@@ -102,9 +102,24 @@ def test_row_writer_abort_keeps_nothing(tmp_path):
 
 
 def test_stateful_extractors_cannot_stream(demo):
-    cfg = get_preset("guarded")
+    cfg = get_preset("prior-multicrop-ward")  # its icon classifier learns from the whole set
     with pytest.raises(ValueError, match="cannot run chunk by chunk"):
         run_pipeline(cfg, demo, cache_dir=False, streaming=True, engine=LocalEngine())
+
+
+def test_the_default_guard_decides_on_a_sample_then_streams_its_choice(demo, tmp_path, small_chunks):
+    from pipeline.config import DEFAULT_PRESET
+    from pipeline.run import _streamable
+
+    assert DEFAULT_PRESET == "guarded" and _streamable(get_preset("guarded"))  # big folders still stream
+    cfg = get_preset("guarded").with_k(8)
+    memory = run_pipeline(cfg, demo, cache_dir=False, streaming=False)
+    streamed = run_pipeline(cfg, demo, cache_dir=False, streaming=True, engine=LocalEngine(), store_dir=tmp_path / "s")
+    guard_notes = [n for n in streamed.notes if n.startswith("domain guard:")]
+    assert guard_notes and guard_notes == [n for n in memory.notes if n.startswith("domain guard:")]  # same sample, same pick
+    assert [f["name"] for f in streamed.config.features] == ["hog_multicrop"]  # what the chunks ran
+    assert np.allclose(streamed.features, memory.features, atol=1e-4)
+    assert streamed.clusters.n_clusters == 8
 
 
 def _square(x):

@@ -14,11 +14,12 @@ from pipeline.mislabels.suspects import find_suspects, write_conflicts_csv, writ
 
 def add_suspects_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``suspects`` options to ``parser`` (a subparser of the main CLI)."""
-    from pipeline.config import DEFAULT_PRESET, PRESETS
+    from pipeline.config import PRESETS
+    from pipeline.mislabels.suspects import SUSPECTS_PRESET
 
     parser.add_argument("folder", help="labelled images: class folders, a GTSRB root or CSV, or a path,label CSV")
     parser.add_argument("--out", required=True, help="CSV to write, most suspect first")
-    parser.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+    parser.add_argument("--preset", default=SUSPECTS_PRESET, choices=sorted(PRESETS),
                         help="feature pipeline (image size, extractors, PCA) to score on")
     parser.add_argument("--top", type=at_least(0), help="write only the N most suspect images (0 or more)")
     parser.add_argument("--neighbors", type=at_least(1), default=10, help="neighbours per image (1 or more; default 10)")

@@ -78,14 +78,14 @@ class GuardedFeatures(FeatureExtractor):
         self.tie = tie
         self.seed = seed
 
-    def _candidates(self) -> list[dict]:
+    def candidate_specs(self) -> list[dict]:
         specs = list(self.candidates) if self.candidates else [dict(c) for c in DEFAULT_CANDIDATES]
         if not specs or not all(isinstance(s, dict) and isinstance(s.get("name"), str) for s in specs):
             raise ValueError("guarded: candidates must be a list of feature specs ({\"name\": ..., \"params\": {...}})")
         return specs
 
     def fit(self, images, y=None, *, progress=None, cancel=None) -> "GuardedFeatures":
-        specs = self._candidates()
+        specs = self.candidate_specs()
         n = len(images)
         rng = np.random.default_rng(int(self.seed))
         pick = np.sort(rng.choice(n, min(n, int(self.sample)), replace=False))

@@ -18,6 +18,10 @@ MIN_LABELLED = 3
 #: every fold (it failed on 13 or fewer images, and worked from 14 for 2..14 classes).
 MIN_LABELLED_MLP = 15
 
+#: The features the finder scores on unless told otherwise: the preset its figures were measured
+#: with (``bench/mislabels.py --preset best``, bench/results/mislabels.md), not the clustering default.
+SUSPECTS_PRESET = "best"
+
 
 def find_suspects(
     source,
@@ -33,11 +37,11 @@ def find_suspects(
 
     Returns ``(report, paths, n_unlabelled)``; images without a label are left out.
     """
-    from pipeline.config import DEFAULT_PRESET, get_preset
+    from pipeline.config import get_preset
     from pipeline.io.loader import load_images
     from pipeline.run import compute_features
 
-    config = get_preset(preset or DEFAULT_PRESET)
+    config = get_preset(preset or SUSPECTS_PRESET)
     if crop_roi is not None:
         config.crop_roi = crop_roi
     image_set = load_images(source, size=config.image_size, crop_roi=config.crop_roi, cache_dir=cache_dir,
