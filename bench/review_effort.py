@@ -230,6 +230,9 @@ def main() -> None:
     ap.add_argument("--branches", action="store_true",
                     help="the reviewer first names the dendrogram's branches (cut at the taxonomy's size) that are "
                          "nearly one class: branch click, Ctrl+click the other clusters out, Name")
+    ap.add_argument("--self-trained-prior", action="store_true",
+                    help="sharpen the features' zero-shot prior with a SCAN head it seeds, trained on the images "
+                         "(pipeline.suggest.self_trained; a pictogram_prior preset)")
     ap.add_argument("--siblings", action="store_true",
                     help="the reviewer may also name the dendrogram siblings that get one class at once "
                          "(the window's Name siblings…)")
@@ -270,6 +273,15 @@ def main() -> None:
     elif args.zs_renders:
         line, prior = zero_shot_report(args, config, reducer, feats, truth, over)
         print(line, flush=True)
+    if args.self_trained_prior:
+        if in_features is None:
+            sys.exit("--self-trained-prior needs a pictogram_prior preset (its features end with the icons' scores)")
+        from pipeline.suggest.self_trained import self_trained_prior
+
+        t0 = time.perf_counter()
+        prior = self_trained_prior(feats, prior, seed=args.seed)
+        print(zero_shot_line(prior, truth, over, f"the icon scores x a SCAN head they seed, "
+                                                  f"{time.perf_counter() - t0:.1f} s"), flush=True)
     suggest_kw = {}
     if args.calibration == "evidence":
         from pipeline.suggest.history import SuggestionHistory

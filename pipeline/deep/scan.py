@@ -124,12 +124,19 @@ def _scan_losses(p: np.ndarray, pn: np.ndarray, k: int, n_heads: int, w: float) 
 
 
 @register_method("scan", needs_k=True)
-def scan_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None, n_neighbors=20, epochs=40,
-                 batch_size=256, entropy_weight=1.0, n_heads=3, hidden=512, lr=1e-3, self_label_epochs=10,
-                 confidence=0.99, noise=0.1, prior_columns=0, seed_fraction=0.5, seed_epochs=5, max_steps=None):
-    """SCAN labels for ``features`` (ideally SimCLR embeddings); curves under stages ``scan``, ``scan:self-label``.
+def scan_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None, **params):
+    """SCAN labels for ``features`` (ideally SimCLR embeddings): the arg-max of :func:`scan_probabilities`."""
+    return consecutive(scan_probabilities(features, k, seed=seed, progress=progress, cancel=cancel, **params).argmax(axis=1))
 
-    ``max_steps``: at most this many batches of step 1 (fewer epochs on big sets; ``None``: ``epochs`` always).
+
+def scan_probabilities(features, k, *, seed=0, progress=None, cancel=None, n_neighbors=20, epochs=40,
+                       batch_size=256, entropy_weight=1.0, n_heads=3, hidden=512, lr=1e-3, self_label_epochs=10,
+                       confidence=0.99, noise=0.1, prior_columns=0, seed_fraction=0.5, seed_epochs=5, max_steps=None):
+    """``(N, k)`` cluster probabilities of the kept head; curves under stages ``scan``, ``scan:self-label``.
+
+    Seeded (``prior_columns``), column ``j`` starts as the prior's class ``j`` (training may move a head
+    to another class: :mod:`pipeline.suggest.self_trained` multiplies both). ``max_steps``: at most this
+    many batches of step 1 (fewer epochs on big sets; ``None``: ``epochs`` always).
     """
     import keras
 
@@ -193,4 +200,4 @@ def scan_cluster(features, k, *, seed=0, images=None, progress=None, cancel=None
                    f"epoch {epoch + 1}: {len(confident)} confident, loss {loss:.4f}",
                    epoch=epoch + 1, loss=loss, confident=int(len(confident)))
             probs = np.asarray(head.predict(x, batch_size=1024, verbose=0))
-    return consecutive(probs.argmax(axis=1))
+    return probs
