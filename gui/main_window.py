@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self._default_taxonomy = taxonomy is None
         self.jobs = JobRunner(self)
         self.review = ReviewController(self.jobs, taxonomy, self)
-        self.suggestions = SuggestionController(self.review, self)  # class suggestions, refit after each edit
+        self.suggestions = SuggestionController(self.review, self, project_dir_of=self.store.project_dir)  # refit per edit
         self.projects = ProjectController(self.store, self.jobs, demo_config, self)
         self.last_error: Optional[str] = None
         self._labels_known: tuple = (None, False)  # (session, can_find_suspects(session))

@@ -21,7 +21,8 @@ minus the clicked images, the review queue's top item (Next) and the Grow prefix
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from pathlib import Path
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -47,9 +48,11 @@ class SuggestionController(QObject):
     ready = Signal()  # new suggestions are in place (or were dropped at teardown)
     message = Signal(str, int)
 
-    def __init__(self, review: ReviewController, parent: Optional[QObject] = None) -> None:
+    def __init__(self, review: ReviewController, parent: Optional[QObject] = None,
+                 project_dir_of: Optional[Callable[[str], Path]] = None) -> None:
         super().__init__(parent)
         self.review = review
+        self.project_dir_of = project_dir_of  # folder -> its project folder (the run's self-trained prior is there)
         self.suggestions = None  # pipeline.suggest.Suggestions, once computed
         self.disagreeing = np.zeros(0, np.int64)  # images in named clusters whose suggestion differs
         self.generation = 0  # bumped at every edit and install; older results are dropped
@@ -183,8 +186,9 @@ class SuggestionController(QObject):
     def _start_zero_shot(self) -> None:
         r = self.review
         project = r.project
+        project_dir = self.project_dir_of(r.session.folder) if self.project_dir_of is not None else None
         fn = zero_shot_job(r.session.config, project.images, project.features, r.taxonomy, r.session.folder,
-                           self.worker_threads)
+                           self.worker_threads, project_dir=project_dir)
         job = r.runner.worker.create("zero-shot", fn)
         job.background = True
         self._zs_job = job

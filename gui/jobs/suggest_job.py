@@ -94,7 +94,12 @@ class ZeroShotSkipped(Exception):
     """Zero-shot suggestions do not apply to this project; the message says why, in words."""
 
 
-def zero_shot_job(config: dict, images, features, taxonomy, folder: str, threads: Optional[list] = None):
+#: Where the zero-shot suggestions came from when the run trained its self-trained prior.
+SHARPENED_SOURCE = "pictograms the clustering learnt, sharpened on these images"
+
+
+def zero_shot_job(config: dict, images, features, taxonomy, folder: str, threads: Optional[list] = None,
+                  project_dir=None):
     """``fn(progress, cancel)``: zero-shot suggestions from the taxonomy's pictograms, before any decision.
 
     The project keeps the reduced features, not the fitted reducer that the icon renderings
@@ -102,7 +107,8 @@ def zero_shot_job(config: dict, images, features, taxonomy, folder: str, threads
     pipeline's extractors and seed) and checks that it reproduces the stored features;
     returns ``(suggestions, where the icons came from)``. Features that already hold the
     icon classifier's scores (a ``pictogram_prior`` preset) are read instead, at any size
-    (:func:`~pipeline.features.pictogram_prior.from_feature_scores`). Raises :class:`ZeroShotSkipped`
+    (:func:`~pipeline.features.pictogram_prior.from_feature_scores`), or, when the run trained one
+    (``project_dir``'s :mod:`pipeline.project.prior_cache`), its self-trained prior. Raises :class:`ZeroShotSkipped`
     when the project has no stored images, is too large, or the refit does not match.
     """
     def job(progress, cancel):
@@ -117,6 +123,12 @@ def zero_shot_job(config: dict, images, features, taxonomy, folder: str, threads
         cfg = PipelineConfig.from_dict(dict(config))
         in_features = from_feature_scores(np.asarray(features, dtype=np.float32), cfg, folder)
         if in_features is not None:
+            if project_dir is not None:
+                from pipeline.project.prior_cache import load_prior, prior_key
+
+                sharpened = load_prior(project_dir, prior_key(np.asarray(features)))
+                if sharpened is not None and sharpened.classes == in_features.classes:
+                    return sharpened, SHARPENED_SOURCE
             return in_features, "pictograms the clustering learnt"
         if images is None:
             raise ZeroShotSkipped("the project keeps no images to learn the pictograms' look from")

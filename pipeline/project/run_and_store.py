@@ -26,6 +26,7 @@ from pipeline.config import PipelineConfig
 from pipeline.core.errors import describe_error
 from pipeline.core.progress import Cancelled, CancelToken, Progress, report, throttled
 from pipeline.project.lock import held_by_other
+from pipeline.project.prior_cache import prior_key, prior_path, save_prior, train_prior
 from pipeline.project.store import ProjectData, ProjectStore
 
 #: Seconds a cancelled child gets to stop by itself before it is terminated.
@@ -65,6 +66,7 @@ def run_and_store(config: PipelineConfig, folder: str, source: Any, store_root: 
         raise ReviewError(f"the project is open in another window or program ({holder.describe()}); "
                           "close it there before running the pipeline again")
     result = run_pipeline(config, source, progress=progress, cancel=cancel, cache_dir=store.pipeline_cache_dir())
+    prior = _self_trained_prior(result, config, folder, progress, cancel)
     report(progress, "saving", 0, 1, "writing the feature and thumbnail cache")
     image_set = result.image_set
     data = ProjectData(
@@ -73,6 +75,10 @@ def run_and_store(config: PipelineConfig, folder: str, source: Any, store_root: 
         [{"path": s.path, "reason": s.reason} for s in image_set.skipped], dict(result.timings),
     )
     store.save_project(data)
+    if prior is not None:
+        save_prior(store.project_dir(folder), prior, prior_key(data.features))
+    else:
+        prior_path(store.project_dir(folder)).unlink(missing_ok=True)  # an earlier run's is stale anyway
     session = ReviewSession.from_result(str(folder), config.to_dict(), image_set.paths, image_set.labels,
                                         result.clusters.labels)
     previous = store.session_path(folder)
@@ -82,6 +88,20 @@ def run_and_store(config: PipelineConfig, folder: str, source: Any, store_root: 
     session.journal_head = 0
     report(progress, "saving", 1, 1)
     return data, session
+
+
+def _self_trained_prior(result, config: PipelineConfig, folder: str, progress, cancel):
+    """The run's self-trained zero-shot prior (:mod:`pipeline.project.prior_cache`), or ``None``.
+
+    A cancel stops the run as any stage does; any other failure only costs the sharpening (the
+    window then shows the icons' own suggestions), so it is reported and the run is kept."""
+    try:
+        return train_prior(result.features, config, str(folder), progress=progress, cancel=cancel)
+    except Cancelled:
+        raise
+    except Exception as exc:  # a Keras or backend problem must not lose the run
+        report(progress, "self-trained prior", 1, 1, f"skipped: {describe_error(exc)[0]}")
+        return None
 
 
 #: Top-level packages of the window's toolkit, which a headless child must never load.

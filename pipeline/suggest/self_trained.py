@@ -6,11 +6,13 @@ The icon classifier's scores (a ``pictogram_prior`` run's score block: its zero-
 half of the images the icons call most clearly, then neighbours in the features are pulled into
 one cluster and confident images self-label). Column ``j`` of the head starts as class ``j``, but
 training can move a head to another class, so the head alone is a poor suggestion at the top
-(on 39,209 whole GTSRB frames its most confident 30 % were 0.87 right against the icons' 0.96).
+(a scratch check at stop 26 on the 39,209 whole GTSRB frames: its most confident 30 % were 0.87
+right, the icons' 0.96).
 The product of the two, ``prior x head ** power``, keeps the icons' precision where they are sure
-and takes the head's neighbourhood evidence elsewhere (scratch measurement, stop 26, ``power``
-0.5: image top-1 0.63 -> 0.74 on the full split and 0.60 -> 0.65 on its 3,921 track-disjoint
-frames; the most confident half 0.89 -> 0.97 and 0.86 -> 0.93 right).
+and takes the head's neighbourhood evidence elsewhere. ``bench/review_effort.py --self-trained-prior``
+(``prior-multicrop-ward``, whole frames, stop 26): image top-1 0.629 -> 0.713 on the full split (55 s
+on 2 cores) and 0.597 -> 0.659 on its 3,921 track-disjoint frames (28 s); what that does to the
+reviewer's actions is in bench/results/review_effort.md (eighth pass).
 """
 from __future__ import annotations
 
