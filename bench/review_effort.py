@@ -230,9 +230,9 @@ def main() -> None:
     ap.add_argument("--branches", action="store_true",
                     help="the reviewer first names the dendrogram's branches (cut at the taxonomy's size) that are "
                          "nearly one class: branch click, Ctrl+click the other clusters out, Name")
-    ap.add_argument("--self-trained-prior", action="store_true",
+    ap.add_argument("--self-trained-prior", action=argparse.BooleanOptionalAction, default=None,
                     help="sharpen the features' zero-shot prior with a SCAN head it seeds, trained on the images "
-                         "(pipeline.suggest.self_trained; a pictogram_prior preset)")
+                         "(pipeline.suggest.self_trained; default: on for a pictogram_prior preset, as the window does)")
     ap.add_argument("--siblings", action="store_true",
                     help="the reviewer may also name the dendrogram siblings that get one class at once "
                          "(the window's Name siblings…)")
@@ -273,6 +273,8 @@ def main() -> None:
     elif args.zs_renders:
         line, prior = zero_shot_report(args, config, reducer, feats, truth, over)
         print(line, flush=True)
+    if args.self_trained_prior is None:
+        args.self_trained_prior = in_features is not None
     if args.self_trained_prior:
         if in_features is None:
             sys.exit("--self-trained-prior needs a pictogram_prior preset (its features end with the icons' scores)")
