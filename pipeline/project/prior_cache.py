@@ -12,15 +12,13 @@ other features make it ``None``.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import zipfile
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from pipeline.core.atomic import atomic_write_bytes
+from pipeline.project.npz_cache import read_npz, write_npz
 from pipeline.suggest.propagation import Suggestions
 
 PRIOR_FILE = "self_trained_prior.npz"
@@ -44,28 +42,17 @@ def prior_key(features: np.ndarray) -> str:
 
 def save_prior(project_dir: os.PathLike | str, prior: Suggestions, key: str) -> Path:
     """Write ``prior`` under ``key`` atomically; returns the file."""
-    buf = io.BytesIO()
-    np.savez(buf, proba=np.asarray(prior.proba, np.float32), classes=np.asarray(prior.classes, dtype=str),
-             key=np.asarray(key), version=np.asarray(CACHE_VERSION))
-    path = prior_path(project_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return write_npz(prior_path(project_dir), key, CACHE_VERSION, proba=np.asarray(prior.proba, np.float32),
+                     classes=np.asarray(prior.classes, dtype=str))
 
 
 def load_prior(project_dir: os.PathLike | str, key: str) -> Optional[Suggestions]:
     """The prior saved under ``key``; ``None`` when missing, stale or unreadable."""
-    path = prior_path(project_dir)
-    if not path.is_file():
+    z = read_npz(prior_path(project_dir), key, CACHE_VERSION)
+    if z is None or "proba" not in z or "classes" not in z:
         return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if int(z["version"]) != CACHE_VERSION or str(z["key"]) != key:
-                return None
-            proba = np.asarray(z["proba"], np.float32)
-            classes = [str(c) for c in z["classes"].tolist()]
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-        return None
+    proba = np.asarray(z["proba"], np.float32)
+    classes = [str(c) for c in z["classes"].tolist()]
     if proba.ndim != 2 or proba.shape[1] != len(classes) or not len(classes):
         return None
     top = proba.argmax(1)

@@ -11,17 +11,15 @@ features or other labels change the key, and :func:`load_suspects` then returns
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import zipfile
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from pipeline.core.atomic import atomic_write_bytes
 from pipeline.mislabels.report import SuspectReport
+from pipeline.project.npz_cache import read_npz, write_npz
 
 SUSPECTS_FILE = "suspects.npz"
 CACHE_VERSION = 1
@@ -58,31 +56,20 @@ def save_suspects(project_dir: os.PathLike | str, report: SuspectReport, indices
     arrays["conflicts"] = np.asarray([(i, j, d) for i, j, d in pairs], dtype=np.float64).reshape(-1, 3)
     arrays["indices"] = np.asarray(indices, dtype=np.int64)
     arrays["classes"] = np.asarray(report.classes, dtype=str)
-    arrays["key"] = np.asarray(key)
-    arrays["version"] = np.asarray(CACHE_VERSION)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    path = suspects_path(project_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return write_npz(suspects_path(project_dir), key, CACHE_VERSION, **arrays)
 
 
 def load_suspects(project_dir: os.PathLike | str, key: str) -> Optional[tuple[SuspectReport, np.ndarray]]:
     """``(report, indices)`` saved under ``key``; ``None`` when missing, stale or unreadable."""
-    path = suspects_path(project_dir)
-    if not path.is_file():
+    z = read_npz(suspects_path(project_dir), key, CACHE_VERSION)
+    if z is None:
         return None
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if int(z["version"]) != CACHE_VERSION or str(z["key"]) != key:
-                return None
-            fields = {name: z[name] for name in _ARRAYS}
-            conflicts = [(int(i), int(j), float(d)) for i, j, d in z["conflicts"]]
-            report = SuspectReport(classes=[str(c) for c in z["classes"]], near_duplicate_conflicts=conflicts,
-                                   **fields)
-            indices = z["indices"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        fields = {name: z[name] for name in _ARRAYS}
+        conflicts = [(int(i), int(j), float(d)) for i, j, d in z["conflicts"]]
+        report = SuspectReport(classes=[str(c) for c in z["classes"]], near_duplicate_conflicts=conflicts, **fields)
+        indices = z["indices"]
+    except (KeyError, ValueError, TypeError):
         return None
     if len(indices) != len(report):
         return None
