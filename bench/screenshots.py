@@ -3,7 +3,7 @@
     .venv/bin/python bench/screenshots.py                      # docs/screenshots/, 1024x640 and 1600x1000
     .venv/bin/python bench/screenshots.py --sizes 800x500 --out /tmp/shots --n-per-class 6
 
-Clusters the built-in demo set in process (hog-kmeans, k=13, as File > Open the demo set
+Clusters the built-in demo set in process (the default preset, k=13, as File > Open the demo set
 does), opens the window at each size and writes ``<view>_<W>x<H>.png`` for the Clusters
 tab, the Suspects tab (after Review > Find mislabeled images), the Map tab, the Move
 dialog, the class picker and More like this. Dialogs are painted over the window where
@@ -121,7 +121,7 @@ def save_png(pix, path: Path) -> int:
 
 def make_project(store_root: Path, n_per_class: int) -> Path:
     """The demo folder, clustered and stored as the window's project (what Open the demo set does)."""
-    from pipeline.config import get_preset
+    from pipeline.config import DEFAULT_PRESET, get_preset
     from pipeline.io.demo import demo_folder
     from pipeline.project.run_and_store import run_and_store
 
@@ -129,7 +129,7 @@ def make_project(store_root: Path, n_per_class: int) -> Path:
     from gui.settings import SessionStore
 
     if not SessionStore(store_root).has_project(folder):
-        run_and_store(get_preset("hog-kmeans").with_k(DEMO_K), str(folder), str(folder), str(store_root))
+        run_and_store(get_preset(DEFAULT_PRESET).with_k(DEMO_K), str(folder), str(folder), str(store_root))
     return folder
 
 
