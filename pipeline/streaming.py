@@ -42,7 +42,7 @@ def resolve_guard(config, found, *, progress: Optional[ProgressCallback] = None,
     """``(config, note)``: a config whose features are one ``guarded`` spec gets the candidate the
     guard picks on its own random sample of ``found``'s images (decoded here; the chunks then run
     that stateless extractor), with the guard's note; any other config comes back as it is, with
-    ``None``. The in-memory path decides on the same kind of sample (:mod:`pipeline.features.guard`)."""
+    ``None``. The sample is the one the in-memory path clusters (``GuardedFeatures.sample_indices``)."""
     from dataclasses import replace
 
     from pipeline.features.guard import GuardedFeatures
@@ -54,8 +54,7 @@ def resolve_guard(config, found, *, progress: Optional[ProgressCallback] = None,
         return config, None
     guard = GuardedFeatures(**spec.get("params", {}))
     items = found.items
-    pick = np.sort(np.random.default_rng(int(guard.seed)).choice(len(items), min(len(items), int(guard.sample)),
-                                                                    replace=False))
+    pick = guard.sample_indices(len(items))
     report(progress, "domain guard", 0, 1, f"decoding a sample of {len(pick)} images")
     tasks = [(int(i), items[i].path, items[i].roi) for i in pick.tolist()]
     blocks = []

@@ -84,12 +84,13 @@ class GuardedFeatures(FeatureExtractor):
             raise ValueError("guarded: candidates must be a list of feature specs ({\"name\": ..., \"params\": {...}})")
         return specs
 
+    def sample_indices(self, n: int) -> np.ndarray:
+        """The sorted indices of the ``sample`` images (of ``n``) the guard clusters (seeded by ``seed``)."""
+        return np.sort(np.random.default_rng(int(self.seed)).choice(n, min(n, int(self.sample)), replace=False))
+
     def fit(self, images, y=None, *, progress=None, cancel=None) -> "GuardedFeatures":
         specs = self.candidate_specs()
-        n = len(images)
-        rng = np.random.default_rng(int(self.seed))
-        pick = np.sort(rng.choice(n, min(n, int(self.sample)), replace=False))
-        probe = images[pick]
+        probe = images[self.sample_indices(len(images))]
         k = int(self.k) if self.k else int(np.clip(np.sqrt(len(probe) / 2), 5, 50))
         k = max(2, min(k, len(probe) - 1))
         scores = {}

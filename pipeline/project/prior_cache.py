@@ -18,13 +18,11 @@ from typing import Optional
 
 import numpy as np
 
-from pipeline.project.npz_cache import read_npz, write_npz
+from pipeline.project.npz_cache import hash_sample_rows, read_npz, write_npz
 from pipeline.suggest.propagation import Suggestions
 
 PRIOR_FILE = "self_trained_prior.npz"
 CACHE_VERSION = 1
-#: Rows of the feature matrix hashed into the key (evenly spaced; all rows when fewer).
-KEY_ROWS = 512
 
 
 def prior_path(project_dir: os.PathLike | str) -> Path:
@@ -35,8 +33,7 @@ def prior_key(features: np.ndarray) -> str:
     """A digest of the features the prior was trained on (shape, dtype and a sample of rows)."""
     x = np.asarray(features)
     h = hashlib.sha256(f"v{CACHE_VERSION} {list(x.shape)} {x.dtype}".encode())
-    rows = np.unique(np.linspace(0, len(x) - 1, min(KEY_ROWS, len(x))).astype(np.int64)) if len(x) else []
-    h.update(np.ascontiguousarray(np.asarray(x[rows], dtype=np.float32)).tobytes())
+    hash_sample_rows(h, x)
     return h.hexdigest()
 
 

@@ -20,10 +20,10 @@ import numpy as np
 
 from pipeline.clustering.summary import ClusterStats
 from pipeline.core.atomic import atomic_write
+from pipeline.project.npz_cache import hash_sample_rows
 
 STATS_FILE = "cluster_stats.npz"
 CACHE_VERSION = 1
-KEY_ROWS = 512
 
 
 def stats_path(project_dir: os.PathLike | str) -> Path:
@@ -35,9 +35,7 @@ def stats_key(features: np.ndarray, assignments: np.ndarray) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"v": CACHE_VERSION, "shape": list(np.shape(features)), "dtype": str(features.dtype)})
              .encode("utf-8"))
-    n = len(features)
-    rows = np.unique(np.linspace(0, n - 1, min(KEY_ROWS, n)).astype(np.int64)) if n else np.zeros(0, np.int64)
-    h.update(np.ascontiguousarray(np.asarray(features[rows], dtype=np.float32)).tobytes())
+    hash_sample_rows(h, features)
     h.update(np.ascontiguousarray(np.asarray(assignments, dtype=np.int64)).tobytes())
     return h.hexdigest()
 

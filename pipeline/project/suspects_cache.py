@@ -19,12 +19,10 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from pipeline.mislabels.report import SuspectReport
-from pipeline.project.npz_cache import read_npz, write_npz
+from pipeline.project.npz_cache import hash_sample_rows, read_npz, write_npz
 
 SUSPECTS_FILE = "suspects.npz"
 CACHE_VERSION = 1
-#: Rows of the feature matrix hashed into the key (evenly spaced; all rows when fewer).
-KEY_ROWS = 512
 
 _ARRAYS = ("given", "suggested", "score", "confidence", "knn", "cluster", "confident_learning", "flagged",
            "probabilities", "outlier_scores", "outliers")
@@ -41,9 +39,7 @@ def suspects_key(features: np.ndarray, indices: np.ndarray, given: Sequence[str]
     h.update(json.dumps({"v": CACHE_VERSION, "config": config or {}, "timings": timings or {},
                          "shape": list(features.shape), "dtype": str(features.dtype)},
                         sort_keys=True, default=str).encode("utf-8"))
-    rows = np.unique(np.linspace(0, len(features) - 1, min(KEY_ROWS, len(features))).astype(np.int64)) \
-        if len(features) else np.zeros(0, np.int64)
-    h.update(np.ascontiguousarray(np.asarray(features[rows], dtype=np.float32)).tobytes())
+    hash_sample_rows(h, features)
     h.update(np.ascontiguousarray(np.asarray(indices, dtype=np.int64)).tobytes())
     h.update("\x1f".join(given).encode("utf-8", "surrogateescape"))
     return h.hexdigest()
