@@ -56,6 +56,8 @@ def main() -> None:
     ap.add_argument("--named", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--kernel-features", type=int, default=None,
+                    help="the propagator's random Fourier features (default: Propagator's; 0: the plain ridge learner)")
     args = ap.parse_args()
     print(machine_line())
     medians = {}
@@ -81,7 +83,8 @@ def time_refits(args, sorted_by_class: bool) -> tuple[float, float]:
         values, counts = np.unique(truth[members], return_counts=True)
         session.apply(session.name(cid, str(values[counts.argmax()])))
     t0 = time.perf_counter()
-    prop = Propagator().prepare(x)
+    kw = {} if args.kernel_features is None else {"kernel_features": args.kernel_features}
+    prop = Propagator(**kw).prepare(x)
     print(f"graph: {time.perf_counter() - t0:.1f} s (once per feature set)")
     history = SuggestionHistory()
     times = []

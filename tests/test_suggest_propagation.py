@@ -92,8 +92,9 @@ def test_a_fit_announced_with_also_fit_is_spread_with_the_next_one_and_equals_it
     paired_full = prop.fit(full, list(y[full]))  # comes from that product
     for a, b in ((alone_full, paired_full), (alone_part, paired_part)):
         assert a.classes == b.classes and np.array_equal(a.top, b.top)
-        np.testing.assert_array_equal(a.proba, b.proba)
-        np.testing.assert_array_equal(a.confidence, b.confidence)
+        # one ridge product serves both sets then: BLAS may round its wider product differently
+        np.testing.assert_allclose(a.proba, b.proba, atol=1e-6)
+        np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-6)
     # the paired result is handed out once, and only for exactly those decisions
     prop.also_fit(full, list(y[full]))
     prop.fit(part, list(y[part]))

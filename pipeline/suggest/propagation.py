@@ -4,8 +4,9 @@
 
 * label spreading over the k-NN graph (:func:`pipeline.suggest.graph.knn_graph`), which
   follows the manifold, and
-* a ridge-regression classifier (closed form, ``D x D`` solve), which generalises to
-  images far from any decision.
+* a ridge-regression classifier (closed form, ``D x D`` solve) on the features lifted by
+  random Fourier features (:mod:`pipeline.suggest.kernel_map`, an RBF kernel's reach at a
+  linear fit's cost), which generalises to images far from any decision.
 
 ``prepare`` (once per feature set) builds the graph and the Gram matrix; ``fit`` (after
 every edit) takes the decided images and costs well under a second at 40,000 images.
@@ -19,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 import numpy as np
+import scipy.linalg
 
 from pipeline.core.progress import CancelToken, ProgressCallback, check_cancel, report
 from pipeline.suggest.decided import unmarked_members
@@ -63,7 +65,9 @@ class Propagator:
     steps; ``ridge``: regulariser of the linear learner; ``mix``: weight of spreading in
     the blend; ``temperature``: sharpness of the linear learner's softmax; ``mass_ref``:
     graph label mass at which an image counts as well covered; ``none_score``: linear score
-    of the implicit "none of the decided classes" option.
+    of the implicit "none of the decided classes" option; ``kernel_features``: random Fourier
+    features of the ridge learner (0: the plain features), ``kernel_ridge`` its regulariser,
+    ``max_fit_rows``: decided images the lifted fit uses at most (a class-balanced draw).
     """
 
     def __init__(
@@ -76,6 +80,9 @@ class Propagator:
         temperature: float = 12.0,
         mass_ref: float = 0.01,
         none_score: float = 0.3,
+        kernel_features: int = 1000,
+        kernel_ridge: float = 0.1,
+        max_fit_rows: int = 2000,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.alpha = alpha
@@ -85,6 +92,10 @@ class Propagator:
         self.temperature = temperature
         self.mass_ref = mass_ref
         self.none_score = none_score
+        self.kernel_features = kernel_features
+        self.kernel_ridge = kernel_ridge
+        self.max_fit_rows = max_fit_rows
+        self.lifted_ = None
         self.graph_ = None
         self.position_: Optional[np.ndarray] = None
         self._companion: Optional[tuple[np.ndarray, list]] = None  # see also_fit
@@ -107,6 +118,11 @@ class Propagator:
 
         x = np.asarray(features, dtype=np.float32)
         self.features_ = np.concatenate([x, np.ones((len(x), 1), np.float32)], axis=1)
+        self.lifted_ = None
+        if self.kernel_features > 0:
+            from pipeline.suggest.kernel_map import LiftedRows, RandomFourierMap
+
+            self.lifted_ = LiftedRows(x, RandomFourierMap(self.kernel_features).fit(x))
         graph = graph if graph is not None else knn_graph(x, self.n_neighbors, progress=progress, cancel=cancel)
         # Spreading runs with the images renumbered (reverse Cuthill-McKee) where that puts neighbours
         # closer together than the folder's own order: in a mixed folder they are scattered and every
@@ -185,32 +201,44 @@ class Propagator:
             f += restart
         report(progress, "suggest", 1, 2)
         out = []
+        coefs = [self._ridge_coef(idx, len(names), y) for idx, names, y in coded]
+        lifted = self.lifted_  # one product for every set's coefficients: the lifted rows are read once
+        coef = np.concatenate(coefs, axis=1)
+        scores = self.features_ @ coef if lifted is None else lifted.times(coef)
         for (idx, names, y), start, stop in zip(coded, offsets[:-1], offsets[1:]):
-            out.append(self._blend(f[self.position_, start:stop], idx, names, y))  # back in image order
+            out.append(self._blend(f[self.position_, start:stop], scores[:, start:stop], names))  # back in image order
         report(progress, "suggest", 2, 2)
         seconds = time.perf_counter() - t0
         for sugg in out:
             sugg.fit_seconds = seconds
         return out
 
-    def _blend(self, f: np.ndarray, idx: np.ndarray, names: list[str], y: np.ndarray) -> Suggestions:
-        """The spread label mass ``f`` blended with a ridge classifier fitted on the same decisions."""
-        x = self.features_
-        n, c = len(x), len(names)
+    def _ridge_coef(self, idx: np.ndarray, c: int, y: np.ndarray) -> np.ndarray:
+        """Coefficients of a ridge classifier on the decisions (on the lifted rows when the map is
+        on), balanced so a large class does not swamp a rare one."""
+        lifted = self.lifted_
+        rows = np.arange(len(idx)) if lifted is None else balanced_rows(y, c, self.max_fit_rows)
+        yr = y[rows]
+        counts = np.bincount(yr, minlength=c).astype(np.float32)
+        w_row = (len(rows) / (c * counts[yr])).astype(np.float32)
+        xl = self.features_[idx[rows]] if lifted is None else lifted.rows(idx[rows])
+        xs = xl * np.sqrt(w_row)[:, None]
+        gram = xs.T @ xs  # numpy hands a.T @ a to BLAS syrk: half a general product
+        gram[np.diag_indices_from(gram)] += self.ridge if lifted is None else self.kernel_ridge
+        target = np.zeros((len(rows), c), np.float32)
+        target[np.arange(len(rows)), yr] = 1.0
+        return scipy.linalg.solve(gram, (xl * w_row[:, None]).T @ target, assume_a="pos", overwrite_a=True,
+                                  check_finite=False).astype(np.float32)  # Cholesky
+
+    def _blend(self, f: np.ndarray, linear: np.ndarray, names: list[str]) -> Suggestions:
+        """The spread label mass ``f`` blended with the ridge classifier's ``linear`` scores."""
+        n, c = f.shape
         mass = f.sum(1)
         p_graph = f / np.maximum(mass, 1e-12)[:, None]
 
-        # ridge classifier, balanced so a large class does not swamp a rare one
-        counts = np.bincount(y, minlength=c).astype(np.float32)
-        w_row = (len(idx) / (c * counts[y])).astype(np.float32)
-        xl = x[idx]
-        gram = (xl * w_row[:, None]).T @ xl + self.ridge * np.eye(x.shape[1], dtype=np.float32)
-        target = np.zeros((len(idx), c), np.float32)
-        target[np.arange(len(idx)), y] = 1.0
-        coef = np.linalg.solve(gram, (xl * w_row[:, None]).T @ target)
         # an extra "none of the decided classes" column at half the one-hot target keeps
         # images unlike every decided class (e.g. of a class nobody named yet) unconfident
-        scores = np.concatenate([x @ coef, np.full((n, 1), self.none_score, np.float32)], 1) * self.temperature
+        scores = np.concatenate([linear, np.full((n, 1), self.none_score, np.float32)], 1) * self.temperature
         scores -= scores.max(1, keepdims=True)
         p_lin = np.exp(scores)
         p_lin = (p_lin / p_lin.sum(1, keepdims=True))[:, :c]
@@ -230,6 +258,28 @@ class Propagator:
 
         idx, cls = decided_labels(session)
         return self.fit(idx, cls, **kw)
+
+
+def balanced_rows(y: np.ndarray, n_classes: int, limit: int) -> np.ndarray:
+    """Positions into ``y`` (class codes) to fit on: all of them up to ``limit``, else at most an
+    equal share per class (a rare class keeps every image), drawn with a fixed seed."""
+    if len(y) <= limit:
+        return np.arange(len(y))
+    rng = np.random.default_rng(0)
+    by_class = [np.flatnonzero(y == j) for j in range(n_classes)]
+    sizes = np.sort([len(r) for r in by_class])
+    quota, left = 0, limit  # the largest per-class quota whose total stays within the limit
+    for i, size in enumerate(sizes):
+        share = left // (len(sizes) - i)
+        if size <= share:
+            left -= size
+        else:
+            quota = share
+            break
+    else:
+        quota = int(sizes[-1]) if len(sizes) else 0
+    keep = [r if len(r) <= quota else rng.choice(r, quota, replace=False) for r in by_class]
+    return np.sort(np.concatenate(keep)) if keep else np.arange(0)
 
 
 def spread_distance(edges, position: np.ndarray) -> float:
