@@ -48,7 +48,7 @@ def test_the_lifted_ridge_learner_separates_what_a_linear_one_cannot():
     which = rng.integers(0, 4, 800)
     x = centres[which] + rng.normal(scale=0.5, size=(800, 2)).astype(np.float32)
     truth = np.where(which < 2, "a", "b")
-    known = rng.choice(800, 40, replace=False)
+    known = rng.choice(800, 120, replace=False)
     rest = np.setdiff1d(np.arange(800), known)
 
     def accuracy(**kw):
@@ -57,3 +57,13 @@ def test_the_lifted_ridge_learner_separates_what_a_linear_one_cannot():
 
     assert accuracy() > 0.95
     assert accuracy(kernel_features=0) < 0.75
+
+
+def test_a_handful_of_decisions_uses_the_plain_features():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 4)).astype(np.float32)
+    known = np.arange(30)
+    labels = list(np.where(x[known, 0] > 0, "a", "b"))
+    few = Propagator(mix=0.0).prepare(x).fit(known, labels)
+    plain = Propagator(mix=0.0, kernel_features=0).prepare(x).fit(known, labels)
+    np.testing.assert_allclose(few.proba, plain.proba, atol=1e-6)

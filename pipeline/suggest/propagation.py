@@ -67,7 +67,10 @@ class Propagator:
     graph label mass at which an image counts as well covered; ``none_score``: linear score
     of the implicit "none of the decided classes" option; ``kernel_features``: random Fourier
     features of the ridge learner (0: the plain features), ``kernel_ridge`` its regulariser,
-    ``max_fit_rows``: decided images the lifted fit uses at most (a class-balanced draw).
+    ``max_fit_rows``: decided images the lifted fit uses at most (a class-balanced draw);
+    ``kernel_min_rows``: with fewer decided images the plain features serve (a kernel fit on a
+    handful of decisions learns each one by heart, the wrong images a named cluster holds too, and
+    stops flagging them).
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class Propagator:
         kernel_features: int = 1000,
         kernel_ridge: float = 0.1,
         max_fit_rows: int = 2000,
+        kernel_min_rows: int = 100,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.alpha = alpha
@@ -95,6 +99,7 @@ class Propagator:
         self.kernel_features = kernel_features
         self.kernel_ridge = kernel_ridge
         self.max_fit_rows = max_fit_rows
+        self.kernel_min_rows = kernel_min_rows
         self.lifted_ = None
         self.graph_ = None
         self.position_: Optional[np.ndarray] = None
@@ -201,9 +206,11 @@ class Propagator:
             f += restart
         report(progress, "suggest", 1, 2)
         out = []
-        coefs = [self._ridge_coef(idx, len(names), y) for idx, names, y in coded]
-        lifted = self.lifted_  # one product for every set's coefficients: the lifted rows are read once
-        coef = np.concatenate(coefs, axis=1)
+        lifted = self.lifted_
+        if lifted is not None and min(len(idx) for idx, _, _ in coded) < self.kernel_min_rows:
+            lifted = None
+        coefs = [self._ridge_coef(idx, len(names), y, lifted) for idx, names, y in coded]
+        coef = np.concatenate(coefs, axis=1)  # one product for every set: the lifted rows are read once
         scores = self.features_ @ coef if lifted is None else lifted.times(coef)
         for (idx, names, y), start, stop in zip(coded, offsets[:-1], offsets[1:]):
             out.append(self._blend(f[self.position_, start:stop], scores[:, start:stop], names))  # back in image order
@@ -213,10 +220,9 @@ class Propagator:
             sugg.fit_seconds = seconds
         return out
 
-    def _ridge_coef(self, idx: np.ndarray, c: int, y: np.ndarray) -> np.ndarray:
-        """Coefficients of a ridge classifier on the decisions (on the lifted rows when the map is
-        on), balanced so a large class does not swamp a rare one."""
-        lifted = self.lifted_
+    def _ridge_coef(self, idx: np.ndarray, c: int, y: np.ndarray, lifted) -> np.ndarray:
+        """Coefficients of a ridge classifier on the decisions (on ``lifted`` rows unless ``None``),
+        balanced so a large class does not swamp a rare one."""
         rows = np.arange(len(idx)) if lifted is None else balanced_rows(y, c, self.max_fit_rows)
         yr = y[rows]
         counts = np.bincount(yr, minlength=c).astype(np.float32)
