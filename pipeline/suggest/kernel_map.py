@@ -76,9 +76,6 @@ class LiftedRows:
         n = len(self.features)
         self._cache = lift.transform(self.features) if n * lift.width * 4 <= max_bytes else None
 
-    def __len__(self) -> int:
-        return len(self.features)
-
     @property
     def cached(self) -> bool:
         return self._cache is not None

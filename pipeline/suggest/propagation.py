@@ -8,7 +8,7 @@
   random Fourier features (:mod:`pipeline.suggest.kernel_map`, an RBF kernel's reach at a
   linear fit's cost), which generalises to images far from any decision.
 
-``prepare`` (once per feature set) builds the graph and the Gram matrix; ``fit`` (after
+``prepare`` (once per feature set) builds the graph and lifts the features; ``fit`` (after
 every edit) takes the decided images and costs well under a second at 40,000 images.
 Confidence is the blended top probability, damped where the graph carries little label
 mass (images far from every decision) and where the two learners disagree.
@@ -274,18 +274,14 @@ def balanced_rows(y: np.ndarray, n_classes: int, limit: int) -> np.ndarray:
     rng = np.random.default_rng(0)
     by_class = [np.flatnonzero(y == j) for j in range(n_classes)]
     sizes = np.sort([len(r) for r in by_class])
-    quota, left = 0, limit  # the largest per-class quota whose total stays within the limit
-    for i, size in enumerate(sizes):
-        share = left // (len(sizes) - i)
-        if size <= share:
-            left -= size
-        else:
-            quota = share
+    left = limit  # the largest per-class quota whose total stays within the limit: the classes are
+    for i, size in enumerate(sizes):  # more than ``limit`` images in all, so some class exceeds its share
+        quota = left // (len(sizes) - i)
+        if size > quota:
             break
-    else:
-        quota = int(sizes[-1]) if len(sizes) else 0
+        left -= size
     keep = [r if len(r) <= quota else rng.choice(r, quota, replace=False) for r in by_class]
-    return np.sort(np.concatenate(keep)) if keep else np.arange(0)
+    return np.sort(np.concatenate(keep))
 
 
 def spread_distance(edges, position: np.ndarray) -> float:
